@@ -1,0 +1,92 @@
+"""Staff responses to stories (with "change planned/made"), and authors' replies to them."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from carestory.stories.models import Story
+from carestory.subscriptions.models import Subscription
+
+
+class ModerationStatus(models.TextChoices):
+    IN_MODERATION = "in_moderation", _("Being moderated")
+    PUBLISHED = "published", _("Published")
+    REJECTED = "rejected", _("Not published")
+
+
+class ResponseQuerySet(models.QuerySet["Response"]):
+    def published(self) -> ResponseQuerySet:
+        return self.filter(status=ModerationStatus.PUBLISHED)
+
+
+class Response(models.Model):
+    class Change(models.TextChoices):
+        NONE = "none", _("No change")
+        PLANNED = "planned", _("We are planning a change")
+        MADE = "made", _("We have made a change")
+
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="responses")
+    responder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="responses"
+    )
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.PROTECT, related_name="responses"
+    )
+    # What is shown publicly about the responder, fixed when the response is written.
+    responder_name = models.CharField(max_length=150)
+    responder_job_title = models.CharField(max_length=150, blank=True)
+    original_body = models.TextField()
+    body = models.TextField()
+    change = models.CharField(max_length=10, choices=Change.choices, default=Change.NONE)
+    change_description = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=20, choices=ModerationStatus.choices, default=ModerationStatus.IN_MODERATION
+    )
+    idempotency_key = models.UUIDField(unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    objects: ClassVar[ResponseQuerySet] = ResponseQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering = ["published_at", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"response {self.pk} to {self.story}"
+
+
+class ReplyQuerySet(models.QuerySet["AuthorReply"]):
+    def published(self) -> ReplyQuerySet:
+        return self.filter(status=ModerationStatus.PUBLISHED)
+
+
+class AuthorReply(models.Model):
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="replies")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="replies"
+    )
+    original_body = models.TextField()
+    body = models.TextField()
+    status = models.CharField(
+        max_length=20, choices=ModerationStatus.choices, default=ModerationStatus.IN_MODERATION
+    )
+    idempotency_key = models.UUIDField(unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    objects: ClassVar[ReplyQuerySet] = ReplyQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering = ["published_at", "created_at", "id"]
+        verbose_name_plural = "author replies"
+
+    def __str__(self) -> str:
+        return f"reply {self.pk} to {self.response}"

@@ -1,0 +1,165 @@
+"""Stories: what people tell, the author's private original and the public, moderated version."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from carestory.lib.tokens import new_public_id
+from carestory.services.models import Service
+
+
+class Criticality(models.IntegerChoices):
+    """The moderator's rating of the most critical statement. Staff-only, never public."""
+
+    NOT_CRITICAL = 0, _("Not critical")
+    MINIMALLY = 1, _("Minimally critical")
+    MILDLY = 2, _("Mildly critical")
+    MODERATELY = 3, _("Moderately critical")
+    STRONGLY = 4, _("Strongly critical")
+    SEVERELY = 5, _("Severely critical")
+
+
+class AuthorRole(models.TextChoices):
+    PATIENT = "patient", _("Patient")
+    CARER = "carer", _("Carer")
+    PARENT = "parent", _("Parent or guardian")
+    RELATIVE = "relative", _("Relative")
+    FRIEND = "friend", _("Friend")
+    STAFF_ON_BEHALF = "staff_on_behalf", _("Staff member on behalf of a patient")
+    OTHER = "other", _("Other")
+
+
+class AgeGroup(models.TextChoices):
+    UNDER_16 = "under_16", _("Under 16")
+    AGE_16_24 = "16_24", _("16 to 24")
+    AGE_25_34 = "25_34", _("25 to 34")
+    AGE_35_44 = "35_44", _("35 to 44")
+    AGE_45_54 = "45_54", _("45 to 54")
+    AGE_55_64 = "55_64", _("55 to 64")
+    AGE_65_74 = "65_74", _("65 to 74")
+    AGE_75_84 = "75_84", _("75 to 84")
+    AGE_85_PLUS = "85_plus", _("85 or over")
+
+
+class Tag(models.Model):
+    class Group(models.TextChoices):
+        ASPECT = "aspect", _("Aspect of care")
+        FEELING = "feeling", _("Feeling")
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=80)
+    group = models.CharField(max_length=10, choices=Group.choices)
+    # Feelings carry their own polarity (grateful +1, anxious -1); aspects take theirs from the
+    # question they were chosen under (what was good +1, what could be improved -1).
+    polarity = models.SmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StoryQuerySet(models.QuerySet["Story"]):
+    def published(self) -> StoryQuerySet:
+        return self.filter(status=Story.Status.PUBLISHED)
+
+    def in_moderation(self) -> StoryQuerySet:
+        return self.filter(status=Story.Status.IN_MODERATION)
+
+
+class Story(models.Model):
+    class Status(models.TextChoices):
+        AWAITING_VERIFICATION = "awaiting_verification", _("Waiting for you to confirm your email")
+        IN_MODERATION = "in_moderation", _("Being moderated")
+        PUBLISHED = "published", _("Published")
+        REJECTED = "rejected", _("Not published")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    public_id = models.CharField(max_length=16, unique=True, default=new_public_id, editable=False)
+    status = models.CharField(
+        max_length=30, choices=Status.choices, default=Status.AWAITING_VERIFICATION, db_index=True
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="stories"
+    )
+    screen_name = models.CharField(_("screen name"), max_length=40)
+    author_role = models.CharField(_("your role"), max_length=20, choices=AuthorRole.choices)
+    # Private to the author and moderators: never on a public page, feed, API or staff email.
+    age_group = models.CharField(max_length=10, choices=AgeGroup.choices, blank=True)
+    postcode = models.CharField(max_length=10, blank=True)
+    original_title = models.CharField(max_length=200)
+    original_body = models.TextField()
+    # The public version, edited by moderators.
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    criticality = models.SmallIntegerField(choices=Criticality.choices, null=True, blank=True)
+    services = models.ManyToManyField(Service, through="StoryService", related_name="stories")
+    tags = models.ManyToManyField(Tag, through="StoryTag", related_name="stories")
+    consent_given_at = models.DateTimeField()
+    consent_version = models.CharField(max_length=20)
+    idempotency_key = models.UUIDField(unique=True, editable=False)
+    submitted_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.CharField(max_length=40, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    moderated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    version = models.PositiveIntegerField(default=1, help_text="Optimistic lock for edits.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects: ClassVar[StoryQuerySet] = StoryQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        verbose_name_plural = "stories"
+        ordering = ["-published_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(status="published") | models.Q(published_at__isnull=False),
+                name="published_story_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"story {self.public_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("stories:detail", args=[self.public_id])
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+
+class StoryService(models.Model):
+    story = models.ForeignKey(Story, on_delete=models.CASCADE)
+    service = models.ForeignKey(Service, on_delete=models.PROTECT)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["story", "service"], name="story_service_once")
+        ]
+
+
+class StoryTag(models.Model):
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="story_tags")
+    tag = models.ForeignKey(Tag, on_delete=models.PROTECT)
+    polarity = models.SmallIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["story", "tag", "polarity"], name="story_tag_once"),
+            models.CheckConstraint(condition=models.Q(polarity__in=[-1, 0, 1]), name="polarity_range"),
+        ]

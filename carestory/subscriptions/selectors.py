@@ -1,0 +1,72 @@
+"""Who may see and answer what: scope checks in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import Q
+
+from carestory.accounts.models import User
+from carestory.services.models import Service
+from carestory.subscriptions.models import Membership, Subscription
+
+
+def _ancestor_ids(services: Iterable[Service]) -> set[int]:
+    ids: set[int] = set()
+    for service in services:
+        ids.update(service.ancestor_ids())
+    return ids
+
+
+def subscriptions_covering(*, services: Iterable[Service]) -> list[Subscription]:
+    """Active subscriptions whose scope contains any of these services."""
+    ids = _ancestor_ids(services)
+    return list(Subscription.objects.filter(is_active=True, scope__in=ids).distinct())
+
+
+def memberships_for(*, user: User) -> list[Membership]:
+    if not user.is_authenticated:
+        return []
+    return list(Membership.objects.active().filter(user=user).select_related("subscription"))
+
+
+def membership_covering(
+    *, user: User, services: Iterable[Service], responders_only: bool = False
+) -> Membership | None:
+    """The user's active membership whose subscription covers one of the services, if any."""
+    if not user.is_authenticated:
+        return None
+    ids = _ancestor_ids(services)
+    qs = Membership.objects.active().filter(user=user, subscription__scope__in=ids)
+    if responders_only:
+        qs = qs.can_respond()
+    return qs.select_related("subscription").order_by("-role").first()
+
+
+def scope_filter_for(*, user: User, prefix: str = "services__") -> Q | None:
+    """A Q that matches objects linked to services in the user's scope, or None if no scope."""
+    paths = list(
+        Service.objects.filter(
+            subscriptions__memberships__in=Membership.objects.active().filter(user=user)
+        ).values_list("path", flat=True)
+    )
+    if not paths:
+        return None
+    condition = Q()
+    for path in paths:
+        condition |= Q(**{f"{prefix}path__startswith": path})
+    return condition
+
+
+def alert_recipients_for(*, services: Iterable[Service]) -> list[Membership]:
+    """Responders and administrators whose scope covers one of the services."""
+    ids = _ancestor_ids(services)
+    return list(
+        Membership.objects.active()
+        .can_respond()
+        .filter(subscription__scope__in=ids)
+        .select_related("user", "subscription")
+        .distinct()
+        .order_by("user_id", "subscription_id")
+    )
+

@@ -34,6 +34,7 @@ ALLOWED_HOSTS = env_list(
 )
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 SITE_NAME = env_str("SITE_NAME", "Carestory")
+ADMIN_URL = env_str("ADMIN_URL", "internal-admin/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -189,7 +190,15 @@ STORAGES = {
 }
 
 # Email: every message goes through the outbox; the worker sends it over SMTP.
-EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+# In development the default writes each email to a file under var/mail/ (no server needed);
+# tests and production send over SMTP.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.filebased.EmailBackend"
+    if CARESTORY_ENV == "development"
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
 EMAIL_HOST = env_str("EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = env_int("EMAIL_PORT", 1025)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")

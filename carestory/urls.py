@@ -1,1 +1,20 @@
-urlpatterns: list[object] = []
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from carestory.api.api import api
+from carestory.lib.health import healthz
+
+admin.site.site_header = "Carestory internal admin"
+
+urlpatterns = [
+    path("", include("carestory.stories.urls")),
+    path("", include("carestory.accounts.urls")),
+    path("", include("carestory.responses.urls")),
+    path("", include("carestory.subscriptions.urls")),
+    path("services/", include("carestory.services.urls")),
+    path("moderation/", include("carestory.moderation.urls")),
+    path("api/v1/", api.urls),
+    path("healthz", healthz, name="healthz"),
+    path(settings.ADMIN_URL, admin.site.urls),
+]

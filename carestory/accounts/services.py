@@ -1,0 +1,110 @@
+"""Sign-in links for authors (no passwords) and account creation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from carestory.accounts.models import SignInToken, User
+from carestory.audit.services import audit_record
+from carestory.lib.tokens import hash_token, new_secret_token
+from carestory.outbox.services import email_enqueue
+
+
+def author_get_or_create(*, email: str) -> User:
+    email = email.strip().lower()
+    user = User.objects.get_by_email(email)
+    if user is None:
+        user = User.objects.create_user(email)
+    return user
+
+
+def sign_in_token_issue(
+    *, user: User, purpose: str, story_id: int | None = None
+) -> tuple[SignInToken, str]:
+    """Create a single-use link token; returns the row and the raw token (only ever emailed)."""
+    raw = new_secret_token()
+    token = SignInToken.objects.create(
+        user=user,
+        purpose=purpose,
+        token_hash=hash_token(raw),
+        story_id=story_id,
+        expires_at=timezone.now() + timedelta(hours=settings.AUTHOR_LINK_HOURS),
+    )
+    return token, raw
+
+
+def sign_in_token_peek(*, raw: str, purpose: str) -> SignInToken | None:
+    """The token if it is valid (unused, unexpired, right purpose), without using it."""
+    return (
+        SignInToken.objects.filter(
+            token_hash=hash_token(raw),
+            purpose=purpose,
+            used_at__isnull=True,
+            expires_at__gt=timezone.now(),
+            user__is_active=True,
+        )
+        .select_related("user")
+        .first()
+    )
+
+
+def sign_in_token_redeem(*, raw: str, purpose: str) -> SignInToken | None:
+    """Use the token once. A second use, an expired token or a wrong purpose gives None."""
+    token = sign_in_token_peek(raw=raw, purpose=purpose)
+    if token is None:
+        return None
+    now = timezone.now()
+    used = SignInToken.objects.filter(pk=token.pk, used_at__isnull=True).update(used_at=now)
+    if used != 1:
+        return None
+    token.used_at = now
+    if token.user.email_verified_at is None:
+        token.user.email_verified_at = now
+        token.user.save(update_fields=["email_verified_at"])
+    return token
+
+
+@transaction.atomic
+def author_sign_in_request(*, email: str) -> None:
+    """Email a sign-in link if the address belongs to an author. Says nothing either way."""
+    user = User.objects.get_by_email(email)
+    if user is None or not user.is_active or not user.stories.exists():
+        return
+    token, raw = sign_in_token_issue(user=user, purpose=SignInToken.Purpose.SIGN_IN)
+    email_enqueue(
+        dedupe_key=f"sign-in:{token.pk}",
+        to=user.email,
+        template="author_sign_in",
+        context={
+            "link": settings.SITE_URL + reverse("accounts:sign_in_confirm", args=[raw]),
+            "hours": settings.AUTHOR_LINK_HOURS,
+        },
+    )
+
+
+@transaction.atomic
+def moderator_add(*, email: str, password: str, senior: bool = False, full_name: str = "") -> User:
+    """Create or promote a moderator account (password required: moderators sign in)."""
+    user = author_get_or_create(email=email)
+    validate_password(password, user)
+    user.set_password(password)
+    user.is_moderator = True
+    user.is_senior_moderator = senior or user.is_senior_moderator
+    if full_name:
+        user.full_name = full_name
+    user.email_verified_at = user.email_verified_at or timezone.now()
+    user.save()
+    audit_record(
+        actor=None,
+        action="account.moderator_add",
+        obj=user,
+        object_type="user",
+        changes={"senior": user.is_senior_moderator},
+    )
+    return user

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from carestory.accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("sign-in/", views.sign_in, name="sign_in"),
+    path("sign-in/<str:token>/", views.sign_in_confirm, name="sign_in_confirm"),
+    path("sign-out/", views.sign_out, name="sign_out"),
+    path("staff/login/", views.StaffLoginView.as_view(), name="staff_login"),
+]

@@ -1,0 +1,117 @@
+"""The public read API, version 1. OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import Http404, HttpRequest
+from ninja import NinjaAPI, Query, Schema
+from pydantic import Field
+
+from carestory.api.schemas import (
+    ErrorOut,
+    ReplyOut,
+    ResponseOut,
+    ServiceOut,
+    ServiceRef,
+    StoryDetailOut,
+    StoryOut,
+    TagOut,
+)
+from carestory.services.models import Service
+from carestory.services.selectors import service_get, service_search
+from carestory.stories.models import Story
+from carestory.stories.selectors import stories_published, story_get_published
+
+api = NinjaAPI(
+    title="Carestory API",
+    version="1",
+    description="Published stories, responses and services. Read-only; public data only.",
+    urls_namespace="api-v1",
+)
+
+
+class Page(Schema):
+    limit: int = Field(20, ge=1, le=100)
+    offset: int = Field(0, ge=0, le=100_000)
+
+
+def _url(path: str) -> str:
+    return settings.SITE_URL + path
+
+
+def _story(story: Story) -> dict[str, object]:
+    return {
+        "id": story.public_id,
+        "title": story.title,
+        "body": story.body,
+        "screen_name": story.screen_name,
+        "author_role": story.author_role,
+        "published_at": story.published_at,
+        "services": [ServiceRef(code=s.code, name=s.name) for s in story.services.all()],
+        "tags": [
+            TagOut(name=st.tag.name, group=st.tag.group, polarity=st.polarity)
+            for st in story.story_tags.all()
+        ],
+        "response_count": getattr(story, "published_response_count", 0),
+        "url": _url(story.get_absolute_url()),
+    }
+
+
+def _service(service: Service) -> ServiceOut:
+    return ServiceOut(
+        code=service.code,
+        name=service.name,
+        type=service.kind,
+        parent_code=service.parent.code if service.parent else None,
+        address=service.address,
+        postcode=service.postcode,
+        is_open=service.is_open,
+        url=_url(service.get_absolute_url()),
+    )
+
+
+@api.get("/stories", response=list[StoryOut], tags=["stories"])
+def list_stories(request: HttpRequest, page: Query[Page], service: str | None = None) -> list[StoryOut]:
+    """Published stories, newest first; `service` limits to a service and everything below it."""
+    scope = None
+    if service:
+        scope = service_get(code=service)
+        if scope is None:
+            raise Http404
+    stories = stories_published(service=scope)[page.offset : page.offset + page.limit]
+    return [StoryOut(**_story(s)) for s in stories]
+
+
+@api.get("/stories/{story_id}", response={200: StoryDetailOut, 404: ErrorOut}, tags=["stories"])
+def get_story(request: HttpRequest, story_id: str) -> StoryDetailOut:
+    story = story_get_published(public_id=story_id)
+    story.published_response_count = len(story.published_responses)  # type: ignore[attr-defined]
+    responses = [
+        ResponseOut(
+            id=r.pk,
+            body=r.body,
+            responder_name=r.responder_name,
+            responder_job_title=r.responder_job_title,
+            organisation=r.subscription.name,
+            change=r.change,
+            change_description=r.change_description,
+            published_at=r.published_at,
+            replies=[ReplyOut(body=p.body, published_at=p.published_at) for p in r.published_replies],
+        )
+        for r in story.published_responses  # type: ignore[attr-defined]
+    ]
+    return StoryDetailOut(**_story(story), responses=responses)
+
+
+@api.get("/services", response=list[ServiceOut], tags=["services"])
+def list_services(request: HttpRequest, q: str = Query(..., min_length=1, max_length=100)) -> list[ServiceOut]:  # type: ignore[assignment]
+    """Search services by name, code or postcode."""
+    return [_service(s) for s in service_search(query=q)]
+
+
+@api.get("/services/{code}", response={200: ServiceOut, 404: ErrorOut}, tags=["services"])
+def get_service(request: HttpRequest, code: str) -> ServiceOut:
+    service = service_get(code=code)
+    if service is None:
+        raise Http404
+    return _service(service)

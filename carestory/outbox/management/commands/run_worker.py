@@ -1,0 +1,95 @@
+"""``manage.py run_worker``: send outbox email and run outbox jobs until stopped."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from types import FrameType
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import close_old_connections
+
+from carestory.outbox.services import outbox_run_once
+
+logger = logging.getLogger(__name__)
+
+
+def default_worker_id() -> str:
+    # locked_by holds 80 characters; keep the pid, which tells workers on one host apart.
+    suffix = f":{os.getpid()}"
+    return socket.gethostname()[: 80 - len(suffix)] + suffix
+
+
+class Command(BaseCommand):
+    help = "Send queued email and run queued jobs from the outbox."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--once", action="store_true", help="Process one batch and exit.")
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=2.0,
+            help="Seconds to sleep when nothing is due (default 2).",
+        )
+        parser.add_argument(
+            "--worker-id", default="", help="Name recorded on claimed rows (default host:pid)."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        worker_id: str = options["worker_id"] or default_worker_id()
+        interval: float = max(options["interval"], 0.0)
+        once: bool = options["once"]
+        stop = threading.Event()
+        previous = self._install_signal_handlers(stop)
+        self.stdout.write(
+            f"Outbox worker {worker_id} started "
+            f"(batch {settings.OUTBOX_BATCH_SIZE}, idle interval {interval:g}s)"
+        )
+        processed_total = 0
+        try:
+            while not stop.is_set():
+                close_old_connections()
+                try:
+                    processed = outbox_run_once(
+                        worker_id=worker_id,
+                        limit=settings.OUTBOX_BATCH_SIZE,
+                        should_stop=stop.is_set,
+                    )
+                except Exception as exc:
+                    if once:
+                        raise
+                    # The database is unreachable, say: log, wait and try again.
+                    logger.error("outbox worker batch-error error=%s", type(exc).__name__)
+                    close_old_connections()
+                    stop.wait(interval or 1.0)
+                    continue
+                processed_total += processed
+                if once:
+                    break
+                if processed == 0:
+                    stop.wait(interval)
+        finally:
+            close_old_connections()
+            self._restore_signal_handlers(previous)
+        self.stdout.write(f"Outbox worker {worker_id} stopped ({processed_total} processed)")
+
+    def _install_signal_handlers(self, stop: threading.Event) -> dict[int, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+
+        def request_stop(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        return {
+            signum: signal.signal(signum, request_stop)
+            for signum in (signal.SIGTERM, signal.SIGINT)
+        }
+
+    def _restore_signal_handlers(self, previous: dict[int, Any]) -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -1,0 +1,442 @@
+"""The durable outbox: enqueue email and jobs in the caller's transaction; claim and send them.
+
+Delivery is at least once. A row is claimed by one worker at a time (a conditional UPDATE, plus
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL), retried with backoff, and recovered when the
+worker holding its lease dies. Emails carry a Message-ID derived from the dedupe key so a
+repeat delivery can be recognised downstream; job handlers must be idempotent.
+
+Privacy: log lines carry the row id, kind, dedupe key and outcome only, never an address,
+subject or body. Dedupe keys are therefore built from ids and may not contain ``@``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+import smtplib
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TypedDict
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+from django.core.validators import validate_email
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Min, Q, QuerySet
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from carestory.outbox.models import OutboxMessage
+from carestory.outbox.registry import get_guard, get_job
+
+logger = logging.getLogger(__name__)
+
+SUBJECT_MAX_LENGTH = 200
+BACKOFF_BASE_SECONDS = 30
+BACKOFF_CAP_SECONDS = 60 * 60
+LAST_ERROR_MAX_LENGTH = 300
+
+_Status = OutboxMessage.Status
+_Kind = OutboxMessage.Kind
+_random = secrets.SystemRandom()
+_ADDRESS_RE = re.compile(r"[^\s@<>()\[\]'\",;:]+@[^\s@<>()\[\]'\",;:]+")
+
+
+class OutboxBacklog(TypedDict):
+    pending: int
+    due: int
+    sending: int
+    failed: int
+    oldest_pending_age_seconds: float
+    oldest_due_lag_seconds: float
+
+
+class _LeaseLostError(Exception):
+    """Another worker took over the row while this one was working on it."""
+
+
+# Enqueueing ---------------------------------------------------------------------------------
+
+
+def _check_dedupe_key(dedupe_key: str) -> None:
+    field = OutboxMessage._meta.get_field("dedupe_key")
+    if not dedupe_key or len(dedupe_key) > (field.max_length or 0):
+        raise ValueError("An outbox dedupe key must be 1 to 200 characters long")
+    if "@" in dedupe_key:
+        # The key is logged; build it from ids, never from an address.
+        raise ValueError("An outbox dedupe key must not contain an email address")
+
+
+def _insert(message: OutboxMessage) -> OutboxMessage | None:
+    """Insert inside a savepoint; a duplicate dedupe key returns None and leaves the caller's
+    transaction usable."""
+    try:
+        with transaction.atomic():
+            message.save(force_insert=True)
+    except IntegrityError:
+        if OutboxMessage.objects.filter(dedupe_key=message.dedupe_key).exists():
+            logger.info("outbox duplicate ignored kind=%s key=%s", message.kind, message.dedupe_key)
+            return None
+        raise
+    logger.info(
+        "outbox enqueued id=%s kind=%s key=%s", message.pk, message.kind, message.dedupe_key
+    )
+    return message
+
+
+def render_email(*, template: str, context: dict[str, Any]) -> tuple[str, str, str]:
+    """Render ``emails/<template>_subject.txt``, ``_body.txt`` and ``_body.html``.
+
+    The subject is collapsed onto one line (no CR/LF can reach a header) and truncated.
+    """
+    full_context = {"SITE_NAME": settings.SITE_NAME, "SITE_URL": settings.SITE_URL, **context}
+    rendered_subject = render_to_string(f"emails/{template}_subject.txt", full_context)
+    subject = " ".join(rendered_subject.split())[:SUBJECT_MAX_LENGTH]
+    body_text = render_to_string(f"emails/{template}_body.txt", full_context)
+    body_html = render_to_string(f"emails/{template}_body.html", full_context)
+    return subject, body_text, body_html
+
+
+def email_enqueue(
+    *,
+    dedupe_key: str,
+    to: str,
+    template: str,
+    context: dict[str, Any],
+    guard: str = "",
+    guard_args: dict[str, Any] | None = None,
+) -> OutboxMessage | None:
+    """Queue an email; call inside the transaction that causes it.
+
+    Returns the new row, or None when a row with this dedupe key already exists.
+    """
+    _check_dedupe_key(dedupe_key)
+    validate_email(to)
+    if guard:
+        get_guard(guard)
+    subject, body_text, body_html = render_email(template=template, context=context)
+    return _insert(
+        OutboxMessage(
+            kind=_Kind.EMAIL,
+            dedupe_key=dedupe_key,
+            to_email=to,
+            subject=subject,
+            body_text=body_text,
+            body_html=body_html,
+            guard=guard,
+            guard_args=guard_args or {},
+        )
+    )
+
+
+def job_enqueue(
+    *,
+    name: str,
+    payload: dict[str, Any],
+    dedupe_key: str,
+    guard: str = "",
+    guard_args: dict[str, Any] | None = None,
+) -> OutboxMessage | None:
+    """Queue job ``name`` with a JSON payload; call inside the transaction that causes it.
+
+    Returns the new row, or None when a row with this dedupe key already exists.
+    """
+    _check_dedupe_key(dedupe_key)
+    get_job(name)
+    if guard:
+        get_guard(guard)
+    return _insert(
+        OutboxMessage(
+            kind=_Kind.JOB,
+            dedupe_key=dedupe_key,
+            job_name=name,
+            payload=payload,
+            guard=guard,
+            guard_args=guard_args or {},
+        )
+    )
+
+
+# Claiming -----------------------------------------------------------------------------------
+
+
+def _claimable(now: datetime) -> Q:
+    """Due rows, and rows whose worker's lease has run out."""
+    return Q(status=_Status.PENDING, next_attempt_at__lte=now) | Q(
+        status=_Status.SENDING, lease_expires_at__lt=now
+    )
+
+
+def _candidate_ids(*, claimable: Q, limit: int) -> list[int]:
+    """Ids worth trying to claim; on PostgreSQL rows another worker is claiming are skipped."""
+    candidates = OutboxMessage.objects.filter(claimable).order_by("next_attempt_at", "id")
+    if connection.features.has_select_for_update_skip_locked:
+        candidates = candidates.select_for_update(skip_locked=True)
+    return list(candidates.values_list("id", flat=True)[:limit])
+
+
+def outbox_claim(*, worker_id: str, limit: int, now: datetime | None = None) -> list[OutboxMessage]:
+    """Lease up to ``limit`` due rows to ``worker_id``; no two workers ever get the same row.
+
+    Each candidate is taken with a conditional UPDATE that re-checks it is still claimable, so
+    a row another worker claimed in between is simply not counted.
+    """
+    if not worker_id:
+        raise ValueError("worker_id is required")
+    now = now or timezone.now()
+    lease_until = now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+    claimable = _claimable(now)
+    claimed: list[int] = []
+    with transaction.atomic():
+        for pk in _candidate_ids(claimable=claimable, limit=limit):
+            updated = OutboxMessage.objects.filter(claimable, id=pk).update(
+                status=_Status.SENDING,
+                locked_by=worker_id,
+                lease_expires_at=lease_until,
+                attempts=F("attempts") + 1,
+            )
+            if updated == 1:
+                claimed.append(pk)
+    return list(OutboxMessage.objects.filter(id__in=claimed, locked_by=worker_id))
+
+
+def _release(messages: list[OutboxMessage]) -> None:
+    """Give back claimed rows that were not worked on (the worker is stopping)."""
+    for message in messages:
+        OutboxMessage.objects.filter(
+            id=message.pk, locked_by=message.locked_by, status=_Status.SENDING
+        ).update(
+            status=_Status.PENDING,
+            locked_by="",
+            lease_expires_at=None,
+            attempts=F("attempts") - 1,
+        )
+
+
+# Processing ---------------------------------------------------------------------------------
+
+
+def message_id_for(dedupe_key: str) -> str:
+    """A stable Message-ID, so a repeat delivery of the same email is recognisable."""
+    # 160 bits of the digest keep the header on one line (a folded Message-ID is legal, but
+    # some parsers keep the fold's whitespace).
+    digest = hashlib.sha256(dedupe_key.encode()).hexdigest()[:40]
+    return f"<{digest}@carestory>"
+
+
+def backoff_seconds(attempts: int) -> float:
+    """30 s, 60 s, 120 s... capped at one hour, with jitter over the upper half."""
+    doublings = min(max(attempts - 1, 0), 16)
+    delay = float(min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS << doublings))
+    return delay / 2 + _random.uniform(0, delay / 2)
+
+
+def _held(message: OutboxMessage) -> QuerySet[OutboxMessage]:
+    return OutboxMessage.objects.filter(
+        id=message.pk, locked_by=message.locked_by, status=_Status.SENDING
+    )
+
+
+def _log(message: OutboxMessage, outcome: str, error: str = "") -> None:
+    level = logging.WARNING if outcome in {"retry", "failed", "lease-lost"} else logging.INFO
+    logger.log(
+        level,
+        "outbox %s id=%s kind=%s key=%s attempts=%s%s",
+        outcome,
+        message.pk,
+        message.kind,
+        message.dedupe_key,
+        message.attempts,
+        f" error={error}" if error else "",
+    )
+
+
+def _describe_error(exc: BaseException, message: OutboxMessage) -> str:
+    """Class name and a short message, with addresses and the subject scrubbed."""
+    text = str(exc)
+    if message.subject:
+        text = text.replace(message.subject, "<subject>")
+    text = _ADDRESS_RE.sub("<address>", text)
+    text = " ".join(text.split())
+    name = type(exc).__name__
+    return f"{name}: {text}"[:LAST_ERROR_MAX_LENGTH] if text else name
+
+
+def _is_permanent(exc: BaseException) -> bool:
+    """Every recipient refused with a 5xx code: retrying will not help."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused) and exc.recipients:
+        return all(code >= 500 for code, _reply in exc.recipients.values())
+    return False
+
+
+def _send_email(message: OutboxMessage, mail_connection: BaseEmailBackend | None) -> None:
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=message.body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[message.to_email],
+        headers={
+            "Message-ID": message_id_for(message.dedupe_key),
+            "Auto-Submitted": "auto-generated",
+        },
+        connection=mail_connection or get_connection(fail_silently=False),
+    )
+    if message.body_html:
+        email.attach_alternative(message.body_html, "text/html")
+    email.send(fail_silently=False)
+
+
+def _mark(message: OutboxMessage, outcome: str, **fields: Any) -> bool:
+    if _held(message).update(lease_expires_at=None, **fields) == 1:
+        _log(message, outcome, fields.get("last_error", "").split(":", 1)[0])
+        return True
+    _log(message, "lease-lost")
+    return False
+
+
+def _mark_failure(message: OutboxMessage, exc: BaseException, now: datetime) -> None:
+    error = _describe_error(exc, message)
+    if message.attempts >= settings.OUTBOX_MAX_ATTEMPTS or _is_permanent(exc):
+        _mark(message, "failed", status=_Status.FAILED, last_error=error)
+    else:
+        _mark(
+            message,
+            "retry",
+            status=_Status.PENDING,
+            locked_by="",
+            next_attempt_at=now + timedelta(seconds=backoff_seconds(message.attempts)),
+            last_error=error,
+        )
+
+
+def outbox_process(
+    *,
+    message: OutboxMessage,
+    connection: BaseEmailBackend | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Send or run one claimed row and record the outcome, unless its lease was taken over.
+
+    ``connection`` is a Django mail backend (``get_connection()`` when None).
+    """
+    now = now or timezone.now()
+    if not _held(message).exists():
+        _log(message, "lease-lost")
+        return
+    if message.attempts > settings.OUTBOX_MAX_ATTEMPTS:
+        # Only lease recoveries get here: the workers holding it kept dying.
+        _mark(message, "failed", status=_Status.FAILED, last_error="LeaseExpired: worker died")
+        return
+    try:
+        if message.guard and not get_guard(message.guard)(message.guard_args):
+            _mark(message, "cancelled", status=_Status.CANCELLED)
+            return
+        if message.kind == _Kind.EMAIL:
+            _send_email(message, connection)
+        elif message.kind == _Kind.JOB:
+            _run_job(message)
+            _log(message, "sent")
+            return
+        else:
+            raise ValueError(f"Unknown outbox kind {message.kind!r}")
+    except _LeaseLostError:
+        _log(message, "lease-lost")
+        return
+    except Exception as exc:
+        _mark_failure(message, exc, now)
+        return
+    # Outside the try: a database error here must not turn a sent email into a retry.
+    _mark(message, "sent", status=_Status.SENT, sent_at=timezone.now())
+
+
+def _run_job(message: OutboxMessage) -> None:
+    """Run the handler; its writes (and any rows it enqueues) commit with the SENT mark, or
+    not at all when another worker has taken the row over meanwhile."""
+    handler = get_job(message.job_name)
+    with transaction.atomic():
+        handler(message.payload)
+        marked = _held(message).update(
+            status=_Status.SENT, sent_at=timezone.now(), lease_expires_at=None
+        )
+        if marked != 1:
+            raise _LeaseLostError
+
+
+def outbox_run_once(
+    *,
+    worker_id: str,
+    limit: int | None = None,
+    now: datetime | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> int:
+    """Claim one batch and process it; returns how many rows were processed.
+
+    ``should_stop`` (a callable) is checked between rows; unprocessed rows are given back.
+    """
+    batch = outbox_claim(worker_id=worker_id, limit=limit or settings.OUTBOX_BATCH_SIZE, now=now)
+    processed = 0
+    for index, message in enumerate(batch):
+        if should_stop is not None and should_stop():
+            _release(batch[index:])
+            break
+        try:
+            outbox_process(message=message, now=now)
+        except Exception as exc:
+            # A database error while recording the outcome: the lease will bring it back.
+            logger.error(
+                "outbox process-error id=%s kind=%s key=%s error=%s",
+                message.pk,
+                message.kind,
+                message.dedupe_key,
+                type(exc).__name__,
+            )
+        processed += 1
+    return processed
+
+
+def outbox_drain(*, worker_id: str = "test", max_rounds: int = 20) -> int:
+    """Process until nothing is due (tests, the demo seeder); returns the total processed."""
+    total = 0
+    for _round in range(max_rounds):
+        processed = outbox_run_once(worker_id=worker_id)
+        if processed == 0:
+            break
+        total += processed
+    return total
+
+
+def outbox_requeue(*, ids: list[int]) -> int:
+    """Put FAILED or CANCELLED rows back in the queue, due now, with a fresh retry budget."""
+    return OutboxMessage.objects.filter(
+        id__in=ids, status__in=[_Status.FAILED, _Status.CANCELLED]
+    ).update(
+        status=_Status.PENDING,
+        attempts=0,
+        next_attempt_at=timezone.now(),
+        locked_by="",
+        lease_expires_at=None,
+    )
+
+
+def outbox_backlog(*, now: datetime | None = None) -> OutboxBacklog:
+    """Queue health: pending/due/sending/failed counts, oldest pending age, oldest due lag."""
+    now = now or timezone.now()
+    pending = OutboxMessage.objects.filter(status=_Status.PENDING)
+    due = pending.filter(next_attempt_at__lte=now)
+    oldest_created = pending.aggregate(value=Min("created_at"))["value"]
+    oldest_due = due.aggregate(value=Min("next_attempt_at"))["value"]
+    return OutboxBacklog(
+        pending=pending.count(),
+        due=due.count(),
+        sending=OutboxMessage.objects.filter(status=_Status.SENDING).count(),
+        failed=OutboxMessage.objects.filter(status=_Status.FAILED).count(),
+        oldest_pending_age_seconds=(
+            max((now - oldest_created).total_seconds(), 0.0) if oldest_created else 0.0
+        ),
+        oldest_due_lag_seconds=(
+            max((now - oldest_due).total_seconds(), 0.0) if oldest_due else 0.0
+        ),
+    )

@@ -1,0 +1,348 @@
+"""Rebuild services.csv, the demo slice of real NHS organisations, from the public source files.
+
+Usage (from the project root):
+
+    python carestory/services/demo_data/build_slice.py /path/to/shared/data [--out FILE]
+
+The data directory must hold the files described in README.md next to this script:
+
+    ods/etr.csv                            NHS trusts (ODS, headerless, 27 columns)
+    ods/epraccur.csv                       GP practices (ODS, headerless, 27 columns)
+    nhs_hospitals/nhs_choices_hospitals.csv  hospital sites with ParentODSCode
+    postcodes/postcode_lookup.csv          postcode -> latitude, longitude
+
+Standard library only: the product reads the committed services.csv and never needs these
+source files at runtime. The choice of organisations is fixed below so a rebuild from newer
+files gives the same slice with updated names, addresses and open/closed state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+HEADER = (
+    "code",
+    "name",
+    "kind",
+    "parent_code",
+    "address",
+    "postcode",
+    "latitude",
+    "longitude",
+    "is_open",
+)
+
+# Four trusts in three NHS England regions (North East and Yorkshire, London).
+TRUSTS = ("RTR", "RVW", "RR8", "RJ1")
+
+# Invented departments (not ODS): (code, name, hospital site code). Two or three per trust.
+DEPARTMENTS = (
+    ("RTR-ED", "Emergency department", "RTRAT"),
+    ("RTR-MAT", "Maternity services", "RTRAT"),
+    ("RTR-CHW", "Children's ward", "RTRAT"),
+    ("RVW-ED", "Emergency department", "RVWAE"),
+    ("RVW-MAT", "Maternity services", "RVWAE"),
+    ("RVW-OPD", "Outpatient clinics", "RVWAA"),
+    ("RR8-ED", "Emergency department", "RR801"),
+    ("RR8-CHW", "Children's ward", "RR801"),
+    ("RR8-MAT", "Maternity services", "RR813"),
+    ("RJ1-ED", "Emergency department", "RJ122"),
+    ("RJ1-MAT", "Maternity services", "RJ122"),
+    ("RJ1-OPD", "Outpatient clinics", "RJ121"),
+)
+
+# GP practices in Stockton-on-Tees and Middlesbrough (TS postcodes), all GP-setting rows of
+# epraccur. The last one, The Manor House Surgery, closed on 30 June 2024.
+GP_PRACTICES = (
+    "A81001",  # The Densham Surgery
+    "A81002",
+    "A81004",
+    "A81006",
+    "A81009",
+    "A81012",
+    "A81016",
+    "A81017",
+    "A81019",
+    "A81020",
+    "A81021",
+    "A81023",
+    "A81025",
+    "A81026",
+    "A81029",
+    "A81043",  # closed
+)
+
+# Sub-ICB / commissioner names are not in the ODS files; add real names here only from data.
+COMMISSIONER_NAMES: dict[str, str] = {}
+
+# Words kept in capitals, and small words kept in lower case inside a name.
+_UPPER = {
+    "NHS",
+    "GP",
+    "GPS",
+    "ICB",
+    "CCG",
+    "PCN",
+    "UK",
+    "HQ",
+    "UCLH",
+    "A&E",
+    "NHSFT",
+    "OOH",
+    "WIC",
+}
+_SMALL = {"and", "of", "the", "on", "upon", "by", "in", "at", "for", "to", "with", "de", "la"}
+_TOKEN = re.compile(r"[A-Za-z&]+(?:'[A-Za-z]+)*'?|[^A-Za-z&]+")
+
+
+def _word_case(word: str, *, first: bool) -> str:
+    upper = word.upper()
+    if upper.rstrip("'") in _UPPER:
+        return upper
+    lower = word.lower()
+    if not first and lower in _SMALL:
+        return lower
+    if lower.startswith("o'") and len(lower) > 2:
+        return "O" + lower[1] + lower[2:].capitalize()
+    if lower.startswith("mc") and len(lower) > 3:
+        return "Mc" + lower[2:].capitalize()
+    return lower[:1].upper() + lower[1:]
+
+
+def title_case(value: str) -> str:
+    """'GUY'S AND ST THOMAS' NHS FOUNDATION TRUST' -> "Guy's and St Thomas' NHS Foundation Trust".
+
+    Also 'STOCKTON-ON-TEES' -> 'Stockton-on-Tees', '1A MARTONSIDE WAY' -> '1A Martonside Way'.
+    """
+    value = " ".join(value.split())
+    out: list[str] = []
+    first = True
+    for token in _TOKEN.findall(value):
+        if token[0].isalpha() or token[0] == "&":
+            out.append(_word_case(token, first=first))
+            first = False
+        else:
+            # Keep digits as they are ("1A", "400/404") by upper-casing a glued letter suffix.
+            out.append(token)
+    text = "".join(out)
+    return re.sub(r"(?<=\d)([a-z])\b", lambda m: m.group(1).upper(), text)
+
+
+def normalise_postcode(value: str) -> str:
+    compact = "".join(value.split()).upper()
+    if len(compact) < 5:
+        return compact
+    return f"{compact[:-3]} {compact[-3:]}"
+
+
+def _join_address(parts: Iterable[str]) -> str:
+    seen: list[str] = []
+    for part in parts:
+        cleaned = title_case(re.sub(r"\s*,\s*", ", ", part).strip(" ,"))
+        if cleaned and cleaned not in seen:
+            seen.append(cleaned)
+    return ", ".join(seen)
+
+
+@dataclass(frozen=True)
+class Row:
+    code: str
+    name: str
+    kind: str
+    parent_code: str = ""
+    address: str = ""
+    postcode: str = ""
+    latitude: str = ""
+    longitude: str = ""
+    is_open: bool = True
+
+    def as_csv(self) -> list[str]:
+        return [
+            self.code,
+            self.name,
+            self.kind,
+            self.parent_code,
+            self.address,
+            self.postcode,
+            self.latitude,
+            self.longitude,
+            "true" if self.is_open else "false",
+        ]
+
+
+def _read_ods(path: Path) -> dict[str, list[str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return {row[0]: row for row in csv.reader(fh) if row}
+
+
+def _read_postcodes(path: Path) -> dict[str, tuple[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return {
+            normalise_postcode(r["postcode"]): (r["latitude"], r["longitude"])
+            for r in csv.DictReader(fh)
+        }
+
+
+def _fmt_coord(value: str) -> str:
+    return f"{float(value):.5f}" if value.strip() else ""
+
+
+def build_rows(data_dir: Path) -> list[Row]:
+    trusts = _read_ods(data_dir / "ods" / "etr.csv")
+    practices = _read_ods(data_dir / "ods" / "epraccur.csv")
+    postcodes = _read_postcodes(data_dir / "postcodes" / "postcode_lookup.csv")
+    with (data_dir / "nhs_hospitals" / "nhs_choices_hospitals.csv").open(
+        newline="", encoding="utf-8"
+    ) as fh:
+        hospitals = list(csv.DictReader(fh))
+
+    def located(postcode: str, lat: str = "", lon: str = "") -> tuple[str, str, str]:
+        pc = normalise_postcode(postcode)
+        found = postcodes.get(pc)
+        if found:
+            return pc, _fmt_coord(found[0]), _fmt_coord(found[1])
+        return pc, _fmt_coord(lat), _fmt_coord(lon)
+
+    rows: list[Row] = []
+    site_rows: dict[str, Row] = {}
+    for trust_code in TRUSTS:
+        t = trusts.get(trust_code)
+        if t is None:
+            raise SystemExit(f"trust {trust_code} not found in etr.csv")
+        pc, lat, lon = located(t[9])
+        rows.append(
+            Row(
+                code=t[0],
+                name=title_case(t[1]),
+                kind="trust",
+                address=_join_address(t[4:9]),
+                postcode=pc,
+                latitude=lat,
+                longitude=lon,
+                is_open=not t[11].strip(),
+            )
+        )
+        # Real NHS-sector sites whose parent is this trust and whose code carries its prefix:
+        # the file has a few mislabelled independent-sector rows (e.g. a Hull hospital under Leeds).
+        sites = [
+            h
+            for h in hospitals
+            if h["ParentODSCode"] == trust_code
+            and h["Sector"] == "NHS Sector"
+            and h["OrganisationCode"].startswith(trust_code)
+        ]
+        if not sites:
+            raise SystemExit(f"no hospital sites for trust {trust_code}")
+        for h in sorted(sites, key=lambda h: h["OrganisationCode"]):
+            pc, lat, lon = located(h["Postcode"], h["Latitude"], h["Longitude"])
+            row = Row(
+                code=h["OrganisationCode"],
+                name=title_case(h["OrganisationName"]),
+                kind="hospital",
+                parent_code=trust_code,
+                address=_join_address(
+                    [h["Address1"], h["Address2"], h["Address3"], h["City"], h["County"]]
+                ),
+                postcode=pc,
+                latitude=lat,
+                longitude=lon,
+            )
+            rows.append(row)
+            site_rows[row.code] = row
+        for dept_code, dept_name, site_code in DEPARTMENTS:
+            if not dept_code.startswith(f"{trust_code}-"):
+                continue
+            site = site_rows.get(site_code)
+            if site is None:
+                raise SystemExit(f"department {dept_code}: site {site_code} not in the slice")
+            rows.append(
+                Row(
+                    code=dept_code,
+                    name=dept_name,
+                    kind="department",
+                    parent_code=site_code,
+                    address=site.address,
+                    postcode=site.postcode,
+                    latitude=site.latitude,
+                    longitude=site.longitude,
+                )
+            )
+
+    gp_rows: list[Row] = []
+    regions: list[str] = []
+    for code in GP_PRACTICES:
+        p = practices.get(code)
+        if p is None:
+            raise SystemExit(f"GP practice {code} not found in epraccur.csv")
+        commissioner = p[14].strip()  # column 15: commissioner (sub-ICB) code
+        if commissioner not in regions:
+            regions.append(commissioner)
+        pc, lat, lon = located(p[9])
+        gp_rows.append(
+            Row(
+                code=p[0],
+                name=title_case(p[1]),
+                kind="gp_practice",
+                parent_code=commissioner,
+                address=_join_address(p[4:9]),
+                postcode=pc,
+                latitude=lat,
+                longitude=lon,
+                is_open=p[12] == "A" and not p[11].strip(),
+            )
+        )
+    for commissioner in regions:
+        name = COMMISSIONER_NAMES.get(commissioner, f"Commissioning area {commissioner}")
+        rows.append(Row(code=commissioner, name=name, kind="region"))
+    rows.extend(gp_rows)
+    _check_order(rows)
+    return rows
+
+
+def _check_order(rows: list[Row]) -> None:
+    seen: set[str] = set()
+    for row in rows:
+        if row.code in seen:
+            raise SystemExit(f"duplicate code {row.code}")
+        if row.parent_code and row.parent_code not in seen:
+            raise SystemExit(f"{row.code}: parent {row.parent_code} must come first")
+        seen.add(row.code)
+
+
+def write_rows(rows: Iterable[Row], out: Path) -> None:
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(HEADER)
+        writer.writerows(row.as_csv() for row in rows)
+
+
+def _summary(rows: Iterable[Row]) -> Iterator[str]:
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.kind] = counts.get(row.kind, 0) + 1
+    for kind, count in counts.items():
+        yield f"{kind}: {count}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("data_dir", type=Path, help="the shared data directory (with ods/ etc.)")
+    parser.add_argument("--out", type=Path, default=HERE / "services.csv")
+    args = parser.parse_args(argv)
+    rows = build_rows(args.data_dir)
+    write_rows(rows, args.out)
+    print(f"wrote {len(rows)} services to {args.out}")
+    for line in _summary(rows):
+        print(f"  {line}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""Atom feed of published stories: public fields only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.syndication.views import Feed
+from django.utils.feedgenerator import Atom1Feed
+from django.utils.translation import gettext_lazy as _
+
+from carestory.stories.models import Story, StoryQuerySet
+from carestory.stories.selectors import stories_published
+
+
+class PublishedStoriesFeed(Feed):  # type: ignore[type-arg]
+    feed_type = Atom1Feed
+    title = _("Carestory: latest stories")
+    link = "/stories/"
+    subtitle = _("Stories of care, published after moderation")
+
+    def items(self) -> StoryQuerySet:
+        return stories_published()[:50]
+
+    def item_title(self, item: Story) -> str:
+        return item.title
+
+    def item_description(self, item: Story) -> str:
+        return item.body
+
+    def item_pubdate(self, item: Story) -> datetime | None:
+        return item.published_at
+
+    def item_author_name(self, item: Story) -> str:
+        return item.screen_name

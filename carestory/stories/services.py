@@ -1,0 +1,237 @@
+"""Telling a story: submit, verify the email, edit while in moderation, withdraw."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from carestory.accounts.models import SignInToken, User
+from carestory.accounts.services import (
+    author_get_or_create,
+    sign_in_token_issue,
+    sign_in_token_redeem,
+)
+from carestory.audit.services import audit_record
+from carestory.lib.locking import update_if_version
+from carestory.lib.text import normalise_text, word_count
+from carestory.outbox.services import email_enqueue
+from carestory.services.models import Service
+from carestory.stories.models import Story, StoryService, StoryTag, Tag
+
+
+class IdempotencyConflict(Exception):
+    """The same submission key was used for a different story."""
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    story: Story
+    created: bool
+
+
+@dataclass(frozen=True)
+class StoryDraft:
+    email: str
+    screen_name: str
+    author_role: str
+    title: str
+    body: str
+    services: Sequence[Service]
+    good_tags: Sequence[Tag] = ()
+    improve_tags: Sequence[Tag] = ()
+    feeling_tags: Sequence[Tag] = ()
+    age_group: str = ""
+    postcode: str = ""
+    consent: bool = False
+
+
+def story_tag_pairs(
+    *, good: Sequence[Tag], improve: Sequence[Tag], feelings: Sequence[Tag]
+) -> list[tuple[Tag, int]]:
+    """Tags with the polarity given by the question they answer."""
+    pairs = [(t, 1) for t in good] + [(t, -1) for t in improve]
+    pairs += [(t, t.polarity) for t in feelings]
+    return pairs
+
+
+def _check_draft(draft: StoryDraft) -> None:
+    if not draft.consent:
+        raise ValidationError(_("You must agree to your story being published"))
+    if not draft.services:
+        raise ValidationError(_("Choose the service your story is about"))
+    if any(not s.is_open for s in draft.services):
+        raise ValidationError(_("That service has closed: choose another"))
+    words = word_count(draft.body)
+    if words > settings.STORY_MAX_WORDS:
+        raise ValidationError(
+            _("Your story has %(count)s words: the limit is %(limit)s")
+            % {"count": words, "limit": settings.STORY_MAX_WORDS}
+        )
+
+
+def _link(name: str, *args: str) -> str:
+    return settings.SITE_URL + reverse(name, args=args)
+
+
+def _acknowledge(story: Story) -> None:
+    email_enqueue(
+        dedupe_key=f"story-received:{story.pk}",
+        to=story.author.email,
+        template="story_received",
+        context={
+            "story_title": story.original_title,
+            "screen_name": story.screen_name,
+            "my_stories_link": _link("stories:my_story", story.public_id),
+        },
+    )
+
+
+def story_submit(
+    *, draft: StoryDraft, idempotency_key: uuid.UUID, signed_in: User | None = None
+) -> SubmitResult:
+    """Commit the story, then (in the same transaction) queue the verification email.
+
+    A repeated submission with the same key returns the story already made.
+    """
+    _check_draft(draft)
+    existing = Story.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return _same_submission(existing, draft)
+    try:
+        return _story_create(draft=draft, idempotency_key=idempotency_key, signed_in=signed_in)
+    except IntegrityError:
+        # A concurrent double submit: the other request's insert won the unique key.
+        existing = Story.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return _same_submission(existing, draft)
+
+
+def _same_submission(existing: Story, draft: StoryDraft) -> SubmitResult:
+    if existing.author.email != draft.email.strip().lower():
+        raise IdempotencyConflict()
+    return SubmitResult(story=existing, created=False)
+
+
+@transaction.atomic
+def _story_create(
+    *, draft: StoryDraft, idempotency_key: uuid.UUID, signed_in: User | None
+) -> SubmitResult:
+    author = author_get_or_create(email=draft.email)
+    title = normalise_text(draft.title)
+    body = normalise_text(draft.body)
+    # An author who is signed in with this verified address needs no new confirmation.
+    verified = (
+        signed_in is not None
+        and signed_in.pk == author.pk
+        and author.email_verified_at is not None
+    )
+    now = timezone.now()
+    story = Story.objects.create(
+        author=author,
+        screen_name=normalise_text(draft.screen_name),
+        author_role=draft.author_role,
+        age_group=draft.age_group,
+        postcode=draft.postcode.strip().upper(),
+        original_title=title,
+        original_body=body,
+        title=title,
+        body=body,
+        consent_given_at=now,
+        consent_version=settings.CONSENT_VERSION,
+        idempotency_key=idempotency_key,
+        status=Story.Status.IN_MODERATION if verified else Story.Status.AWAITING_VERIFICATION,
+        verified_at=now if verified else None,
+    )
+    StoryService.objects.bulk_create(
+        [StoryService(story=story, service=s) for s in dict.fromkeys(draft.services)]
+    )
+    pairs = story_tag_pairs(
+        good=draft.good_tags, improve=draft.improve_tags, feelings=draft.feeling_tags
+    )
+    StoryTag.objects.bulk_create(
+        [StoryTag(story=story, tag=t, polarity=p) for t, p in dict.fromkeys(pairs)]
+    )
+    if verified:
+        _acknowledge(story)
+    else:
+        token, raw = sign_in_token_issue(
+            user=author, purpose=SignInToken.Purpose.VERIFY_STORY, story_id=story.pk
+        )
+        email_enqueue(
+            dedupe_key=f"story-verify:{token.pk}",
+            to=author.email,
+            template="story_verify",
+            context={
+                "story_title": title,
+                "link": _link("stories:verify", raw),
+                "hours": settings.AUTHOR_LINK_HOURS,
+            },
+        )
+    return SubmitResult(story=story, created=True)
+
+
+@transaction.atomic
+def story_verify(*, raw_token: str) -> Story | None:
+    """The author followed the emailed link: the story enters moderation."""
+    token = sign_in_token_redeem(raw=raw_token, purpose=SignInToken.Purpose.VERIFY_STORY)
+    if token is None or token.story_id is None:
+        return None
+    updated = Story.objects.filter(
+        pk=token.story_id, status=Story.Status.AWAITING_VERIFICATION
+    ).update(status=Story.Status.IN_MODERATION, verified_at=timezone.now())
+    story = Story.objects.select_related("author").get(pk=token.story_id)
+    if updated:
+        _acknowledge(story)
+    return story
+
+
+def story_author_edit(*, story: Story, author: User, title: str, body: str, version: int) -> None:
+    """Authors may change their words until a moderator has decided."""
+    if story.author_id != author.pk:
+        raise PermissionError("Not the author")
+    if story.status not in (Story.Status.AWAITING_VERIFICATION, Story.Status.IN_MODERATION):
+        raise ValidationError(_("Your story has already been moderated, so it cannot be changed"))
+    title = normalise_text(title)
+    body = normalise_text(body)
+    words = word_count(body)
+    if words > settings.STORY_MAX_WORDS:
+        raise ValidationError(
+            _("Your story has %(count)s words: the limit is %(limit)s")
+            % {"count": words, "limit": settings.STORY_MAX_WORDS}
+        )
+    update_if_version(
+        Story,
+        pk=story.pk,
+        expected_version=version,
+        original_title=title,
+        original_body=body,
+        title=title,
+        body=body,
+        updated_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def story_withdraw(*, story: Story, author: User) -> None:
+    """Withdrawn at any time: it disappears from every public surface at once."""
+    if story.author_id != author.pk:
+        raise PermissionError("Not the author")
+    updated = Story.objects.filter(pk=story.pk).exclude(status=Story.Status.WITHDRAWN).update(
+        status=Story.Status.WITHDRAWN, withdrawn_at=timezone.now()
+    )
+    if updated:
+        audit_record(
+            actor=author,
+            action="story.withdraw",
+            obj=story,
+            changes={"status": [story.status, Story.Status.WITHDRAWN]},
+        )

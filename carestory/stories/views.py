@@ -1,0 +1,239 @@
+"""Public pages: home, telling a story, reading a story, and the author's own pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import login
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from carestory.accounts.models import SignInToken, User
+from carestory.accounts.services import sign_in_token_peek
+from carestory.lib.decorators import author_required
+from carestory.lib.locking import ConflictError
+from carestory.responses.models import Response
+from carestory.responses.services import NotAllowed, reply_post
+from carestory.services.models import Service
+from carestory.services.selectors import service_search
+from carestory.stories.forms import ReplyForm, StoryEditForm, StoryForm
+from carestory.stories.models import Story
+from carestory.stories.selectors import (
+    stories_for_author,
+    stories_published,
+    story_get_for_author,
+    story_get_published,
+)
+from carestory.stories.services import (
+    IdempotencyConflict,
+    StoryDraft,
+    story_author_edit,
+    story_submit,
+    story_verify,
+    story_withdraw,
+)
+from carestory.subscriptions.selectors import membership_covering
+
+MAX_SERVICES_PER_STORY = 5
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    recent = stories_published()[:6]
+    return render(request, "stories/home.html", {"recent": recent})
+
+
+def story_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(stories_published(), 20).get_page(request.GET.get("page"))
+    return render(request, "stories/story_list.html", {"page": page})
+
+
+def _chosen_services(codes: list[str]) -> tuple[list[Service], list[str]]:
+    """Services named in the request, and the codes that match no open service."""
+    cleaned = [c.strip().upper() for c in codes if c.strip()][:MAX_SERVICES_PER_STORY]
+    found = {s.code: s for s in Service.objects.filter(code__in=cleaned).select_related("parent")}
+    services = [found[c] for c in dict.fromkeys(cleaned) if c in found and found[c].is_open]
+    bad = [c for c in cleaned if c not in found or not found[c].is_open]
+    return services, bad
+
+
+@require_http_methods(["GET", "POST"])
+def tell_your_story(request: HttpRequest) -> HttpResponse:
+    codes = request.POST.getlist("service") if request.method == "POST" else []
+    codes = codes or request.GET.getlist("service")
+    services, bad_codes = _chosen_services(codes)
+    query = request.GET.get("q", "").strip()
+    context: dict[str, Any] = {"services": services, "query": query, "bad_codes": bad_codes}
+
+    if not services or request.GET.get("add"):
+        # Step 1: choose the service(s). Works without JavaScript: a GET search form.
+        context["results"] = service_search(query=query, open_only=True) if query else []
+        context["chosen_codes"] = [s.code for s in services]
+        return render(request, "stories/choose_service.html", context, status=400 if bad_codes else 200)
+
+    form = StoryForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        draft = StoryDraft(
+            email=data["email"],
+            screen_name=data["screen_name"],
+            author_role=data["author_role"],
+            title=data["title"],
+            body=data["body"],
+            services=services,
+            good_tags=list(data["good"]),
+            improve_tags=list(data["improve"]),
+            feeling_tags=list(data["feelings"]),
+            age_group=data["age_group"],
+            postcode=data["postcode"],
+            consent=data["consent"],
+        )
+        signed_in = request.user if isinstance(request.user, User) else None
+        try:
+            result = story_submit(
+                draft=draft, idempotency_key=data["idempotency_key"], signed_in=signed_in
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        except IdempotencyConflict:
+            form.add_error(
+                None, _("This form was already used to send a story. Please start again.")
+            )
+        else:
+            request.session["last_story"] = result.story.public_id
+            return redirect("stories:submitted")
+    context["form"] = form
+    return render(request, "stories/tell_your_story.html", context, status=400 if form.errors else 200)
+
+
+def story_submitted(request: HttpRequest) -> HttpResponse:
+    public_id = request.session.get("last_story")
+    story = Story.objects.filter(public_id=public_id).first() if public_id else None
+    if story is None:
+        return redirect("stories:tell")
+    return render(request, "stories/submitted.html", {"story": story})
+
+
+@require_http_methods(["GET", "POST"])
+def verify(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a button (mail scanners fetch links); POST confirms the story."""
+    if request.method == "GET":
+        valid = sign_in_token_peek(raw=token, purpose=SignInToken.Purpose.VERIFY_STORY)
+        return render(request, "stories/verify.html", {"valid": valid is not None}, status=200 if valid else 404)
+    story = story_verify(raw_token=token)
+    if story is None:
+        return render(request, "stories/verify.html", {"valid": False}, status=404)
+    login(request, story.author, backend="django.contrib.auth.backends.ModelBackend")
+    return render(request, "stories/verified.html", {"story": story})
+
+
+def story_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    story = story_get_published(public_id=public_id)
+    user = request.user
+    can_respond = (
+        isinstance(user, User)
+        and membership_covering(user=user, services=story.services.all(), responders_only=True)
+        is not None
+    )
+    is_author = isinstance(user, User) and story.author_id == user.pk
+    return render(
+        request,
+        "stories/story_detail.html",
+        {
+            "story": story,
+            "can_respond": can_respond,
+            "is_author": is_author,
+            "reply_form": ReplyForm() if is_author else None,
+        },
+    )
+
+
+@author_required
+@require_http_methods(["GET", "POST"])
+def reply(request: HttpRequest, public_id: str, response_id: int) -> HttpResponse:
+    story = story_get_published(public_id=public_id)
+    assert isinstance(request.user, User)
+    response = Response.objects.published().filter(pk=response_id, story=story).first()
+    if response is None or story.author_id != request.user.pk:
+        raise Http404
+    form = ReplyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            reply_post(
+                response=response,
+                author=request.user,
+                body=form.cleaned_data["body"],
+                idempotency_key=form.cleaned_data["idempotency_key"],
+            )
+        except NotAllowed as exc:
+            raise Http404 from exc
+        except ValidationError as exc:
+            form.add_error("body", exc)
+        else:
+            return render(request, "stories/reply_sent.html", {"story": story})
+    return render(
+        request,
+        "stories/reply.html",
+        {"story": story, "response": response, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@author_required
+def my_stories(request: HttpRequest) -> HttpResponse:
+    assert isinstance(request.user, User)
+    return render(request, "stories/my_stories.html", {"stories": stories_for_author(author=request.user)})
+
+
+@author_required
+@require_http_methods(["GET", "POST"])
+def my_story(request: HttpRequest, public_id: str) -> HttpResponse:
+    assert isinstance(request.user, User)
+    story = story_get_for_author(public_id=public_id, author=request.user)
+    editable = story.status in (Story.Status.AWAITING_VERIFICATION, Story.Status.IN_MODERATION)
+    form = None
+    conflict = False
+    if editable:
+        form = StoryEditForm(
+            request.POST or None,
+            initial={"title": story.original_title, "body": story.original_body, "version": story.version},
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                story_author_edit(
+                    story=story,
+                    author=request.user,
+                    title=form.cleaned_data["title"],
+                    body=form.cleaned_data["body"],
+                    version=form.cleaned_data["version"],
+                )
+            except ConflictError:
+                conflict = True
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                return redirect("stories:my_story", public_id=story.public_id)
+    elif request.method == "POST":
+        raise Http404
+    responses = Response.objects.published().filter(story=story).select_related("subscription")
+    return render(
+        request,
+        "stories/my_story.html",
+        {"story": story, "form": form, "conflict": conflict, "responses": responses},
+        status=409 if conflict else (400 if form is not None and form.errors else 200),
+    )
+
+
+@author_required
+@require_http_methods(["GET", "POST"])
+def withdraw(request: HttpRequest, public_id: str) -> HttpResponse:
+    assert isinstance(request.user, User)
+    story = story_get_for_author(public_id=public_id, author=request.user)
+    if request.method == "POST":
+        story_withdraw(story=story, author=request.user)
+        return redirect("stories:my_story", public_id=story.public_id)
+    return render(request, "stories/withdraw.html", {"story": story})
+

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Serve Carestory with the outbox worker beside the web server; Ctrl-C stops both.
+set -euo pipefail
+HOST=${1:-127.0.0.1}
+PORT=${2:-8000}
+PY=.venv/bin/python
+mkdir -p var/mail
+if [ -f var/demo-accounts.txt ]; then
+  echo
+  echo "Demo accounts (also in var/demo-accounts.txt):"
+  sed 's/^/  /' var/demo-accounts.txt
+fi
+echo
+echo "Emails are written to var/mail/ (set EMAIL_BACKEND and EMAIL_HOST to use SMTP)."
+echo "Serving on http://$HOST:$PORT/"
+$PY manage.py run_worker &
+WORKER=$!
+trap 'kill $WORKER 2>/dev/null || true; wait $WORKER 2>/dev/null || true' EXIT INT TERM
+$PY manage.py runserver "$HOST:$PORT"

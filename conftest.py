@@ -15,6 +15,12 @@ from carestory.outbox.testing import SmtpSink
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Settings) -> None:
+    """Argon2 is deliberately slow; tests that check the production hasher set it back."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def smtp_sink(settings: Settings) -> Iterator[SmtpSink]:
     """A real SMTP server on 127.0.0.1 that Django's mail settings point at.
@@ -36,3 +42,72 @@ def smtp_sink(settings: Settings) -> Iterator[SmtpSink]:
         yield sink
     finally:
         sink.stop()
+
+
+class World:
+    """The personas every permission test uses (healthchecks' Alice/Bob/Charlie)."""
+
+    def __init__(self) -> None:
+        from carestory.stories.models import Tag
+        from carestory.stories.vocabulary import tags_ensure
+        from carestory.subscriptions.models import Membership
+
+        tags_ensure(Tag)  # a transactional test before this one may have flushed them
+        from tests.factories import (
+            MembershipFactory,
+            ServiceFactory,
+            SubscriptionFactory,
+            UserFactory,
+        )
+
+        self.trust = ServiceFactory(code="RXX", name="Riverside NHS Trust", kind="trust")
+        self.hospital = ServiceFactory(
+            code="RXX01", name="Riverside Hospital", kind="hospital", parent=self.trust
+        )
+        self.ward = ServiceFactory(code="RXX01-W1", name="Ward 1", parent=self.hospital)
+        self.other_trust = ServiceFactory(code="RYY", name="Hilltop NHS Trust", kind="trust")
+        self.other_ward = ServiceFactory(
+            code="RYY-W1", name="Hilltop Ward", parent=self.other_trust
+        )
+        self.closed = ServiceFactory(
+            code="RXX99", name="Old Clinic", parent=self.trust, is_open=False
+        )
+        self.subscription = SubscriptionFactory(
+            code="RXX", name="Riverside NHS Trust", scope=[self.trust]
+        )
+        self.other_subscription = SubscriptionFactory(
+            code="RYY", name="Hilltop NHS Trust", scope=[self.other_trust]
+        )
+        self.author = UserFactory(email="author@example.org")
+        self.moderator = UserFactory(moderator=True, email="moderator@example.org")
+        self.responder = MembershipFactory(
+            subscription=self.subscription,
+            role=Membership.Role.RESPONDER,
+            user=UserFactory(
+                staff=True,
+                email="responder@riverside.example",
+                full_name="Rita Responder",
+                job_title="Matron",
+            ),
+        ).user
+        self.admin = MembershipFactory(
+            subscription=self.subscription,
+            role=Membership.Role.ADMINISTRATOR,
+            user=UserFactory(staff=True, email="admin@riverside.example", full_name="Adam Admin"),
+        ).user
+        self.member = MembershipFactory(
+            subscription=self.subscription,
+            role=Membership.Role.MEMBER,
+            user=UserFactory(staff=True, email="member@riverside.example", full_name="Mel Member"),
+        ).user
+        self.other_responder = MembershipFactory(
+            subscription=self.other_subscription,
+            role=Membership.Role.RESPONDER,
+            user=UserFactory(staff=True, email="responder@hilltop.example", full_name="Olly Other"),
+        ).user
+        self.reader = UserFactory(email="reader@example.org")
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    return World()

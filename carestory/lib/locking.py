@@ -17,13 +17,22 @@ class ConflictError(Exception):
 
 
 def update_if_version(
-    model: type[models.Model], *, pk: Any, expected_version: int, **fields: Any
+    model: type[models.Model],
+    *,
+    pk: Any,
+    expected_version: int,
+    from_status: str | None = None,
+    **fields: Any,
 ) -> None:
-    """UPDATE ... SET version = version + 1, fields WHERE pk = pk AND version = expected.
+    """UPDATE ... SET version = version + 1, fields WHERE pk = pk AND version = expected
+    (AND status = from_status, so a transition is checked against the row, not a stale copy).
 
     Raises ConflictError when the row has moved on; exactly one of two racing saves wins.
     """
-    updated = model._default_manager.filter(pk=pk, version=expected_version).update(
+    condition: dict[str, Any] = {"pk": pk, "version": expected_version}
+    if from_status is not None:
+        condition["status"] = from_status
+    updated = model._default_manager.filter(**condition).update(
         version=models.F("version") + 1, **fields
     )
     if updated != 1:

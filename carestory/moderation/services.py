@@ -114,7 +114,9 @@ def story_moderate_save(
     fields, changes = _story_edit_fields(
         story=story, title=title, body=body, criticality=criticality, tags=tags, services=services
     )
-    update_if_version(Story, pk=story.pk, expected_version=version, **fields)
+    update_if_version(
+        Story, pk=story.pk, expected_version=version, from_status=story.status, **fields
+    )
     _replace_links(story, tags, services)
     moderator_note_add(story=story, moderator=moderator, text=note)
     audit_record(actor=moderator, action="story.edit", obj=story, changes=changes)
@@ -145,6 +147,7 @@ def story_publish(
         Story,
         pk=story.pk,
         expected_version=version,
+        from_status=Story.Status.IN_MODERATION,
         status=Story.Status.PUBLISHED,
         published_at=now,
         moderated_by=moderator,
@@ -183,6 +186,7 @@ def story_reject(
         Story,
         pk=story.pk,
         expected_version=version,
+        from_status=Story.Status.IN_MODERATION,
         status=Story.Status.REJECTED,
         rejected_at=timezone.now(),
         rejection_reason=reason,
@@ -220,6 +224,7 @@ def response_publish(*, response: Response, moderator: User, version: int, body:
         Response,
         pk=response.pk,
         expected_version=version,
+        from_status=ModerationStatus.IN_MODERATION,
         body=body,
         status=ModerationStatus.PUBLISHED,
         published_at=timezone.now(),
@@ -256,6 +261,7 @@ def response_reject(*, response: Response, moderator: User, version: int, reason
         Response,
         pk=response.pk,
         expected_version=version,
+        from_status=ModerationStatus.IN_MODERATION,
         status=ModerationStatus.REJECTED,
         rejection_reason=reason,
     )
@@ -283,6 +289,7 @@ def reply_publish(*, reply: AuthorReply, moderator: User, version: int, body: st
         AuthorReply,
         pk=reply.pk,
         expected_version=version,
+        from_status=ModerationStatus.IN_MODERATION,
         body=body,
         status=ModerationStatus.PUBLISHED,
         published_at=timezone.now(),
@@ -319,6 +326,7 @@ def reply_reject(*, reply: AuthorReply, moderator: User, version: int, reason: s
         AuthorReply,
         pk=reply.pk,
         expected_version=version,
+        from_status=ModerationStatus.IN_MODERATION,
         status=ModerationStatus.REJECTED,
         rejection_reason=reason,
     )

@@ -13,7 +13,7 @@ from carestory.stories.models import Story, StoryQuerySet, StoryTag
 
 def _public_prefetch(qs: StoryQuerySet) -> StoryQuerySet:
     return qs.prefetch_related(
-        "services",
+        "services__parent",
         Prefetch("story_tags", queryset=StoryTag.objects.select_related("tag")),
     ).annotate(
         published_response_count=Count(

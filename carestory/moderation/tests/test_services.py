@@ -1,0 +1,207 @@
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+
+from carestory.audit.models import AuditEvent
+from carestory.lib.locking import ConflictError
+from carestory.moderation import services as decisions
+from carestory.moderation.models import ModeratorNote
+from carestory.outbox.models import OutboxMessage
+from carestory.outbox.services import outbox_drain
+from carestory.outbox.testing import SmtpSink
+from carestory.responses.models import ModerationStatus
+from carestory.stories.models import Story, Tag
+from conftest import World
+from tests.factories import ReplyFactory, ResponseFactory, StoryFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def publish(story: Story, world: World, **overrides: object) -> None:
+    kwargs: dict[str, object] = {
+        "story": story,
+        "moderator": world.moderator,
+        "version": story.version,
+        "title": "Edited title",
+        "body": "Edited body",
+        "criticality": 2,
+        "tags": [(Tag.objects.get(slug="communication"), 1)],
+        "services": [world.ward],
+    }
+    kwargs.update(overrides)
+    decisions.story_publish(**kwargs)  # type: ignore[arg-type]
+
+
+def test_publish_keeps_original_records_audit_and_queues_work(world: World) -> None:
+    story = StoryFactory(author=world.author, services=[world.ward], original_body="Nurse Jane was kind")
+    publish(story, world, body="The nurse was kind", note="Removed a staff name")
+
+    story.refresh_from_db()
+    assert story.status == Story.Status.PUBLISHED
+    assert story.published_at is not None and story.moderated_by == world.moderator
+    assert story.original_body == "Nurse Jane was kind"  # the author's words are never changed
+    assert story.body == "The nurse was kind"
+    assert story.criticality == 2
+    assert ModeratorNote.objects.get(story=story).text == "Removed a staff name"
+    event = AuditEvent.objects.get(action="story.publish", object_id=story.public_id)
+    assert event.actor == world.moderator
+    assert event.changes["body"] == "edited"
+    assert event.changes["status"] == ["in_moderation", "published"]
+    assert "Nurse Jane" not in str(event.changes)  # the audit log holds no story text
+    keys = set(OutboxMessage.objects.values_list("dedupe_key", flat=True))
+    assert f"story-published:{story.pk}:author" in keys
+    assert f"alerts.story_published:{story.pk}" in keys
+
+
+def test_publish_needs_criticality_and_a_moderator(world: World) -> None:
+    story = StoryFactory(services=[world.ward])
+    with pytest.raises(ValidationError):
+        publish(story, world, criticality=None)
+    with pytest.raises(PermissionError):
+        publish(story, world, moderator=world.responder)
+    story.refresh_from_db()
+    assert story.status == Story.Status.IN_MODERATION
+    assert not AuditEvent.objects.filter(action="story.publish").exists()
+
+
+def test_two_moderators_saving_the_same_version_one_wins(world: World) -> None:
+    story = StoryFactory(services=[world.ward])
+    publish(story, world)
+    stale = Story.objects.get(pk=story.pk)
+    stale.status = Story.Status.IN_MODERATION  # what the second moderator's page still showed
+    stale.version = 1
+    with pytest.raises(ConflictError):
+        decisions.story_reject(
+            story=stale, moderator=world.moderator, version=1, reason="duplicate", message="Sorry"
+        )
+    story.refresh_from_db()
+    assert story.status == Story.Status.PUBLISHED
+    assert AuditEvent.objects.filter(object_id=story.public_id).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_publish_and_reject_exactly_one_wins() -> None:
+    world = World()
+    story = StoryFactory(services=[world.ward])
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def run(action: str) -> None:
+        own = Story.objects.get(pk=story.pk)
+        try:
+            barrier.wait()
+            if action == "publish":
+                publish(own, world)
+            else:
+                decisions.story_reject(
+                    story=own, moderator=world.moderator, version=1, reason="duplicate", message="x"
+                )
+            outcomes.append(action)
+        except ConflictError:
+            outcomes.append("conflict")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(a,)) for a in ("publish", "reject")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes).count("conflict") == 1, outcomes
+    story.refresh_from_db()
+    assert story.status in (Story.Status.PUBLISHED, Story.Status.REJECTED)
+    assert story.version == 2
+
+
+def test_reject_emails_the_reason(world: World, smtp_sink: SmtpSink) -> None:
+    story = StoryFactory(author=world.author, services=[world.ward])
+    decisions.story_reject(
+        story=story,
+        moderator=world.moderator,
+        version=1,
+        reason="too_old",
+        message="Your story is about events in 2019.",
+    )
+    outbox_drain()
+    story.refresh_from_db()
+    assert story.status == Story.Status.REJECTED and story.rejection_reason == "too_old"
+    [email] = smtp_sink.find(to=world.author.email)
+    assert "Events more than 3 years ago" in email.text
+    assert "events in 2019" in email.text
+    assert AuditEvent.objects.filter(action="story.reject", reason="too_old").exists()
+
+
+def test_reject_needs_a_known_reason(world: World) -> None:
+    story = StoryFactory(services=[world.ward])
+    with pytest.raises(ValidationError):
+        decisions.story_reject(story=story, moderator=world.moderator, version=1, reason="bored", message="x")
+    story.refresh_from_db()
+    assert story.status == Story.Status.IN_MODERATION
+
+
+def test_save_edits_without_deciding(world: World) -> None:
+    story = StoryFactory(services=[world.ward])
+    decisions.story_moderate_save(
+        story=story,
+        moderator=world.moderator,
+        version=1,
+        title="Better title",
+        body="Better body",
+        criticality=None,
+        tags=[],
+        services=[world.hospital],
+    )
+    story.refresh_from_db()
+    assert (story.status, story.title, story.version) == (Story.Status.IN_MODERATION, "Better title", 2)
+    assert list(story.services.all()) == [world.hospital]
+    event = AuditEvent.objects.get(action="story.edit")
+    assert event.changes["services"] == [["RXX01-W1"], ["RXX01"]]
+
+
+def test_response_publish_emails_author_and_reject_emails_responder(
+    world: World, smtp_sink: SmtpSink
+) -> None:
+    story = StoryFactory(author=world.author, published=True, services=[world.ward])
+    good = ResponseFactory(story=story, responder=world.responder, subscription=world.subscription)
+    bad = ResponseFactory(story=story, responder=world.responder, subscription=world.subscription)
+    decisions.response_publish(response=good, moderator=world.moderator, version=1, body="Thank you.")
+    decisions.response_reject(response=bad, moderator=world.moderator, version=1, reason="Please describe the change.")
+    outbox_drain()
+    good.refresh_from_db()
+    bad.refresh_from_db()
+    assert good.status == ModerationStatus.PUBLISHED and good.body == "Thank you."
+    assert good.original_body == "Thank you for your story."
+    assert bad.status == ModerationStatus.REJECTED
+    [to_author] = smtp_sink.find(to=world.author.email)
+    assert f"/stories/{story.public_id}/#response-{good.pk}" in to_author.text
+    [to_responder] = smtp_sink.find(to=world.responder.email)
+    assert "Please describe the change." in to_responder.text
+    assert AuditEvent.objects.filter(action__in=["response.publish", "response.reject"]).count() == 2
+
+
+def test_reply_publish_and_reject(world: World, smtp_sink: SmtpSink) -> None:
+    story = StoryFactory(author=world.author, published=True, services=[world.ward])
+    response = ResponseFactory(story=story, published=True, responder=world.responder, subscription=world.subscription)
+    kept = ReplyFactory(response=response)
+    dropped = ReplyFactory(response=response)
+    decisions.reply_publish(reply=kept, moderator=world.moderator, version=1, body=kept.body)
+    decisions.reply_reject(reply=dropped, moderator=world.moderator, version=1, reason="It names a nurse.")
+    with pytest.raises(ConflictError):
+        decisions.reply_publish(reply=dropped, moderator=world.moderator, version=2, body="x")
+    outbox_drain()
+    assert smtp_sink.find(to=world.responder.email, subject_contains="replied")
+    [rejection] = smtp_sink.find(to=world.author.email)
+    assert "It names a nurse." in rejection.text
+    assert AuditEvent.objects.filter(object_type="authorreply").count() == 2
+
+
+def test_empty_rejection_reason_for_response_is_refused(world: World) -> None:
+    response = ResponseFactory(story=StoryFactory(published=True, services=[world.ward]))
+    with pytest.raises(ValidationError):
+        decisions.response_reject(response=response, moderator=world.moderator, version=1, reason="  ")
+    response.refresh_from_db()
+    assert response.status == ModerationStatus.IN_MODERATION

@@ -1,0 +1,225 @@
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.utils import timezone
+
+from carestory.accounts.models import SignInToken
+from carestory.audit.models import AuditEvent
+from carestory.lib.locking import ConflictError
+from carestory.outbox.models import OutboxMessage
+from carestory.stories.models import Story, Tag
+from carestory.stories.services import (
+    IdempotencyConflict,
+    StoryDraft,
+    story_author_edit,
+    story_submit,
+    story_verify,
+    story_withdraw,
+)
+from conftest import World
+from tests.factories import StoryFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def draft(world: World, **overrides: object) -> StoryDraft:
+    fields: dict[str, object] = {
+        "email": "New.Author@Example.org",
+        "screen_name": "Grateful patient",
+        "author_role": "patient",
+        "title": "Kind nurses",
+        "body": "The nurses on the ward were kind.",
+        "services": [world.ward],
+        "good_tags": [Tag.objects.get(slug="staff-attitude")],
+        "improve_tags": [Tag.objects.get(slug="food")],
+        "feeling_tags": [Tag.objects.get(slug="anxious")],
+        "postcode": "ts18 1hu",
+        "age_group": "35_44",
+        "consent": True,
+    }
+    fields.update(overrides)
+    return StoryDraft(**fields)  # type: ignore[arg-type]
+
+
+def _verify_token_from_outbox(story: Story) -> str:
+    message = OutboxMessage.objects.get(dedupe_key__startswith="story-verify:")
+    link = next(line for line in message.body_text.splitlines() if "/verify/" in line)
+    return link.rstrip("/").rsplit("/", 1)[-1]
+
+
+def test_submit_commits_story_awaiting_verification_and_queues_email(world: World) -> None:
+    result = story_submit(draft=draft(world), idempotency_key=uuid.uuid4())
+
+    story = Story.objects.get(pk=result.story.pk)
+    assert result.created
+    assert story.status == Story.Status.AWAITING_VERIFICATION
+    assert story.author.email == "new.author@example.org"
+    assert story.original_body == story.body == "The nurses on the ward were kind."
+    assert story.postcode == "TS18 1HU"
+    assert list(story.services.all()) == [world.ward]
+    polarities = {st.tag.slug: st.polarity for st in story.story_tags.select_related("tag")}
+    assert polarities == {"staff-attitude": 1, "food": -1, "anxious": -1}
+    email = OutboxMessage.objects.get(dedupe_key__startswith="story-verify:")
+    assert email.to_email == "new.author@example.org"
+    assert "/verify/" in email.body_text
+
+
+def test_double_submit_with_same_key_makes_one_story(world: World) -> None:
+    key = uuid.uuid4()
+    first = story_submit(draft=draft(world), idempotency_key=key)
+    second = story_submit(draft=draft(world), idempotency_key=key)
+
+    assert first.created and not second.created
+    assert second.story.pk == first.story.pk
+    assert Story.objects.count() == 1
+    assert OutboxMessage.objects.filter(dedupe_key__startswith="story-verify:").count() == 1
+
+
+def test_same_key_from_another_email_is_a_conflict(world: World) -> None:
+    key = uuid.uuid4()
+    story_submit(draft=draft(world), idempotency_key=key)
+    with pytest.raises(IdempotencyConflict):
+        story_submit(draft=draft(world, email="someone.else@example.org"), idempotency_key=key)
+    assert Story.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_double_submit_makes_one_story() -> None:
+    world = World()
+    key = uuid.uuid4()
+    barrier = threading.Barrier(2)
+    results: list[object] = []
+
+    def submit() -> None:
+        try:
+            barrier.wait()
+            results.append(story_submit(draft=draft(world), idempotency_key=key))
+        except Exception as exc:  # noqa: BLE001 - the test inspects what each thread got
+            results.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert Story.objects.count() == 1
+    assert OutboxMessage.objects.filter(dedupe_key__startswith="story-verify:").count() == 1
+    # Each request either made the story or got the same story back (SQLite may serialise
+    # the two; a lock timeout would show up here as an exception).
+    assert all(not isinstance(r, Exception) for r in results), results
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"consent": False}, "agree"),
+        ({"services": []}, "Choose the service"),
+        ({"body": "word " * 1501}, "1501 words"),
+    ],
+)
+def test_submit_refuses_bad_drafts_and_changes_nothing(
+    world: World, overrides: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message):
+        story_submit(draft=draft(world, **overrides), idempotency_key=uuid.uuid4())
+    assert Story.objects.count() == 0
+    assert OutboxMessage.objects.count() == 0
+
+
+def test_closed_service_cannot_be_chosen(world: World) -> None:
+    with pytest.raises(ValidationError, match="closed"):
+        story_submit(draft=draft(world, services=[world.closed]), idempotency_key=uuid.uuid4())
+    assert Story.objects.count() == 0
+
+
+def test_verified_signed_in_author_skips_confirmation(world: World) -> None:
+    result = story_submit(
+        draft=draft(world, email=world.author.email),
+        idempotency_key=uuid.uuid4(),
+        signed_in=world.author,
+    )
+    assert result.story.status == Story.Status.IN_MODERATION
+    assert OutboxMessage.objects.filter(dedupe_key=f"story-received:{result.story.pk}").exists()
+    assert not OutboxMessage.objects.filter(dedupe_key__startswith="story-verify:").exists()
+
+
+def test_signed_in_user_cannot_skip_confirmation_for_another_address(world: World) -> None:
+    result = story_submit(
+        draft=draft(world, email="victim@example.org"),
+        idempotency_key=uuid.uuid4(),
+        signed_in=world.author,
+    )
+    assert result.story.status == Story.Status.AWAITING_VERIFICATION
+
+
+def test_verify_moves_story_to_moderation_once(world: World) -> None:
+    story = story_submit(draft=draft(world), idempotency_key=uuid.uuid4()).story
+    token = _verify_token_from_outbox(story)
+
+    verified = story_verify(raw_token=token)
+
+    assert verified is not None and verified.pk == story.pk
+    assert verified.status == Story.Status.IN_MODERATION
+    assert verified.author.email_verified_at is not None
+    ack = OutboxMessage.objects.get(dedupe_key=f"story-received:{story.pk}")
+    assert "999" in ack.body_text and "116 123" in ack.body_text  # crisis signposting
+    assert "/my-stories/" in ack.body_text
+    assert story_verify(raw_token=token) is None  # single use
+
+
+def test_verify_link_expires(world: World) -> None:
+    story = story_submit(draft=draft(world), idempotency_key=uuid.uuid4()).story
+    token = _verify_token_from_outbox(story)
+    with time_machine.travel(timezone.now() + timedelta(hours=25)):
+        assert story_verify(raw_token=token) is None
+    assert Story.objects.get(pk=story.pk).status == Story.Status.AWAITING_VERIFICATION
+
+
+def test_tokens_are_stored_hashed(world: World) -> None:
+    story = story_submit(draft=draft(world), idempotency_key=uuid.uuid4()).story
+    token = _verify_token_from_outbox(story)
+    assert len(token) >= 43  # 256 bits, url-safe
+    assert not SignInToken.objects.filter(token_hash=token).exists()
+
+
+def test_author_edit_while_in_moderation_and_version_conflict(world: World) -> None:
+    story = StoryFactory(author=world.author, services=[world.ward])
+    story_author_edit(story=story, author=world.author, title="New", body="New body", version=1)
+    story.refresh_from_db()
+    assert (story.original_title, story.title, story.version) == ("New", "New", 2)
+
+    with pytest.raises(ConflictError):
+        story_author_edit(story=story, author=world.author, title="Stale", body="x", version=1)
+    story.refresh_from_db()
+    assert story.title == "New"
+
+
+def test_author_cannot_edit_after_moderation(world: World) -> None:
+    story = StoryFactory(author=world.author, published=True, services=[world.ward])
+    with pytest.raises(ValidationError):
+        story_author_edit(story=story, author=world.author, title="x", body="y", version=story.version)
+
+
+def test_withdraw_is_audited_and_only_by_the_author(world: World) -> None:
+    story = StoryFactory(author=world.author, published=True, services=[world.ward])
+    with pytest.raises(PermissionError):
+        story_withdraw(story=story, author=UserFactory())
+    story_withdraw(story=story, author=world.author)
+    story.refresh_from_db()
+    assert story.status == Story.Status.WITHDRAWN
+    assert AuditEvent.objects.filter(action="story.withdraw", object_id=story.public_id).exists()
+
+
+def test_public_ids_are_not_sequential(world: World) -> None:
+    ids = {StoryFactory(services=[world.ward]).public_id for _ in range(5)}
+    assert len(ids) == 5
+    assert all(not i.isdigit() and len(i) == 10 for i in ids)

@@ -1,0 +1,156 @@
+"""factory_boy factories with traits, shared by every app's tests."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import factory
+from django.utils import timezone
+
+from carestory.accounts.models import User
+from carestory.responses.models import AuthorReply, ModerationStatus, Response
+from carestory.services.models import Service
+from carestory.services.services import service_create
+from carestory.stories.models import Story, StoryService
+from carestory.subscriptions.models import Membership, Subscription
+
+TEST_PASSWORD = "a long test password 4 staff"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"person{n}@example.org")
+    email_verified_at = factory.LazyFunction(timezone.now)
+
+    class Params:
+        moderator = factory.Trait(is_moderator=True, full_name="Mo Derator")
+        staff = factory.Trait(
+            full_name=factory.Sequence(lambda n: f"Staff Member {n}"), job_title="Ward manager"
+        )
+
+    @factory.post_generation
+    def password(obj: User, create: bool, extracted: str | None, **kwargs: Any) -> None:  # noqa: N805
+        if extracted:
+            obj.set_password(extracted)
+        elif obj.is_moderator or obj.full_name:
+            obj.set_password(TEST_PASSWORD)
+        else:
+            obj.set_unusable_password()
+        if create:
+            obj.save()
+
+
+class ServiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Service
+        skip_postgeneration_save = True
+
+    code = factory.Sequence(lambda n: f"T{n:04d}")
+    name = factory.Sequence(lambda n: f"Test Service {n}")
+    kind = Service.Kind.DEPARTMENT
+    parent = None
+
+    @classmethod
+    def _create(cls, model_class: type[Service], *args: Any, **kwargs: Any) -> Service:
+        return service_create(**kwargs)
+
+
+class SubscriptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Subscription
+        skip_postgeneration_save = True
+
+    code = factory.Sequence(lambda n: f"S{n:03d}")
+    name = factory.Sequence(lambda n: f"Test Trust {n}")
+
+    @factory.post_generation
+    def scope(
+        obj: Subscription, create: bool, extracted: list[Service] | None, **kwargs: Any
+    ) -> None:  # noqa: N805
+        if create and extracted:
+            obj.scope.set(extracted)
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+        skip_postgeneration_save = True
+
+    user = factory.SubFactory(UserFactory, staff=True)
+    subscription = factory.SubFactory(SubscriptionFactory)
+    role = Membership.Role.RESPONDER
+
+
+class StoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Story
+        skip_postgeneration_save = True
+
+    author = factory.SubFactory(UserFactory)
+    screen_name = "Grateful patient"
+    author_role = "patient"
+    original_title = factory.Sequence(lambda n: f"Story title {n}")
+    original_body = "The nurses were kind and explained everything."
+    title = factory.LazyAttribute(lambda o: o.original_title)
+    body = factory.LazyAttribute(lambda o: o.original_body)
+    consent_given_at = factory.LazyFunction(timezone.now)
+    consent_version = "test"
+    idempotency_key = factory.LazyFunction(uuid.uuid4)
+    status = Story.Status.IN_MODERATION
+    verified_at = factory.LazyFunction(timezone.now)
+
+    class Params:
+        published = factory.Trait(
+            status=Story.Status.PUBLISHED,
+            published_at=factory.LazyFunction(timezone.now),
+            criticality=1,
+        )
+        rejected = factory.Trait(status=Story.Status.REJECTED, rejection_reason="duplicate")
+        withdrawn = factory.Trait(
+            status=Story.Status.WITHDRAWN, withdrawn_at=factory.LazyFunction(timezone.now)
+        )
+        unverified = factory.Trait(status=Story.Status.AWAITING_VERIFICATION, verified_at=None)
+
+    @factory.post_generation
+    def services(obj: Story, create: bool, extracted: list[Service] | None, **kwargs: Any) -> None:  # noqa: N805
+        if create and extracted:
+            StoryService.objects.bulk_create(
+                [StoryService(story=obj, service=s) for s in extracted]
+            )
+
+
+class ResponseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Response
+        skip_postgeneration_save = True
+
+    story = factory.SubFactory(StoryFactory, published=True)
+    responder = factory.SubFactory(UserFactory, staff=True)
+    subscription = factory.SubFactory(SubscriptionFactory)
+    responder_name = factory.LazyAttribute(lambda o: o.responder.full_name)
+    responder_job_title = "Ward manager"
+    original_body = "Thank you for your story."
+    body = factory.LazyAttribute(lambda o: o.original_body)
+    idempotency_key = factory.LazyFunction(uuid.uuid4)
+    status = ModerationStatus.IN_MODERATION
+
+    class Params:
+        published = factory.Trait(
+            status=ModerationStatus.PUBLISHED, published_at=factory.LazyFunction(timezone.now)
+        )
+
+
+class ReplyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AuthorReply
+        skip_postgeneration_save = True
+
+    response = factory.SubFactory(ResponseFactory, published=True)
+    author = factory.LazyAttribute(lambda o: o.response.story.author)
+    original_body = "Thank you for replying."
+    body = factory.LazyAttribute(lambda o: o.original_body)
+    idempotency_key = factory.LazyFunction(uuid.uuid4)

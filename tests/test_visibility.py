@@ -1,0 +1,298 @@
+"""A story that a user may not see answers 404 on every surface, and says nothing about itself."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from carestory.accounts.models import User
+from carestory.moderation.services import response_publish, story_publish
+from carestory.outbox.models import OutboxMessage
+from carestory.outbox.services import outbox_drain, outbox_run_once
+from carestory.outbox.testing import SmtpSink
+from carestory.responses.models import ModerationStatus, Response
+from carestory.responses.services import response_post
+from carestory.stories.models import Criticality, Story
+from carestory.stories.services import story_withdraw
+from conftest import World
+from tests.factories import ReplyFactory, ResponseFactory, StoryFactory
+
+pytestmark = pytest.mark.django_db
+
+STATES = ["unverified", "in_moderation", "rejected", "withdrawn"]
+USERS = ["anonymous", "reader", "responder", "other_responder", "member", "author"]
+LOGIN_PAGES = ("/staff/login/", "/sign-in/")
+
+
+def _user(world: World, name: str) -> User | None:
+    return None if name == "anonymous" else getattr(world, name)
+
+
+def _client(world: World, name: str) -> Client:
+    client = Client()
+    user = _user(world, name)
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def _hidden_story(world: World, state: str) -> tuple[Story, Response]:
+    traits = {} if state == "in_moderation" else {state: True}
+    story: Story = StoryFactory(
+        author=world.author,
+        services=[world.ward],
+        title=f"Hidden story title {uuid.uuid4().hex}",
+        **traits,
+    )
+    # A published response on it (as if the story was published, then withdrawn), so the
+    # reply URL is one that would work if the story were visible.
+    response: Response = ResponseFactory(
+        story=story, responder=world.responder, subscription=world.subscription, published=True
+    )
+    return story, response
+
+
+def _assert_hidden(response: object, title: str, *, login_redirect_allowed: bool) -> None:
+    status = response.status_code  # type: ignore[attr-defined]
+    if login_redirect_allowed and status == 302:
+        location = response["Location"]  # type: ignore[index]
+        assert location.startswith(LOGIN_PAGES), location
+    else:
+        assert status == 404
+    assert title not in response.content.decode()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("user_name", USERS)
+@pytest.mark.parametrize("state", STATES)
+def test_a_story_that_is_not_published_is_404_everywhere(
+    world: World, state: str, user_name: str
+) -> None:
+    story, response = _hidden_story(world, state)
+    client = _client(world, user_name)
+    anonymous = user_name == "anonymous"
+
+    _assert_hidden(
+        client.get(f"/stories/{story.public_id}/"), story.title, login_redirect_allowed=False
+    )
+    _assert_hidden(
+        client.get(f"/stories/{story.public_id}/respond/"),
+        story.title,
+        login_redirect_allowed=anonymous,
+    )
+    _assert_hidden(
+        client.get(f"/stories/{story.public_id}/responses/{response.pk}/reply/"),
+        story.title,
+        login_redirect_allowed=anonymous,
+    )
+    _assert_hidden(
+        client.get(f"/api/v1/stories/{story.public_id}"), story.title, login_redirect_allowed=False
+    )
+
+
+@pytest.mark.parametrize("user_name", USERS)
+@pytest.mark.parametrize("state", STATES)
+def test_posting_to_a_story_that_is_not_published_is_404_and_changes_nothing(
+    world: World, state: str, user_name: str
+) -> None:
+    story, response = _hidden_story(world, state)
+    client = _client(world, user_name)
+    anonymous = user_name == "anonymous"
+
+    respond = client.post(
+        f"/stories/{story.public_id}/respond/",
+        {"body": "A response", "change": "none", "idempotency_key": str(uuid.uuid4())},
+    )
+    reply = client.post(
+        f"/stories/{story.public_id}/responses/{response.pk}/reply/",
+        {"body": "A reply", "idempotency_key": str(uuid.uuid4())},
+    )
+
+    _assert_hidden(respond, story.title, login_redirect_allowed=anonymous)
+    _assert_hidden(reply, story.title, login_redirect_allowed=anonymous)
+    assert Response.objects.filter(story=story).count() == 1
+    assert not response.replies.exists()
+
+
+@pytest.mark.parametrize("user_name", USERS)
+@pytest.mark.parametrize("state", STATES)
+def test_lists_and_feeds_do_not_show_a_story_that_is_not_published(
+    world: World, state: str, user_name: str
+) -> None:
+    story, _response = _hidden_story(world, state)
+    visible: Story = StoryFactory(published=True, services=[world.ward], title="Visible story")
+    client = _client(world, user_name)
+
+    urls = [
+        "/",
+        "/stories/",
+        "/stories/feed.atom",
+        "/services/RXX01-W1/",
+        "/services/RXX01/",
+        "/services/RXX/",
+        "/api/v1/stories",
+        "/api/v1/stories?service=RXX",
+    ]
+    if user_name in ("responder", "member", "other_responder"):
+        urls.append("/staff/")
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        text = response.content.decode()
+        assert story.title not in text, url
+        assert story.public_id not in text, url
+        if url != "/staff/" or user_name != "other_responder":
+            assert visible.title in text, url
+
+
+# Withdrawal -----------------------------------------------------------------------------------
+
+
+def _publish(world: World, story: Story) -> Story:
+    story_publish(
+        story=story,
+        moderator=world.moderator,
+        version=story.version,
+        title=story.title,
+        body=story.body,
+        criticality=Criticality.NOT_CRITICAL,
+        tags=[],
+        services=[world.ward],
+    )
+    return Story.objects.get(pk=story.pk)
+
+
+def test_withdrawing_a_published_story_makes_every_surface_404_at_once(world: World) -> None:
+    story = _publish(
+        world, StoryFactory(author=world.author, services=[world.ward], title="Soon to go")
+    )
+    response = ResponseFactory(
+        story=story, responder=world.responder, subscription=world.subscription, published=True
+    )
+    ReplyFactory(
+        response=response,
+        body="An update",
+        status=ModerationStatus.PUBLISHED,
+        published_at=timezone.now(),
+    )
+    anonymous = Client()
+    responder = _client(world, "responder")
+    author = _client(world, "author")
+    surfaces = [
+        (anonymous, f"/stories/{story.public_id}/"),
+        (anonymous, f"/api/v1/stories/{story.public_id}"),
+        (responder, f"/stories/{story.public_id}/"),
+        (responder, f"/stories/{story.public_id}/respond/"),
+        (author, f"/stories/{story.public_id}/"),
+        (author, f"/stories/{story.public_id}/responses/{response.pk}/reply/"),
+    ]
+    lists = [
+        (anonymous, "/"),
+        (anonymous, "/stories/"),
+        (anonymous, "/stories/feed.atom"),
+        (anonymous, "/services/RXX01-W1/"),
+        (anonymous, "/services/RXX/"),
+        (anonymous, "/api/v1/stories"),
+        (anonymous, "/api/v1/stories?service=RXX01-W1"),
+        (responder, "/staff/"),
+    ]
+    for client, url in surfaces + lists:
+        got = client.get(url)
+        assert got.status_code == 200, url
+        assert "Soon to go" in got.content.decode(), url
+
+    story_withdraw(story=story, author=world.author)
+
+    for client, url in surfaces:
+        got = client.get(url)
+        assert got.status_code == 404, url
+        assert "Soon to go" not in got.content.decode(), url
+    for client, url in lists:
+        got = client.get(url)
+        assert got.status_code == 200, url
+        assert "Soon to go" not in got.content.decode(), url
+        assert story.public_id not in got.content.decode(), url
+    # Nothing can be added to it either.
+    posted = responder.post(
+        f"/stories/{story.public_id}/respond/",
+        {"body": "Too late", "change": "none", "idempotency_key": str(uuid.uuid4())},
+    )
+    assert posted.status_code == 404
+    assert not Response.objects.filter(body="Too late").exists()
+    # The author still sees it among their own stories, as withdrawn.
+    mine = author.get(f"/my-stories/{story.public_id}/")
+    assert mine.status_code == 200
+    assert "Withdrawn" in mine.content.decode()
+
+
+def test_a_staff_alert_queued_before_withdrawal_is_not_sent_after_it(
+    world: World, smtp_sink: SmtpSink
+) -> None:
+    story = _publish(
+        world, StoryFactory(author=world.author, services=[world.ward], title="Alert me not")
+    )
+    # One round: the author's email is sent and the alert job queues the staff emails.
+    outbox_run_once(worker_id="test")
+    alert = OutboxMessage.objects.get(
+        dedupe_key=f"staff-alert:story:{story.pk}:{world.responder.pk}"
+    )
+    assert alert.status == OutboxMessage.Status.PENDING
+    assert alert.to_email == "responder@riverside.example"
+
+    story_withdraw(story=story, author=world.author)
+    outbox_drain()
+
+    alert.refresh_from_db()
+    assert alert.status == OutboxMessage.Status.CANCELLED
+    assert alert.sent_at is None
+    assert smtp_sink.find(to="responder@riverside.example") == []
+    assert smtp_sink.find(to="admin@riverside.example") == []
+    assert not OutboxMessage.objects.filter(
+        dedupe_key__startswith="staff-alert:", status=OutboxMessage.Status.SENT
+    ).exists()
+
+
+def test_withdrawal_before_the_alert_job_runs_sends_nothing_to_staff_or_author(
+    world: World, smtp_sink: SmtpSink
+) -> None:
+    story = _publish(
+        world, StoryFactory(author=world.author, services=[world.ward], title="Gone quickly")
+    )
+
+    story_withdraw(story=story, author=world.author)
+    outbox_drain()
+
+    assert smtp_sink.messages == []
+    assert not OutboxMessage.objects.filter(dedupe_key__startswith="staff-alert:").exists()
+    statuses = set(OutboxMessage.objects.values_list("status", flat=True))
+    assert statuses == {OutboxMessage.Status.CANCELLED}
+
+
+def test_a_response_published_email_is_not_sent_once_the_story_is_withdrawn(
+    world: World, smtp_sink: SmtpSink
+) -> None:
+    story = _publish(
+        world, StoryFactory(author=world.author, services=[world.ward], title="Response then go")
+    )
+    outbox_drain()
+    smtp_sink.clear()
+    response = response_post(
+        story=story,
+        responder=world.responder,
+        body="Thank you",
+        change="none",
+        change_description="",
+        idempotency_key=uuid.uuid4(),
+    )
+    response_publish(
+        response=response, moderator=world.moderator, version=response.version, body="Thank you"
+    )
+
+    story_withdraw(story=story, author=world.author)
+    outbox_drain()
+
+    assert smtp_sink.messages == []
+    message = OutboxMessage.objects.get(dedupe_key=f"response-published:{response.pk}:author")
+    assert message.status == OutboxMessage.Status.CANCELLED

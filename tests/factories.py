@@ -33,7 +33,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         )
 
     @factory.post_generation
-    def password(obj: User, create: bool, extracted: str | None, **kwargs: Any) -> None:  # noqa: N805
+    def password(obj: User, create: bool, extracted: str | None, **kwargs: Any) -> None:
         if extracted:
             obj.set_password(extracted)
         elif obj.is_moderator or obj.full_name:
@@ -70,7 +70,7 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def scope(
         obj: Subscription, create: bool, extracted: list[Service] | None, **kwargs: Any
-    ) -> None:  # noqa: N805
+    ) -> None:
         if create and extracted:
             obj.scope.set(extracted)
 
@@ -116,7 +116,7 @@ class StoryFactory(factory.django.DjangoModelFactory):
         unverified = factory.Trait(status=Story.Status.AWAITING_VERIFICATION, verified_at=None)
 
     @factory.post_generation
-    def services(obj: Story, create: bool, extracted: list[Service] | None, **kwargs: Any) -> None:  # noqa: N805
+    def services(obj: Story, create: bool, extracted: list[Service] | None, **kwargs: Any) -> None:
         if create and extracted:
             StoryService.objects.bulk_create(
                 [StoryService(story=obj, service=s) for s in extracted]

@@ -48,7 +48,9 @@ pytestmark = pytest.mark.django_db
 
 PUBLIC_TITLE = "Kind staff on the ward at night"
 PUBLIC_BODY = "The nurses on the ward were kind and explained everything to my father."
-PUBLIC_RESPONSE = "Thank you for telling us about the care your father had. We have shared it with the team."
+PUBLIC_RESPONSE = (
+    "Thank you for telling us about the care your father had. We have shared it with the team."
+)
 PUBLIC_REPLY = "Thank you for replying so quickly."
 NOTE_PREFIX = "Moderator note: removed a name"
 

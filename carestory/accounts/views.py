@@ -28,14 +28,18 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         author_sign_in_request(email=form.cleaned_data["email"])
         # The same answer whether or not the address is known: no account oracle.
         return render(request, "accounts/sign_in_sent.html")
-    return render(request, "accounts/sign_in.html", {"form": form}, status=400 if form.errors else 200)
+    return render(
+        request, "accounts/sign_in.html", {"form": form}, status=400 if form.errors else 200
+    )
 
 
 @require_http_methods(["GET", "POST"])
 def sign_in_confirm(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
         valid = sign_in_token_peek(raw=token, purpose=SignInToken.Purpose.SIGN_IN) is not None
-        return render(request, "accounts/sign_in_confirm.html", {"valid": valid}, status=200 if valid else 404)
+        return render(
+            request, "accounts/sign_in_confirm.html", {"valid": valid}, status=200 if valid else 404
+        )
     redeemed = sign_in_token_redeem(raw=token, purpose=SignInToken.Purpose.SIGN_IN)
     if redeemed is None:
         return render(request, "accounts/sign_in_confirm.html", {"valid": False}, status=404)

@@ -21,9 +21,7 @@ def alerts_story_published(*, story: Story) -> int:
     services = list(story.services.all())
     recipients = alert_recipients_for(services=services)
     link = settings.SITE_URL + reverse("stories:detail", args=[story.public_id])
-    criticality = (
-        Criticality(story.criticality).label if story.criticality is not None else ""
-    )
+    criticality = Criticality(story.criticality).label if story.criticality is not None else ""
     queued = 0
     seen: set[int] = set()
     for membership in recipients:

@@ -39,22 +39,22 @@ def _url(path: str) -> str:
     return settings.SITE_URL + path
 
 
-def _story(story: Story) -> dict[str, object]:
-    return {
-        "id": story.public_id,
-        "title": story.title,
-        "body": story.body,
-        "screen_name": story.screen_name,
-        "author_role": story.author_role,
-        "published_at": story.published_at,
-        "services": [ServiceRef(code=s.code, name=s.name) for s in story.services.all()],
-        "tags": [
+def _story(story: Story) -> StoryOut:
+    return StoryOut(
+        id=story.public_id,
+        title=story.title,
+        body=story.body,
+        screen_name=story.screen_name,
+        author_role=story.author_role,
+        published_at=story.published_at,
+        services=[ServiceRef(code=s.code, name=s.name) for s in story.services.all()],
+        tags=[
             TagOut(name=st.tag.name, group=st.tag.group, polarity=st.polarity)
             for st in story.story_tags.all()
         ],
-        "response_count": getattr(story, "published_response_count", 0),
-        "url": _url(story.get_absolute_url()),
-    }
+        response_count=getattr(story, "published_response_count", 0),
+        url=_url(story.get_absolute_url()),
+    )
 
 
 def _service(service: Service) -> ServiceOut:
@@ -71,7 +71,9 @@ def _service(service: Service) -> ServiceOut:
 
 
 @api.get("/stories", response=list[StoryOut], tags=["stories"])
-def list_stories(request: HttpRequest, page: Query[Page], service: str | None = None) -> list[StoryOut]:
+def list_stories(
+    request: HttpRequest, page: Query[Page], service: str | None = None
+) -> list[StoryOut]:
     """Published stories, newest first; `service` limits to a service and everything below it."""
     scope = None
     if service:
@@ -79,7 +81,7 @@ def list_stories(request: HttpRequest, page: Query[Page], service: str | None = 
         if scope is None:
             raise Http404
     stories = stories_published(service=scope)[page.offset : page.offset + page.limit]
-    return [StoryOut(**_story(s)) for s in stories]
+    return [_story(s) for s in stories]
 
 
 @api.get("/stories/{story_id}", response={200: StoryDetailOut, 404: ErrorOut}, tags=["stories"])
@@ -96,17 +98,23 @@ def get_story(request: HttpRequest, story_id: str) -> StoryDetailOut:
             change=r.change,
             change_description=r.change_description,
             published_at=r.published_at,
-            replies=[ReplyOut(body=p.body, published_at=p.published_at) for p in r.published_replies],
+            replies=[
+                ReplyOut(body=p.body, published_at=p.published_at) for p in r.published_replies
+            ],
         )
         for r in story.published_responses  # type: ignore[attr-defined]
     ]
-    return StoryDetailOut(**_story(story), responses=responses)
+    return StoryDetailOut(**_story(story).model_dump(), responses=responses)
+
+
+class ServiceSearch(Schema):
+    q: str = Field(..., min_length=1, max_length=100)
 
 
 @api.get("/services", response=list[ServiceOut], tags=["services"])
-def list_services(request: HttpRequest, q: str = Query(..., min_length=1, max_length=100)) -> list[ServiceOut]:  # type: ignore[assignment]
+def list_services(request: HttpRequest, search: Query[ServiceSearch]) -> list[ServiceOut]:
     """Search services by name, code or postcode."""
-    return [_service(s) for s in service_search(query=q)]
+    return [_service(s) for s in service_search(query=search.q)]
 
 
 @api.get("/services/{code}", response={200: ServiceOut, 404: ErrorOut}, tags=["services"])

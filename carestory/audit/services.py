@@ -16,10 +16,7 @@ def audit_record(
     object_type: str | None = None,
 ) -> AuditEvent:
     """Record who did what to which object. Call inside the transaction that makes the change."""
-    if actor is None:
-        label = "system"
-    else:
-        label = actor.full_name or f"user {actor.pk}"
+    label = "system" if actor is None else (actor.full_name or f"user {actor.pk}")
     return AuditEvent.objects.create(
         actor=actor,
         actor_label=label[:150],

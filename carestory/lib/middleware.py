@@ -39,6 +39,8 @@ class NoStoreForPrivatePagesMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         user = getattr(request, "user", None)
-        if request.path.startswith(PRIVATE_PREFIXES) or (user is not None and user.is_authenticated):
+        if request.path.startswith(PRIVATE_PREFIXES) or (
+            user is not None and user.is_authenticated
+        ):
             response["Cache-Control"] = "no-store"
         return response

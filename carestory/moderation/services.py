@@ -84,7 +84,9 @@ def _story_edit_fields(
     return fields, changes
 
 
-def _replace_links(story: Story, tags: Sequence[tuple[Tag, int]], services: Sequence[Service]) -> None:
+def _replace_links(
+    story: Story, tags: Sequence[tuple[Tag, int]], services: Sequence[Service]
+) -> None:
     StoryService.objects.filter(story=story).delete()
     StoryService.objects.bulk_create(
         [StoryService(story=story, service=s) for s in dict.fromkeys(services)]
@@ -157,19 +159,21 @@ def story_publish(
     moderator_note_add(story=story, moderator=moderator, text=note)
     changes["status"] = [story.status, Story.Status.PUBLISHED]
     audit_record(actor=moderator, action="story.publish", obj=story, changes=changes)
-    guard = {"guard": "story_published", "guard_args": {"story_id": story.pk}}
+    guard_args = {"story_id": story.pk}
     email_enqueue(
         dedupe_key=f"story-published:{story.pk}:author",
         to=story.author.email,
         template="story_published",
         context={"story_title": fields["title"], "link": _link("stories:detail", story.public_id)},
-        **guard,
+        guard="story_published",
+        guard_args=guard_args,
     )
     job_enqueue(
         name="alerts.story_published",
         payload={"story_id": story.pk},
         dedupe_key=f"alerts.story_published:{story.pk}",
-        **guard,
+        guard="story_published",
+        guard_args=guard_args,
     )
 
 

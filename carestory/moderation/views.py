@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from carestory.accounts.models import User
+from carestory.lib.decorators import moderator_required
 from carestory.lib.locking import ConflictError
 from carestory.moderation import services as decisions
 from carestory.moderation.forms import ItemModerationForm, StoryModerationForm
@@ -19,7 +20,6 @@ from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.services.models import Service
 from carestory.stories.models import Story, Tag
 from carestory.stories.services import story_tag_pairs
-from carestory.lib.decorators import moderator_required
 
 
 @moderator_required
@@ -46,7 +46,9 @@ def _services_from(form: StoryModerationForm) -> list[Service]:
     found = {s.code: s for s in Service.objects.filter(code__in=codes)}
     missing = [c for c in codes if c not in found]
     if missing:
-        form.add_error("service_codes", _("No service has the code %(codes)s") % {"codes": ", ".join(missing)})
+        form.add_error(
+            "service_codes", _("No service has the code %(codes)s") % {"codes": ", ".join(missing)}
+        )
     if not codes:
         form.add_error("service_codes", _("A story must be about at least one service"))
     return [found[c] for c in codes if c in found]
@@ -68,13 +70,22 @@ def story_moderate(request: HttpRequest, public_id: str) -> HttpResponse:
             if not form.errors:
                 data = form.cleaned_data
                 tags = story_tag_pairs(
-                    good=list(data["good"]), improve=list(data["improve"]), feelings=list(data["feelings"])
+                    good=list(data["good"]),
+                    improve=list(data["improve"]),
+                    feelings=list(data["feelings"]),
                 )
                 action = request.POST.get("action", "save")
-                common = {"story": story, "moderator": moderator, "version": data["version"], "note": data["note"]}
+                common = {
+                    "story": story,
+                    "moderator": moderator,
+                    "version": data["version"],
+                    "note": data["note"],
+                }
                 try:
                     if action == "reject":
-                        decisions.story_reject(reason=data["reason"], message=data["message"], **common)
+                        decisions.story_reject(
+                            reason=data["reason"], message=data["message"], **common
+                        )
                     else:
                         edit = {
                             "title": data["title"],
@@ -121,7 +132,9 @@ def _item_view(
     extra: dict[str, Any],
 ) -> HttpResponse:
     moderator = request.user
-    form = ItemModerationForm(request.POST or None, initial={"version": item.version, "body": item.body})
+    form = ItemModerationForm(
+        request.POST or None, initial={"version": item.version, "body": item.body}
+    )
     conflict = False
     if request.method == "POST":
         if item.status != ModerationStatus.IN_MODERATION:
@@ -140,13 +153,20 @@ def _item_view(
             else:
                 return redirect("moderation:queue")
     status = 409 if conflict else (400 if form.errors else 200)
-    return render(request, template, {"item": item, "form": form, "conflict": conflict, **extra}, status=status)
+    return render(
+        request,
+        template,
+        {"item": item, "form": form, "conflict": conflict, **extra},
+        status=status,
+    )
 
 
 @moderator_required
 @require_http_methods(["GET", "POST"])
 def response_moderate(request: HttpRequest, pk: int) -> HttpResponse:
-    response = get_object_or_404(Response.objects.select_related("story", "subscription", "responder"), pk=pk)
+    response = get_object_or_404(
+        Response.objects.select_related("story", "subscription", "responder"), pk=pk
+    )
 
     def publish(**kw: Any) -> None:
         decisions.response_publish(response=response, **kw)
@@ -154,13 +174,17 @@ def response_moderate(request: HttpRequest, pk: int) -> HttpResponse:
     def reject(**kw: Any) -> None:
         decisions.response_reject(response=response, **kw)
 
-    return _item_view(request, response, publish, reject, "moderation/response.html", {"story": response.story})
+    return _item_view(
+        request, response, publish, reject, "moderation/response.html", {"story": response.story}
+    )
 
 
 @moderator_required
 @require_http_methods(["GET", "POST"])
 def reply_moderate(request: HttpRequest, pk: int) -> HttpResponse:
-    reply = get_object_or_404(AuthorReply.objects.select_related("response__story", "response__subscription"), pk=pk)
+    reply = get_object_or_404(
+        AuthorReply.objects.select_related("response__story", "response__subscription"), pk=pk
+    )
     if reply.response.story.status == Story.Status.WITHDRAWN:
         raise Http404
 
@@ -171,6 +195,10 @@ def reply_moderate(request: HttpRequest, pk: int) -> HttpResponse:
         decisions.reply_reject(reply=reply, **kw)
 
     return _item_view(
-        request, reply, publish, reject, "moderation/reply.html",
+        request,
+        reply,
+        publish,
+        reject,
+        "moderation/reply.html",
         {"story": reply.response.story, "response": reply.response},
     )

@@ -43,6 +43,12 @@ class ResponseForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         change = data.get("change")
-        if change and change != Response.Change.NONE and not (data.get("change_description") or "").strip():
-            self.add_error("change_description", _("Describe the change you are planning or have made"))
+        if (
+            change
+            and change != Response.Change.NONE
+            and not (data.get("change_description") or "").strip()
+        ):
+            self.add_error(
+                "change_description", _("Describe the change you are planning or have made")
+            )
         return data

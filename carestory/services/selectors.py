@@ -41,9 +41,9 @@ def service_search(*, query: str, open_only: bool = False, limit: int = 20) -> l
     for word in words:
         condition &= Q(name__icontains=word) | Q(address__icontains=word)
     results += list(
-        qs.filter(condition).exclude(pk__in=[r.pk for r in results]).order_by("depth", "name")[
-            : max(0, limit - len(results))
-        ]
+        qs.filter(condition)
+        .exclude(pk__in=[r.pk for r in results])
+        .order_by("depth", "name")[: max(0, limit - len(results))]
     )
     return results[:limit]
 

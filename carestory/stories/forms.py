@@ -29,7 +29,7 @@ SCREEN_NAME_MESSAGES = {
 _POSTCODE = re.compile(r"^[A-Za-z0-9 ]{2,10}$")
 
 
-class TagChoiceField(forms.ModelMultipleChoiceField):
+class TagChoiceField(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
     widget = forms.CheckboxSelectMultiple
 
     def __init__(self, group: str, **kwargs: Any) -> None:
@@ -138,7 +138,9 @@ class StoryForm(forms.Form):
     def clean_postcode(self) -> str:
         postcode = " ".join(self.cleaned_data["postcode"].split()).upper()
         if postcode and not _POSTCODE.match(postcode):
-            raise forms.ValidationError(_("Enter a postcode using only letters, numbers and spaces"))
+            raise forms.ValidationError(
+                _("Enter a postcode using only letters, numbers and spaces")
+            )
         return postcode
 
     def clean_email(self) -> str:

@@ -99,8 +99,12 @@ class Story(models.Model):
     title = models.CharField(max_length=200)
     body = models.TextField()
     criticality = models.SmallIntegerField(choices=Criticality.choices, null=True, blank=True)
-    services = models.ManyToManyField(Service, through="StoryService", related_name="stories")
-    tags = models.ManyToManyField(Tag, through="StoryTag", related_name="stories")
+    services: models.ManyToManyField[Service, StoryService] = models.ManyToManyField(
+        Service, through="StoryService", related_name="stories"
+    )
+    tags: models.ManyToManyField[Tag, StoryTag] = models.ManyToManyField(
+        Tag, through="StoryTag", related_name="stories"
+    )
     consent_given_at = models.DateTimeField()
     consent_version = models.CharField(max_length=20)
     idempotency_key = models.UUIDField(unique=True, editable=False)
@@ -152,6 +156,9 @@ class StoryService(models.Model):
             models.UniqueConstraint(fields=["story", "service"], name="story_service_once")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.story_id} about {self.service_id}"
+
 
 class StoryTag(models.Model):
     story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="story_tags")
@@ -161,5 +168,10 @@ class StoryTag(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["story", "tag", "polarity"], name="story_tag_once"),
-            models.CheckConstraint(condition=models.Q(polarity__in=[-1, 0, 1]), name="polarity_range"),
+            models.CheckConstraint(
+                condition=models.Q(polarity__in=[-1, 0, 1]), name="polarity_range"
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.tag_id} ({self.polarity:+d}) on {self.story_id}"

@@ -27,7 +27,9 @@ def stories_published(*, service: Service | None = None) -> StoryQuerySet:
     qs = Story.objects.published()
     if service is not None:
         ids = Service.objects.subtree_of(service).values("pk")
-        qs = qs.filter(pk__in=Story.services.through.objects.filter(service__in=ids).values("story"))
+        qs = qs.filter(
+            pk__in=Story.services.through.objects.filter(service__in=ids).values("story")
+        )
     return _public_prefetch(qs.order_by("-published_at", "-id"))
 
 

@@ -130,9 +130,7 @@ def _story_create(
     body = normalise_text(draft.body)
     # An author who is signed in with this verified address needs no new confirmation.
     verified = (
-        signed_in is not None
-        and signed_in.pk == author.pk
-        and author.email_verified_at is not None
+        signed_in is not None and signed_in.pk == author.pk and author.email_verified_at is not None
     )
     now = timezone.now()
     story = Story.objects.create(
@@ -225,8 +223,10 @@ def story_withdraw(*, story: Story, author: User) -> None:
     """Withdrawn at any time: it disappears from every public surface at once."""
     if story.author_id != author.pk:
         raise PermissionError("Not the author")
-    updated = Story.objects.filter(pk=story.pk).exclude(status=Story.Status.WITHDRAWN).update(
-        status=Story.Status.WITHDRAWN, withdrawn_at=timezone.now()
+    updated = (
+        Story.objects.filter(pk=story.pk)
+        .exclude(status=Story.Status.WITHDRAWN)
+        .update(status=Story.Status.WITHDRAWN, withdrawn_at=timezone.now())
     )
     if updated:
         audit_record(

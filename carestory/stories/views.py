@@ -72,7 +72,9 @@ def tell_your_story(request: HttpRequest) -> HttpResponse:
         # Step 1: choose the service(s). Works without JavaScript: a GET search form.
         context["results"] = service_search(query=query, open_only=True) if query else []
         context["chosen_codes"] = [s.code for s in services]
-        return render(request, "stories/choose_service.html", context, status=400 if bad_codes else 200)
+        return render(
+            request, "stories/choose_service.html", context, status=400 if bad_codes else 200
+        )
 
     form = StoryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -106,7 +108,9 @@ def tell_your_story(request: HttpRequest) -> HttpResponse:
             request.session["last_story"] = result.story.public_id
             return redirect("stories:submitted")
     context["form"] = form
-    return render(request, "stories/tell_your_story.html", context, status=400 if form.errors else 200)
+    return render(
+        request, "stories/tell_your_story.html", context, status=400 if form.errors else 200
+    )
 
 
 def story_submitted(request: HttpRequest) -> HttpResponse:
@@ -122,7 +126,12 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows a button (mail scanners fetch links); POST confirms the story."""
     if request.method == "GET":
         valid = sign_in_token_peek(raw=token, purpose=SignInToken.Purpose.VERIFY_STORY)
-        return render(request, "stories/verify.html", {"valid": valid is not None}, status=200 if valid else 404)
+        return render(
+            request,
+            "stories/verify.html",
+            {"valid": valid is not None},
+            status=200 if valid else 404,
+        )
     story = story_verify(raw_token=token)
     if story is None:
         return render(request, "stories/verify.html", {"valid": False}, status=404)
@@ -185,7 +194,9 @@ def reply(request: HttpRequest, public_id: str, response_id: int) -> HttpRespons
 @author_required
 def my_stories(request: HttpRequest) -> HttpResponse:
     assert isinstance(request.user, User)
-    return render(request, "stories/my_stories.html", {"stories": stories_for_author(author=request.user)})
+    return render(
+        request, "stories/my_stories.html", {"stories": stories_for_author(author=request.user)}
+    )
 
 
 @author_required
@@ -199,7 +210,11 @@ def my_story(request: HttpRequest, public_id: str) -> HttpResponse:
     if editable:
         form = StoryEditForm(
             request.POST or None,
-            initial={"title": story.original_title, "body": story.original_body, "version": story.version},
+            initial={
+                "title": story.original_title,
+                "body": story.original_body,
+                "version": story.version,
+            },
         )
         if request.method == "POST" and form.is_valid():
             try:
@@ -236,4 +251,3 @@ def withdraw(request: HttpRequest, public_id: str) -> HttpResponse:
         story_withdraw(story=story, author=request.user)
         return redirect("stories:my_story", public_id=story.public_id)
     return render(request, "stories/withdraw.html", {"story": story})
-

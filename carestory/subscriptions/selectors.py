@@ -69,4 +69,3 @@ def alert_recipients_for(*, services: Iterable[Service]) -> list[Membership]:
         .distinct()
         .order_by("user_id", "subscription_id")
     )
-

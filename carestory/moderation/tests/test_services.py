@@ -37,7 +37,9 @@ def publish(story: Story, world: World, **overrides: object) -> None:
 
 
 def test_publish_keeps_original_records_audit_and_queues_work(world: World) -> None:
-    story = StoryFactory(author=world.author, services=[world.ward], original_body="Nurse Jane was kind")
+    story = StoryFactory(
+        author=world.author, services=[world.ward], original_body="Nurse Jane was kind"
+    )
     publish(story, world, body="The nurse was kind", note="Removed a staff name")
 
     story.refresh_from_db()
@@ -138,7 +140,9 @@ def test_reject_emails_the_reason(world: World, smtp_sink: SmtpSink) -> None:
 def test_reject_needs_a_known_reason(world: World) -> None:
     story = StoryFactory(services=[world.ward])
     with pytest.raises(ValidationError):
-        decisions.story_reject(story=story, moderator=world.moderator, version=1, reason="bored", message="x")
+        decisions.story_reject(
+            story=story, moderator=world.moderator, version=1, reason="bored", message="x"
+        )
     story.refresh_from_db()
     assert story.status == Story.Status.IN_MODERATION
 
@@ -156,7 +160,11 @@ def test_save_edits_without_deciding(world: World) -> None:
         services=[world.hospital],
     )
     story.refresh_from_db()
-    assert (story.status, story.title, story.version) == (Story.Status.IN_MODERATION, "Better title", 2)
+    assert (story.status, story.title, story.version) == (
+        Story.Status.IN_MODERATION,
+        "Better title",
+        2,
+    )
     assert list(story.services.all()) == [world.hospital]
     event = AuditEvent.objects.get(action="story.edit")
     assert event.changes["services"] == [["RXX01-W1"], ["RXX01"]]
@@ -168,8 +176,12 @@ def test_response_publish_emails_author_and_reject_emails_responder(
     story = StoryFactory(author=world.author, published=True, services=[world.ward])
     good = ResponseFactory(story=story, responder=world.responder, subscription=world.subscription)
     bad = ResponseFactory(story=story, responder=world.responder, subscription=world.subscription)
-    decisions.response_publish(response=good, moderator=world.moderator, version=1, body="Thank you.")
-    decisions.response_reject(response=bad, moderator=world.moderator, version=1, reason="Please describe the change.")
+    decisions.response_publish(
+        response=good, moderator=world.moderator, version=1, body="Thank you."
+    )
+    decisions.response_reject(
+        response=bad, moderator=world.moderator, version=1, reason="Please describe the change."
+    )
     outbox_drain()
     good.refresh_from_db()
     bad.refresh_from_db()
@@ -180,16 +192,22 @@ def test_response_publish_emails_author_and_reject_emails_responder(
     assert f"/stories/{story.public_id}/#response-{good.pk}" in to_author.text
     [to_responder] = smtp_sink.find(to=world.responder.email)
     assert "Please describe the change." in to_responder.text
-    assert AuditEvent.objects.filter(action__in=["response.publish", "response.reject"]).count() == 2
+    assert (
+        AuditEvent.objects.filter(action__in=["response.publish", "response.reject"]).count() == 2
+    )
 
 
 def test_reply_publish_and_reject(world: World, smtp_sink: SmtpSink) -> None:
     story = StoryFactory(author=world.author, published=True, services=[world.ward])
-    response = ResponseFactory(story=story, published=True, responder=world.responder, subscription=world.subscription)
+    response = ResponseFactory(
+        story=story, published=True, responder=world.responder, subscription=world.subscription
+    )
     kept = ReplyFactory(response=response)
     dropped = ReplyFactory(response=response)
     decisions.reply_publish(reply=kept, moderator=world.moderator, version=1, body=kept.body)
-    decisions.reply_reject(reply=dropped, moderator=world.moderator, version=1, reason="It names a nurse.")
+    decisions.reply_reject(
+        reply=dropped, moderator=world.moderator, version=1, reason="It names a nurse."
+    )
     with pytest.raises(ConflictError):
         decisions.reply_publish(reply=dropped, moderator=world.moderator, version=2, body="x")
     outbox_drain()
@@ -202,6 +220,8 @@ def test_reply_publish_and_reject(world: World, smtp_sink: SmtpSink) -> None:
 def test_empty_rejection_reason_for_response_is_refused(world: World) -> None:
     response = ResponseFactory(story=StoryFactory(published=True, services=[world.ward]))
     with pytest.raises(ValidationError):
-        decisions.response_reject(response=response, moderator=world.moderator, version=1, reason="  ")
+        decisions.response_reject(
+            response=response, moderator=world.moderator, version=1, reason="  "
+        )
     response.refresh_from_db()
     assert response.status == ModerationStatus.IN_MODERATION

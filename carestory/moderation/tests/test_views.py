@@ -49,7 +49,9 @@ def test_queue_lists_waiting_items_oldest_first(client: Client, world: World) ->
     first = StoryFactory(services=[world.ward], original_title="First in")
     second = StoryFactory(services=[world.ward], original_title="Second in")
     StoryFactory(services=[world.ward], unverified=True, original_title="Not confirmed")
-    response = ResponseFactory(story=StoryFactory(published=True, services=[world.ward]), subscription=world.subscription)
+    response = ResponseFactory(
+        story=StoryFactory(published=True, services=[world.ward]), subscription=world.subscription
+    )
     reply = ReplyFactory()
     client.force_login(world.moderator)
     body = client.get(reverse("moderation:queue")).content.decode()
@@ -77,7 +79,10 @@ def test_moderator_sees_original_and_publishes(client: Client, world: World) -> 
         ({"service_codes": "NOPE"}, "No service has the code NOPE"),
         ({"title": ""}, "This field is required"),
         ({"action": "reject", "reason": "", "message": "x"}, "Choose a reason for not publishing"),
-        ({"action": "reject", "reason": "duplicate", "message": ""}, "Write a message to the author"),
+        (
+            {"action": "reject", "reason": "duplicate", "message": ""},
+            "Write a message to the author",
+        ),
         ({"criticality": "9"}, "Select a valid choice"),
     ],
 )
@@ -86,7 +91,9 @@ def test_bad_moderation_input_changes_nothing(
 ) -> None:
     story = StoryFactory(services=[world.ward])
     client.force_login(world.moderator)
-    response = client.post(reverse("moderation:story", args=[story.public_id]), moderation_data(story, **overrides))
+    response = client.post(
+        reverse("moderation:story", args=[story.public_id]), moderation_data(story, **overrides)
+    )
     assert response.status_code == 400
     assert message in response.content.decode()
     story.refresh_from_db()
@@ -108,7 +115,9 @@ def test_stale_version_shows_conflict_and_keeps_typed_text(client: Client, world
 
 
 def test_response_moderation_publish(client: Client, world: World) -> None:
-    response = ResponseFactory(story=StoryFactory(published=True, services=[world.ward]), subscription=world.subscription)
+    response = ResponseFactory(
+        story=StoryFactory(published=True, services=[world.ward]), subscription=world.subscription
+    )
     client.force_login(world.moderator)
     url = reverse("moderation:response", args=[response.pk])
     result = client.post(url, {"version": "1", "body": "Edited response", "action": "publish"})
@@ -123,7 +132,9 @@ def test_reply_rejection_needs_a_reason(client: Client, world: World) -> None:
     reply = ReplyFactory()
     client.force_login(world.moderator)
     url = reverse("moderation:reply", args=[reply.pk])
-    result = client.post(url, {"version": "1", "body": reply.body, "action": "reject", "reason": ""})
+    result = client.post(
+        url, {"version": "1", "body": reply.body, "action": "reject", "reason": ""}
+    )
     assert result.status_code == 400
     assert "Explain why it is not being published" in result.content.decode()
     reply.refresh_from_db()

@@ -375,7 +375,7 @@ def test_a_job_handler_is_called_once_with_its_payload() -> None:
     assert outbox_drain() == 1
     assert outbox_drain() == 0
 
-    assert JOB_CALLS == [payload]
+    assert [payload] == JOB_CALLS
     row = reload(first)
     assert row.status == Status.SENT
     assert row.sent_at is not None

@@ -84,9 +84,7 @@ def lease() -> timedelta:
 def test_claim_leases_due_rows_only() -> None:
     due = enqueue_jobs(2)
     now = timezone.now()
-    future = job_enqueue(
-        name="outbox_worker_test.record", payload={}, dedupe_key="job:later"
-    )
+    future = job_enqueue(name="outbox_worker_test.record", payload={}, dedupe_key="job:later")
     assert future is not None
     OutboxMessage.objects.filter(pk=future.pk).update(next_attempt_at=now + timedelta(hours=1))
 

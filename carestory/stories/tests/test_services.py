@@ -101,7 +101,7 @@ def test_concurrent_double_submit_makes_one_story() -> None:
         try:
             barrier.wait()
             results.append(story_submit(draft=draft(world), idempotency_key=key))
-        except Exception as exc:  # noqa: BLE001 - the test inspects what each thread got
+        except Exception as exc:
             results.append(exc)
         finally:
             connection.close()
@@ -206,7 +206,9 @@ def test_author_edit_while_in_moderation_and_version_conflict(world: World) -> N
 def test_author_cannot_edit_after_moderation(world: World) -> None:
     story = StoryFactory(author=world.author, published=True, services=[world.ward])
     with pytest.raises(ValidationError):
-        story_author_edit(story=story, author=world.author, title="x", body="y", version=story.version)
+        story_author_edit(
+            story=story, author=world.author, title="x", body="y", version=story.version
+        )
 
 
 def test_withdraw_is_audited_and_only_by_the_author(world: World) -> None:

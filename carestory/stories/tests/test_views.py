@@ -119,7 +119,11 @@ def test_verify_get_does_not_change_state_post_does(client: Client, world: World
     client.post(TELL, form_data(world))
     message = OutboxMessage.objects.get(dedupe_key__startswith="story-verify:")
     link = next(line for line in message.body_text.splitlines() if "/verify/" in line)
-    path = link.split("127.0.0.1:8000", 1)[-1] if "127.0.0.1:8000" in link else "/verify/" + link.rsplit("/verify/", 1)[1]
+    path = (
+        link.split("127.0.0.1:8000", 1)[-1]
+        if "127.0.0.1:8000" in link
+        else "/verify/" + link.rsplit("/verify/", 1)[1]
+    )
     assert client.get(path).status_code == 200
     assert Story.objects.get().status == Story.Status.AWAITING_VERIFICATION
     response = client.post(path)
@@ -174,12 +178,17 @@ def test_withdraw_removes_from_public_pages(client: Client, world: World) -> Non
     client.logout()
     assert client.get(public_url).status_code == 404
     assert story.title not in client.get(reverse("stories:list")).content.decode()
-    assert story.title not in client.get(reverse("services:detail", args=[world.trust.code])).content.decode()
+    assert (
+        story.title
+        not in client.get(reverse("services:detail", args=[world.trust.code])).content.decode()
+    )
 
 
 def test_author_replies_to_published_response(client: Client, world: World) -> None:
     story = StoryFactory(author=world.author, published=True, services=[world.ward])
-    response = ResponseFactory(story=story, published=True, subscription=world.subscription, responder=world.responder)
+    response = ResponseFactory(
+        story=story, published=True, subscription=world.subscription, responder=world.responder
+    )
     url = reverse("stories:reply", args=[story.public_id, response.pk])
     client.force_login(world.author)
     page = client.get(reverse("stories:detail", args=[story.public_id]))

@@ -168,8 +168,20 @@ class Command(BaseCommand):
         )
         accounts.append(("Senior moderator", moderator.email, pw))
         staff_specs = [
-            ("responder", south_tees, "Sam Patel", "Patient experience lead", "South Tees responder"),
-            ("administrator", south_tees, "Alex Reid", "Head of patient experience", "South Tees administrator"),
+            (
+                "responder",
+                south_tees,
+                "Sam Patel",
+                "Patient experience lead",
+                "South Tees responder",
+            ),
+            (
+                "administrator",
+                south_tees,
+                "Alex Reid",
+                "Head of patient experience",
+                "South Tees administrator",
+            ),
             ("member", south_tees, "Jo Brown", "Ward manager", "South Tees member (reads only)"),
             ("responder", north_tees, "Chris Lee", "Matron, maternity", "North Tees responder"),
             ("responder", leeds, "Priya Shah", "Emergency department manager", "Leeds responder"),
@@ -202,7 +214,9 @@ class Command(BaseCommand):
             service = codes[spec["service"]]
             draft = StoryDraft(
                 email=author.email,
-                screen_name=["Grateful patient", "New parent", "Teesside patient", "Worried son"][i % 4],
+                screen_name=["Grateful patient", "New parent", "Teesside patient", "Worried son"][
+                    i % 4
+                ],
                 author_role=spec["role"],
                 title=spec["title"],
                 body=spec["body"],
@@ -244,7 +258,9 @@ class Command(BaseCommand):
             if state not in ("answered", "answered_with_change"):
                 continue
             owner = next(v for k, v in owner_of.items() if service.code.startswith(k))
-            change = Response.Change.MADE if state == "answered_with_change" else Response.Change.NONE
+            change = (
+                Response.Change.MADE if state == "answered_with_change" else Response.Change.NONE
+            )
             response = response_post(
                 story=story,
                 responder=responders[owner],
@@ -271,4 +287,3 @@ class Command(BaseCommand):
                     reply=reply, moderator=moderator, version=reply.version, body=reply.body
                 )
         return accounts
-

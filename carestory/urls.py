@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from carestory.api import views as api_views
 from carestory.api.api import api
 from carestory.lib.health import healthz
 
@@ -14,6 +15,7 @@ urlpatterns = [
     path("", include("carestory.subscriptions.urls")),
     path("services/", include("carestory.services.urls")),
     path("moderation/", include("carestory.moderation.urls")),
+    path("api/v1/docs", api_views.docs, name="api_docs"),
     path("api/v1/", api.urls),
     path("healthz", healthz, name="healthz"),
     path(settings.ADMIN_URL, admin.site.urls),

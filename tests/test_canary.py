@@ -202,6 +202,107 @@ def _run_flow(world: World, canaries: Canaries, smtp_sink: SmtpSink) -> Flow:
     )
 
 
+def _run_flow_through_the_website(world: World, canaries: Canaries, smtp_sink: SmtpSink) -> Flow:
+    """The same lifecycle, as people would do it with a browser."""
+    author = Client()
+    told = author.post(
+        "/tell-your-story/",
+        {
+            "service": "RXX01-W1",
+            "idempotency_key": str(uuid.uuid4()),
+            "title": f"My dad {canaries.original_title} on Ward 1",
+            "body": f"My father, Mr {canaries.original_body}, stayed on the ward for a week.",
+            "good": [str(Tag.objects.get(slug="staff-attitude").pk)],
+            "author_role": "relative",
+            "age_group": "65_74",
+            "postcode": canaries.postcode,
+            "screen_name": "Hopeful visitor",
+            "email": canaries.email_address.upper(),
+            "consent": "on",
+        },
+    )
+    assert told.status_code == 302, told.content.decode()[:2000]
+    story = Story.objects.get()
+    assert story.postcode == canaries.postcode
+    message = OutboxMessage.objects.get(dedupe_key__startswith="story-verify:")
+    link = next(line for line in message.body_text.splitlines() if "/verify/" in line)
+    token = link.strip().rstrip("/").rsplit("/", 1)[-1]
+    outbox_drain()  # the verification email, to the author
+    assert author.post(f"/verify/{token}/").status_code == 200
+
+    moderator = Client()
+    moderator.force_login(world.moderator)
+    story.refresh_from_db()
+    form = {
+        "version": str(story.version),
+        "title": PUBLIC_TITLE,
+        "body": PUBLIC_BODY,
+        "criticality": str(Criticality.MILDLY.value),
+        "good": [str(Tag.objects.get(slug="staff-attitude").pk)],
+        "service_codes": "RXX01-W1",
+        "note": f"First read: {canaries.note} needs removing",
+        "action": "save",
+    }
+    saved = moderator.post(f"/moderation/stories/{story.public_id}/", form)
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    story.refresh_from_db()
+    form |= {
+        "version": str(story.version),
+        "note": f"{NOTE_PREFIX} {canaries.note}",
+        "action": "publish",
+    }
+    published = moderator.post(f"/moderation/stories/{story.public_id}/", form)
+    assert published.status_code == 302, published.content.decode()[:2000]
+    outbox_drain()
+    outbox_drain()
+
+    responder = Client()
+    responder.force_login(world.responder)
+    responded = responder.post(
+        f"/stories/{story.public_id}/respond/",
+        {
+            "body": f"Dear Mr {canaries.response_original}, we are sorry about your father.",
+            "change": "none",
+            "change_description": "",
+            "idempotency_key": str(uuid.uuid4()),
+        },
+    )
+    assert responded.status_code == 200, responded.content.decode()[:2000]
+    response = Response.objects.get()
+    moderated = moderator.post(
+        f"/moderation/responses/{response.pk}/",
+        {"version": str(response.version), "body": PUBLIC_RESPONSE, "action": "publish"},
+    )
+    assert moderated.status_code == 302, moderated.content.decode()[:2000]
+    outbox_drain()
+
+    replied = author.post(
+        f"/stories/{story.public_id}/responses/{response.pk}/reply/",
+        {
+            "body": f"Thank you. My phone number is {canaries.reply_original}.",
+            "idempotency_key": str(uuid.uuid4()),
+        },
+    )
+    assert replied.status_code == 200, replied.content.decode()[:2000]
+    reply = AuthorReply.objects.get()
+    moderated = moderator.post(
+        f"/moderation/replies/{reply.pk}/",
+        {"version": str(reply.version), "body": PUBLIC_REPLY, "action": "publish"},
+    )
+    assert moderated.status_code == 302, moderated.content.decode()[:2000]
+    outbox_drain()
+
+    story.refresh_from_db()
+    assert story.status == Story.Status.PUBLISHED
+    assert not OutboxMessage.objects.exclude(status=OutboxMessage.Status.SENT).exists()
+    return Flow(
+        story=story,
+        response=Response.objects.get(pk=response.pk),
+        reply=AuthorReply.objects.get(pk=reply.pk),
+        author=story.author,
+    )
+
+
 def _links(body: str) -> list[str]:
     links = []
     for raw in _HREF.findall(body):
@@ -253,10 +354,40 @@ def test_private_data_never_leaks(
     capsys: pytest.CaptureFixture[str],
     log_lines: io.StringIO,
 ) -> None:
+    """The lifecycle driven through the service functions."""
     caplog.set_level(logging.DEBUG)  # the root logger, for the whole test
     canaries = Canaries()
 
     flow = _run_flow(world, canaries, smtp_sink)
+
+    _assert_private_data_stays_private(world, canaries, flow, smtp_sink, caplog, capsys, log_lines)
+
+
+def test_private_data_never_leaks_when_told_through_the_website(
+    world: World,
+    smtp_sink: SmtpSink,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+    log_lines: io.StringIO,
+) -> None:
+    """The same lifecycle driven through the web pages: forms, views, middleware, sessions."""
+    caplog.set_level(logging.DEBUG)
+    canaries = Canaries()
+
+    flow = _run_flow_through_the_website(world, canaries, smtp_sink)
+
+    _assert_private_data_stays_private(world, canaries, flow, smtp_sink, caplog, capsys, log_lines)
+
+
+def _assert_private_data_stays_private(
+    world: World,
+    canaries: Canaries,
+    flow: Flow,
+    smtp_sink: SmtpSink,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+    log_lines: io.StringIO,
+) -> None:
     story_id = flow.story.public_id
 
     # Sanity: the canaries really are stored where they should be ------------------------------

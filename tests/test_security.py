@@ -3,6 +3,7 @@ password hashing."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -280,6 +281,60 @@ def test_withdrawing_without_a_csrf_token_is_refused(world: World) -> None:
     assert response.status_code == 403
     story.refresh_from_db()
     assert story.status == Story.Status.PUBLISHED
+
+
+# Cookies -------------------------------------------------------------------------------------
+
+
+def test_session_and_csrf_cookies_are_not_readable_by_scripts(world: World) -> None:
+    client = Client()
+    client.get("/staff/login/")
+    response = client.post(
+        "/staff/login/",
+        {"username": "responder@riverside.example", "password": TEST_PASSWORD},
+    )
+
+    assert response.status_code == 302
+    session = response.cookies["sessionid"]
+    assert session["httponly"]
+    assert session["samesite"] == "Lax"
+    csrf = client.cookies["csrftoken"]
+    assert csrf["httponly"]
+
+
+def test_signing_in_gives_a_new_session_id(world: World) -> None:
+    client = Client()
+    client.get("/staff/login/")
+    client.session.save()
+    before = client.cookies["sessionid"].value
+
+    client.post(
+        "/staff/login/",
+        {"username": "responder@riverside.example", "password": TEST_PASSWORD},
+    )
+
+    assert client.cookies["sessionid"].value != before
+
+
+# API documentation ---------------------------------------------------------------------------
+
+_ASSET = re.compile(r"""<(?:script|link)\b[^>]*\b(?:src|href)\s*=\s*["']([^"']+)["']""", re.I)
+_INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\bsrc=)([^>]*)>", re.I)
+
+
+def test_api_docs_page_works_under_the_content_security_policy(client: Client, db: None) -> None:
+    response = client.get("/api/v1/docs")
+
+    assert response.status_code == 200
+    csp = response["Content-Security-Policy"]
+    text = response.content.decode()
+    for url in _ASSET.findall(text):
+        assert url.startswith("/") and not url.startswith("//"), url
+    for attributes in _INLINE_SCRIPT.findall(text):
+        if "application/json" in attributes:
+            continue  # data, not code
+        nonce = re.search(r"""nonce=["']([^"']+)["']""", attributes)
+        assert nonce is not None and f"'nonce-{nonce.group(1)}'" in csp, attributes
 
 
 # Redirects -----------------------------------------------------------------------------------

@@ -299,3 +299,91 @@ def test_a_response_published_email_is_not_sent_once_the_story_is_withdrawn(
     assert smtp_sink.messages == []
     message = OutboxMessage.objects.get(dedupe_key=f"response-published:{response.pk}:author")
     assert message.status == OutboxMessage.Status.CANCELLED
+
+
+# The reply page belongs to the author of a published story and a published response ----------
+
+
+def test_reply_page_for_a_response_that_is_not_published_is_404(world: World) -> None:
+    story: Story = StoryFactory(author=world.author, published=True, services=[world.ward])
+    in_moderation = ResponseFactory(
+        story=story, subscription=world.subscription, body="Response still in moderation"
+    )
+    rejected = ResponseFactory(
+        story=story,
+        subscription=world.subscription,
+        body="Rejected response",
+        status=ModerationStatus.REJECTED,
+    )
+    author = _client(world, "author")
+
+    for response in (in_moderation, rejected):
+        got = author.get(f"/stories/{story.public_id}/responses/{response.pk}/reply/")
+        assert got.status_code == 404
+        assert response.body not in got.content.decode()
+        posted = author.post(
+            f"/stories/{story.public_id}/responses/{response.pk}/reply/",
+            {"body": "A reply", "idempotency_key": str(uuid.uuid4())},
+        )
+        assert posted.status_code == 404
+        assert not response.replies.exists()
+
+
+def test_reply_page_with_a_response_from_another_story_is_404(world: World) -> None:
+    mine: Story = StoryFactory(author=world.author, published=True, services=[world.ward])
+    theirs: Story = StoryFactory(published=True, services=[world.ward])
+    their_response = ResponseFactory(
+        story=theirs, subscription=world.subscription, published=True, body="Their response"
+    )
+    author = _client(world, "author")
+
+    got = author.get(f"/stories/{mine.public_id}/responses/{their_response.pk}/reply/")
+
+    assert got.status_code == 404
+    assert "Their response" not in got.content.decode()
+
+
+@pytest.mark.parametrize("user_name", ["reader", "responder", "member", "other_responder"])
+def test_reply_page_of_a_published_story_is_404_for_anyone_but_its_author(
+    world: World, user_name: str
+) -> None:
+    story: Story = StoryFactory(author=world.author, published=True, services=[world.ward])
+    response = ResponseFactory(story=story, subscription=world.subscription, published=True)
+    client = _client(world, user_name)
+
+    got = client.get(f"/stories/{story.public_id}/responses/{response.pk}/reply/")
+    posted = client.post(
+        f"/stories/{story.public_id}/responses/{response.pk}/reply/",
+        {"body": "Not mine to reply to", "idempotency_key": str(uuid.uuid4())},
+    )
+
+    assert got.status_code == 404
+    assert posted.status_code == 404
+    assert not response.replies.exists()
+    assert (
+        _client(world, "author")
+        .get(f"/stories/{story.public_id}/responses/{response.pk}/reply/")
+        .status_code
+        == 200
+    )
+
+
+@pytest.mark.parametrize("user_name", ["reader", "member", "other_responder", "author"])
+def test_respond_page_of_a_published_story_is_404_for_anyone_who_may_not_respond(
+    world: World, user_name: str
+) -> None:
+    story: Story = StoryFactory(published=True, services=[world.ward])
+    client = _client(world, user_name)
+
+    got = client.get(f"/stories/{story.public_id}/respond/")
+    posted = client.post(
+        f"/stories/{story.public_id}/respond/",
+        {"body": "Not mine to answer", "change": "none", "idempotency_key": str(uuid.uuid4())},
+    )
+
+    assert got.status_code == 404
+    assert posted.status_code == 404
+    assert not Response.objects.exists()
+    assert (
+        _client(world, "responder").get(f"/stories/{story.public_id}/respond/").status_code == 200
+    )

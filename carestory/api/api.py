@@ -1,4 +1,4 @@
-"""The public read API, version 1. OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs."""
+"""The public read API, version 1: /api/v1/openapi.json, and a readable page at /api/v1/docs."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ api = NinjaAPI(
     version="1",
     description="Published stories, responses and services. Read-only; public data only.",
     urls_namespace="api-v1",
+    docs_url=None,  # our own page (carestory.api.views.docs) works under our CSP, no CDN
 )
 
 

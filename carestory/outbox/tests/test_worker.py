@@ -16,7 +16,7 @@ from django.conf import settings as django_settings
 from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import call_command
-from django.db import OperationalError, connection
+from django.db import connection
 from django.utils import timezone
 
 from carestory.outbox import services
@@ -143,22 +143,10 @@ def test_racing_workers_in_threads_never_share_a_row() -> None:
     claimed: dict[str, list[int]] = {"A": [], "B": [], "C": []}
     errors: list[BaseException] = []
 
-    def claim(worker_id: str) -> list[OutboxMessage]:
-        for _try in range(200):
-            try:
-                return outbox_claim(worker_id=worker_id, limit=4)
-            except OperationalError as exc:
-                # The in-memory SQLite test database (shared cache) reports a table lock at
-                # once instead of waiting; like run_worker, try again. The claim rolled back.
-                if "locked" not in str(exc):
-                    raise
-                time.sleep(0.01)
-        raise AssertionError("the database stayed locked")
-
     def work(worker_id: str) -> None:
         try:
             barrier.wait(timeout=10)
-            while batch := claim(worker_id):
+            while batch := outbox_claim(worker_id=worker_id, limit=4):
                 claimed[worker_id].extend(m.pk for m in batch)
         except BaseException as exc:
             errors.append(exc)
@@ -294,6 +282,7 @@ def test_run_worker_once_with_nothing_due_exits() -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.timeout(30)
 def test_run_worker_stops_after_the_current_message_on_sigterm() -> None:
     previous = signal.getsignal(signal.SIGTERM)
     rows = enqueue_jobs(3, name="outbox_worker_test.sigterm")
@@ -314,6 +303,7 @@ def test_run_worker_stops_after_the_current_message_on_sigterm() -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.timeout(30)
 def test_run_worker_stops_promptly_when_idle() -> None:
     timer = threading.Timer(0.3, os.kill, args=(os.getpid(), signal.SIGINT))
     started = time.monotonic()

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from carestory.outbox.services import outbox_run_once
 
@@ -23,6 +23,15 @@ def default_worker_id() -> str:
     # locked_by holds 80 characters; keep the pid, which tells workers on one host apart.
     suffix = f":{os.getpid()}"
     return socket.gethostname()[: 80 - len(suffix)] + suffix
+
+
+def _close_old_connections() -> None:
+    """Drop broken or expired DB connections between batches (as Django does between requests).
+
+    Skipped inside a transaction (call_command from a test), which closing would destroy.
+    """
+    if not any(conn.in_atomic_block for conn in connections.all(initialized_only=True)):
+        close_old_connections()
 
 
 class Command(BaseCommand):
@@ -53,7 +62,7 @@ class Command(BaseCommand):
         processed_total = 0
         try:
             while not stop.is_set():
-                close_old_connections()
+                _close_old_connections()
                 try:
                     processed = outbox_run_once(
                         worker_id=worker_id,
@@ -65,7 +74,7 @@ class Command(BaseCommand):
                         raise
                     # The database is unreachable, say: log, wait and try again.
                     logger.error("outbox worker batch-error error=%s", type(exc).__name__)
-                    close_old_connections()
+                    _close_old_connections()
                     stop.wait(interval or 1.0)
                     continue
                 processed_total += processed
@@ -74,7 +83,7 @@ class Command(BaseCommand):
                 if processed == 0:
                     stop.wait(interval)
         finally:
-            close_old_connections()
+            _close_old_connections()
             self._restore_signal_handlers(previous)
         self.stdout.write(f"Outbox worker {worker_id} stopped ({processed_total} processed)")
 

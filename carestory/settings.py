@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "carestory.alerts",
     "carestory.outbox",
     "carestory.api",
+    "carestory.reports",
 ]
 
 MIDDLEWARE = [

@@ -14,6 +14,8 @@ urlpatterns = [
     path("", include("carestory.responses.urls")),
     path("", include("carestory.subscriptions.urls")),
     path("services/", include("carestory.services.urls")),
+    path("manage/services/", include("carestory.services.urls_manage")),
+    path("statistics/", include("carestory.reports.urls")),
     path("moderation/", include("carestory.moderation.urls")),
     path("api/v1/docs", api_views.docs, name="api_docs"),
     path("api/v1/", api.urls),

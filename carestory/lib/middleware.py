@@ -9,7 +9,16 @@ from django.http import HttpRequest, HttpResponse
 
 from carestory.lib.logging import request_id_var
 
-PRIVATE_PREFIXES = ("/moderation/", "/staff/", "/my-stories/", "/sign-in/", "/verify/", "/admin/")
+PRIVATE_PREFIXES = (
+    "/moderation/",
+    "/staff/",
+    "/manage/",
+    "/my-stories/",
+    "/sign-in/",
+    "/verify/",
+    "/provider-review/",
+    "/answer/",
+)
 
 
 class RequestIdMiddleware:

@@ -33,3 +33,72 @@ class ModeratorNote(models.Model):
 
     def __str__(self) -> str:
         return f"note {self.pk} on {self.story}"
+
+
+class StoryRevision(models.Model):
+    """Every version of a story's text: the author's, each edit and each moderator save."""
+
+    class Kind(models.TextChoices):
+        SUBMITTED = "submitted", _("Submitted by the author")
+        AUTHOR_EDIT = "author_edit", _("Edited by the author")
+        MODERATOR_EDIT = "moderator_edit", _("Edited by a moderator")
+
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="revisions")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    editor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} revision {self.pk} of {self.story}"
+
+
+class AuthorQuestion(models.Model):
+    """A moderator asks the author something; the author answers through an emailed link."""
+
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="questions")
+    moderator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    question = models.TextField()
+    asked_at = models.DateTimeField(auto_now_add=True)
+    answer = models.TextField(blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["asked_at"]
+
+    def __str__(self) -> str:
+        return f"question {self.pk} on {self.story}"
+
+
+class ProviderReview(models.Model):
+    """An approved story waiting for the provider: go ahead, request review, or 72 hours."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", _("Waiting for the provider")
+        GO_AHEAD = "go_ahead", _("Provider said go ahead")
+        REVIEW_REQUESTED = "review_requested", _("Provider requested a review")
+        TIMED_OUT = "timed_out", _("Published after 72 hours without an answer")
+
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="provider_reviews")
+    due_at = models.DateTimeField()
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
+    reason = models.TextField(blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_at"]
+
+    def __str__(self) -> str:
+        return f"provider review of {self.story} ({self.outcome})"

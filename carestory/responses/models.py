@@ -13,6 +13,7 @@ from carestory.subscriptions.models import Subscription
 
 
 class ModerationStatus(models.TextChoices):
+    EDITABLE = "editable", _("Can still be edited")
     IN_MODERATION = "in_moderation", _("Being moderated")
     PUBLISHED = "published", _("Published")
     REJECTED = "rejected", _("Not published")
@@ -48,6 +49,9 @@ class Response(models.Model):
     )
     idempotency_key = models.UUIDField(unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    editable_until = models.DateTimeField(null=True, blank=True)
+    fast_tracked = models.BooleanField(default=False)
+    edited_by_moderator = models.BooleanField(default=False)
     published_at = models.DateTimeField(null=True, blank=True)
     rejection_reason = models.TextField(blank=True)
     version = models.PositiveIntegerField(default=1)

@@ -45,7 +45,22 @@ class Service(models.Model):
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)
     is_open = models.BooleanField(_("open"), default=True)
-    description = models.TextField(blank=True)
+    closed_on = models.DateField(null=True, blank=True)
+    # The organisation's own words, edited by its administrators; children inherit them
+    # unless they set their own.
+    description = models.TextField(_("description"), blank=True)
+    website = models.URLField(_("website"), blank=True)
+    # Provider review before publication (GP practices, care homes, independent providers):
+    # None inherits from the parent; the import sets it by type.
+    provider_review = models.BooleanField(null=True, blank=True)
+    region = models.CharField(
+        _("country site"), max_length=8, default="uk", help_text="uk, au, ie, ca ..."
+    )
+    source = models.CharField(
+        max_length=30, blank=True, help_text="Where the row came from: an import file or staff."
+    )
+    # Lower-cased, punctuation-folded name, address and code words for search.
+    search_text = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -60,6 +75,15 @@ class Service(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("services:detail", args=[self.code])
 
+    def needs_provider_review(self) -> bool:
+        """The nearest explicit setting up the tree decides; none means no review."""
+        if self.provider_review is not None:
+            return self.provider_review
+        for ancestor in reversed(self.ancestors()):
+            if ancestor.provider_review is not None:
+                return ancestor.provider_review
+        return False
+
     def ancestor_ids(self) -> list[int]:
         """Primary keys from the root down to this service itself."""
         return [int(part) for part in self.path.strip("/").split("/") if part]
@@ -69,3 +93,14 @@ class Service(models.Model):
         ids = self.ancestor_ids()[:-1]
         by_id = {s.pk: s for s in Service.objects.filter(pk__in=ids)}
         return [by_id[i] for i in ids if i in by_id]
+
+
+class ServiceRedirect(models.Model):
+    """An old code that now means another service (after a merge): its URLs redirect."""
+
+    old_code = models.CharField(max_length=20, unique=True)
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="redirects")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.old_code} -> {self.service.code}"

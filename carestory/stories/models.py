@@ -77,6 +77,9 @@ class Story(models.Model):
     class Status(models.TextChoices):
         AWAITING_VERIFICATION = "awaiting_verification", _("Waiting for you to confirm your email")
         IN_MODERATION = "in_moderation", _("Being moderated")
+        AWAITING_AUTHOR = "awaiting_author", _("Waiting for your answer to a question")
+        PROVIDER_REVIEW = "provider_review", _("Approved, with the provider before publication")
+        HELD = "held", _("Held for a senior moderator")
         PUBLISHED = "published", _("Published")
         REJECTED = "rejected", _("Not published")
         WITHDRAWN = "withdrawn", _("Withdrawn")
@@ -123,6 +126,23 @@ class Story(models.Model):
     )
     version = models.PositiveIntegerField(default=1, help_text="Optimistic lock for edits.")
     updated_at = models.DateTimeField(auto_now=True)
+    # Moderation workbench (moderators only).
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    urgent = models.BooleanField(
+        default=False, help_text="Safeguarding signals: first in the queue. Never auto-rejects."
+    )
+    safeguarding_level = models.PositiveSmallIntegerField(
+        default=0, help_text="0 none, 1 publish and signpost, 2 hold for a senior moderator."
+    )
+    automod_flags = models.JSONField(default=list, blank=True)
+    suggested_criticality = models.SmallIntegerField(
+        choices=Criticality.choices, null=True, blank=True
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    provider_review_due_at = models.DateTimeField(null=True, blank=True)
 
     objects: ClassVar[StoryQuerySet] = StoryQuerySet.as_manager()  # type: ignore[assignment]
 

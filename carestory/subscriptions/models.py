@@ -18,6 +18,9 @@ class Subscription(models.Model):
         Service, related_name="subscriptions", help_text="Subtrees whose stories this covers."
     )
     is_active = models.BooleanField(default=True)
+    safeguarding_email = models.EmailField(
+        blank=True, help_text="Told when a story about its services is held for safeguarding."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

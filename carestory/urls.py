@@ -17,6 +17,7 @@ urlpatterns = [
     path("manage/services/", include("carestory.services.urls_manage")),
     path("statistics/", include("carestory.reports.urls")),
     path("moderation/", include("carestory.moderation.urls")),
+    path("", include("carestory.moderation.automod.urls")),
     path("api/v1/docs", api_views.docs, name="api_docs"),
     path("api/v1/", api.urls),
     path("healthz", healthz, name="healthz"),

@@ -17,7 +17,7 @@ from carestory.accounts.models import User
 from carestory.audit.services import audit_record
 from carestory.lib.locking import ConflictError, update_if_version
 from carestory.lib.text import normalise_text
-from carestory.moderation.models import ModeratorNote, RejectionReason
+from carestory.moderation.models import ModeratorNote, RejectionReason, StoryRevision
 from carestory.outbox.services import email_enqueue, job_enqueue
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.services.models import Service
@@ -84,6 +84,17 @@ def _story_edit_fields(
     return fields, changes
 
 
+def _record_revision(story: Story, moderator: User, fields: dict[str, Any]) -> None:
+    if fields["title"] != story.title or fields["body"] != story.body:
+        StoryRevision.objects.create(
+            story=story,
+            kind=StoryRevision.Kind.MODERATOR_EDIT,
+            editor=moderator,
+            title=fields["title"],
+            body=fields["body"],
+        )
+
+
 def _replace_links(
     story: Story, tags: Sequence[tuple[Tag, int]], services: Sequence[Service]
 ) -> None:
@@ -119,6 +130,7 @@ def story_moderate_save(
     update_if_version(
         Story, pk=story.pk, expected_version=version, from_status=story.status, **fields
     )
+    _record_revision(story, moderator, fields)
     _replace_links(story, tags, services)
     moderator_note_add(story=story, moderator=moderator, text=note)
     audit_record(actor=moderator, action="story.edit", obj=story, changes=changes)
@@ -155,6 +167,7 @@ def story_publish(
         moderated_by=moderator,
         **fields,
     )
+    _record_revision(story, moderator, fields)
     _replace_links(story, tags, services)
     moderator_note_add(story=story, moderator=moderator, text=note)
     changes["status"] = [story.status, Story.Status.PUBLISHED]

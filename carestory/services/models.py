@@ -104,3 +104,21 @@ class ServiceRedirect(models.Model):
 
     def __str__(self) -> str:
         return f"{self.old_code} -> {self.service.code}"
+
+
+class Postcode(models.Model):
+    """A full postcode or an outward/sector prefix ("TS18", "TS18 1") with its centre point,
+    for "near TS18 1HU" searches. Loaded by import_ods from the postcode files."""
+
+    class Kind(models.TextChoices):
+        FULL = "full", "Full postcode"
+        SECTOR = "sector", "Sector"
+        DISTRICT = "district", "District"
+
+    code = models.CharField(max_length=10, unique=True, help_text="Compact, upper case.")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    latitude = models.FloatField()
+    longitude = models.FloatField()
+
+    def __str__(self) -> str:
+        return self.code

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from carestory.lib.search_text import compact_postcode, fold
 from carestory.services.models import Service
+
+
+def search_text_for(service: Service) -> str:
+    """What search matches: name, code, address and postcode (with and without its space)."""
+    parts = [service.name, service.code, service.address, service.postcode]
+    return " ".join([fold(" ".join(parts)), compact_postcode(service.postcode).lower()]).strip()
 
 
 def _compute_path(service: Service) -> None:
@@ -38,5 +45,6 @@ def service_create(
         is_open=is_open,
     )
     _compute_path(service)
-    service.save(update_fields=["path", "depth"])
+    service.search_text = search_text_for(service)
+    service.save(update_fields=["path", "depth", "search_text"])
     return service

@@ -1,10 +1,10 @@
 from django.urls import path
 
-from carestory.services import views
+from carestory.services import search_views, views
 
 app_name = "services"
 
 urlpatterns = [
-    path("", views.service_find, name="find"),
+    path("", search_views.service_find, name="find"),
     path("<str:code>/", views.service_detail, name="detail"),
 ]

@@ -6,14 +6,8 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from carestory.services.selectors import service_breadcrumbs, service_get, service_search
+from carestory.services.selectors import service_breadcrumbs, service_get
 from carestory.stories.selectors import stories_published
-
-
-def service_find(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:100]
-    results = service_search(query=query) if query else []
-    return render(request, "services/find.html", {"query": query, "results": results})
 
 
 def service_detail(request: HttpRequest, code: str) -> HttpResponse:

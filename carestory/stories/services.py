@@ -22,6 +22,8 @@ from carestory.accounts.services import (
 from carestory.audit.services import audit_record
 from carestory.lib.locking import update_if_version
 from carestory.lib.text import normalise_text, word_count
+from carestory.moderation.automod import analyse
+from carestory.moderation.models import StoryRevision
 from carestory.outbox.services import email_enqueue
 from carestory.services.models import Service
 from carestory.stories.models import Story, StoryService, StoryTag, Tag
@@ -152,6 +154,10 @@ def _story_create(
     StoryService.objects.bulk_create(
         [StoryService(story=story, service=s) for s in dict.fromkeys(draft.services)]
     )
+    StoryRevision.objects.create(
+        story=story, kind=StoryRevision.Kind.SUBMITTED, editor=author, title=title, body=body
+    )
+    story_automod_refresh(story=story)
     pairs = story_tag_pairs(
         good=draft.good_tags, improve=draft.improve_tags, feelings=draft.feeling_tags
     )
@@ -192,6 +198,21 @@ def story_verify(*, raw_token: str) -> Story | None:
     return story
 
 
+def story_automod_refresh(*, story: Story) -> None:
+    """Run the automated checks on the current public text and keep their whole-story signals:
+    safeguarding signals put the story first in the queue. Nothing is rejected here."""
+    analysis = analyse(title=story.title, body=story.body)
+    story.automod_flags = analysis.flags
+    story.urgent = "SAFEGUARDING" in analysis.flags
+    story.suggested_criticality = analysis.criticality
+    Story.objects.filter(pk=story.pk).update(
+        automod_flags=story.automod_flags,
+        urgent=story.urgent,
+        suggested_criticality=story.suggested_criticality,
+    )
+
+
+@transaction.atomic
 def story_author_edit(*, story: Story, author: User, title: str, body: str, version: int) -> None:
     """Authors may change their words until a moderator has decided."""
     if story.author_id != author.pk:
@@ -216,6 +237,11 @@ def story_author_edit(*, story: Story, author: User, title: str, body: str, vers
         body=body,
         updated_at=timezone.now(),
     )
+    StoryRevision.objects.create(
+        story=story, kind=StoryRevision.Kind.AUTHOR_EDIT, editor=author, title=title, body=body
+    )
+    story.title, story.body = title, body
+    story_automod_refresh(story=story)
 
 
 @transaction.atomic

@@ -30,6 +30,7 @@ deps: $(VENV)/.deps ## Create .venv and install the pinned runtime dependencies
 dev-deps: $(VENV)/.dev-deps ## Install the pinned test and lint dependencies too
 
 migrate: deps ## Apply database migrations
+	@mkdir -p var
 	$(PY) manage.py migrate --no-input
 
 seed: migrate ## Load the demo data into an empty database
@@ -45,6 +46,7 @@ browser: ## Install Debian's chromium for the browser tests if it is missing
 	@scripts/ensure-chromium.sh
 
 test: dev-deps browser ## Run the whole test suite (SQLite, or PostgreSQL when DATABASE_URL is set)
+	@mkdir -p var
 	CARESTORY_ENV=test $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: dev-deps ## ruff (lint and format check) and mypy

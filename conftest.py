@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from collections.abc import Iterator
 
 import pytest
@@ -13,6 +14,8 @@ from carestory.outbox.testing import SmtpSink
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
 # around it are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# The SQLite test database is a file under var/ (see settings.py).
+(Path(__file__).resolve().parent / "var").mkdir(exist_ok=True)
 
 
 @pytest.fixture(autouse=True)

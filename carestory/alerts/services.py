@@ -32,7 +32,7 @@ def alerts_story_published(*, story: Story) -> int:
             "story_title": story.title,
             "story_body": story.body,
             "screen_name": story.screen_name,
-            "services": [s.name for s in services],
+            "services_text": ", ".join(s.name for s in services),
             "criticality": criticality,
             "organisation": membership.subscription.name,
             "link": link,

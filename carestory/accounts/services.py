@@ -70,11 +70,24 @@ def sign_in_token_redeem(*, raw: str, purpose: str) -> SignInToken | None:
     return token
 
 
+SIGN_IN_LINKS_PER_HOUR = 5
+
+
 @transaction.atomic
 def author_sign_in_request(*, email: str) -> None:
-    """Email a sign-in link if the address belongs to an author. Says nothing either way."""
+    """Email a sign-in link if the address belongs to an author. Says nothing either way.
+
+    At most SIGN_IN_LINKS_PER_HOUR links an hour per address, so nobody can flood an inbox.
+    """
     user = User.objects.get_by_email(email)
     if user is None or not user.is_active or not user.stories.exists():
+        return
+    recent = SignInToken.objects.filter(
+        user=user,
+        purpose=SignInToken.Purpose.SIGN_IN,
+        created_at__gte=timezone.now() - timedelta(hours=1),
+    ).count()
+    if recent >= SIGN_IN_LINKS_PER_HOUR:
         return
     token, raw = sign_in_token_issue(user=user, purpose=SignInToken.Purpose.SIGN_IN)
     email_enqueue(

@@ -246,3 +246,7 @@ LOGGING = {
 }
 
 SILENCED_SYSTEM_CHECKS: list[str] = []
+if PRODUCTION and not SECURE_HSTS_PRELOAD:
+    # Joining the browsers' HSTS preload list is hard to undo, so it is the operator's choice
+    # (SECURE_HSTS_PRELOAD=true); HSTS itself is on, for a year, with subdomains.
+    SILENCED_SYSTEM_CHECKS.append("security.W021")

@@ -390,7 +390,7 @@ def test_staff_login_with_a_wrong_password_says_so_and_signs_nobody_in(world: Wo
         "/staff/login/", {"username": "responder@riverside.example", "password": "wrong"}
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "_auth_user_id" not in client.session
     assert "correct" in response.content.decode().lower()
 

@@ -36,3 +36,17 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise RuntimeError("Audit events are append-only")
+
+
+class LoginAttempt(models.Model):
+    """Staff password sign-in attempts, for throttling and the security record.
+
+    The address is stored hashed: the table proves attempts, it does not collect addresses."""
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    email_hash = models.CharField(max_length=64, db_index=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    succeeded = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {'ok' if self.succeeded else 'failed'}"

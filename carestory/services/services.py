@@ -1,11 +1,57 @@
-"""Writes to the service tree."""
+"""Writes to the service tree.
+
+Creating services (the importer and the demo loader), and the tree operations that staff use
+to keep it right: add a department, rename, move, close, merge and describe. Each operation
+checks permission (``NotAllowed``: views answer 404), validates its input
+(``ValidationError`` keyed by form field name; nothing is changed), records an audit event
+and runs in one transaction.
+
+Who may change a service:
+
+- site staff (superusers, and moderators who are also senior moderators): any service;
+- administrators of an active subscription whose scope covers the service. They may add
+  departments under, and describe, any service in their scope; they may rename, move, close
+  and merge away only services strictly inside it (not a root of their scope, which is the
+  organisation itself), and only to places inside the same subscription's scope.
+"""
 
 from __future__ import annotations
 
-from django.db import transaction
+import re
+from dataclasses import dataclass
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import IntegrityError, transaction
+from django.db.models import CharField, F, Value
+from django.db.models.functions import Concat, Substr
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from carestory.accounts.models import User
+from carestory.audit.models import AuditEvent
+from carestory.audit.services import audit_record
 from carestory.lib.search_text import compact_postcode, fold
-from carestory.services.models import Service
+from carestory.lib.text import normalise_text
+from carestory.services.models import Service, ServiceRedirect
+from carestory.stories.models import StoryService
+from carestory.subscriptions.models import Membership, Subscription
+
+CODE_MAX = 20
+NAME_MAX = 200
+DESCRIPTION_MAX = 5_000
+_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]*$")
+
+
+# request.user, as views have it.
+AnyUser = AbstractBaseUser | AnonymousUser
+
+
+class NotAllowed(Exception):
+    """The user may not change this service; views answer 404 so nothing is revealed."""
 
 
 def search_text_for(service: Service) -> str:
@@ -32,6 +78,8 @@ def service_create(
     latitude: float | None = None,
     longitude: float | None = None,
     is_open: bool = True,
+    source: str = "",
+    region: str = "uk",
 ) -> Service:
     service = Service.objects.create(
         code=code.strip().upper(),
@@ -43,8 +91,475 @@ def service_create(
         latitude=latitude,
         longitude=longitude,
         is_open=is_open,
+        source=source,
+        region=region,
     )
     _compute_path(service)
     service.search_text = search_text_for(service)
     service.save(update_fields=["path", "depth", "search_text"])
     return service
+
+
+# --- Subtree paths -------------------------------------------------------------------------
+
+
+def _rewrite_prefix(*, old_prefix: str, new_prefix: str, exclude_pk: int | None = None) -> int:
+    """Rewrite the path (and depth) of every service whose path starts with ``old_prefix``.
+
+    One UPDATE for the whole subtree, whatever its size or depth. Returns the rows changed.
+    """
+    delta = new_prefix.count("/") - old_prefix.count("/")
+    rows = Service.objects.filter(path__startswith=old_prefix)
+    if exclude_pk is not None:
+        rows = rows.exclude(pk=exclude_pk)
+    return rows.update(
+        path=Concat(
+            Value(new_prefix), Substr("path", len(old_prefix) + 1), output_field=CharField()
+        ),
+        depth=F("depth") + delta,
+        updated_at=timezone.now(),
+    )
+
+
+def service_subtree_repath(*, service: Service, parent: Service | None) -> int:
+    """Put ``service`` under ``parent`` and recompute path/depth of its whole subtree.
+
+    The building block of ``service_move`` and ``service_merge``, for reuse by the importer:
+    it checks no permission and records no audit event (its callers do), but it refuses a
+    cycle. Two UPDATEs in all. Call it inside a transaction. Returns the subtree's size.
+    """
+    if parent is not None and parent.path.startswith(service.path):
+        raise ValueError(f"{parent.code} is {service.code} or below it: that would be a cycle")
+    old_prefix = service.path
+    new_prefix = f"{parent.path if parent is not None else '/'}{service.pk}/"
+    Service.objects.filter(pk=service.pk).update(parent=parent)
+    count = _rewrite_prefix(old_prefix=old_prefix, new_prefix=new_prefix)
+    service.parent = parent
+    service.path = new_prefix
+    service.depth = new_prefix.count("/") - 2
+    return count
+
+
+# --- Who may change what -------------------------------------------------------------------
+
+
+def _is_site_staff(user: AnyUser) -> bool:
+    if not (isinstance(user, User) and user.is_active):
+        return False
+    return bool(user.is_superuser or (user.is_moderator and user.is_senior_moderator))
+
+
+def _admin_scope_links(*, user: AnyUser, service: Service) -> list[tuple[int, int]]:
+    """(subscription id, scope root id) for each of the user's active administrator
+    subscriptions whose scope covers the service (a root is the service or an ancestor)."""
+    if not isinstance(user, User):
+        return []
+    admin_of = (
+        Membership.objects.active()
+        .filter(user_id=user.pk, role=Membership.Role.ADMINISTRATOR)
+        .values("subscription_id")
+    )
+    links = Subscription.scope.through.objects.filter(
+        subscription_id__in=admin_of, service_id__in=service.ancestor_ids()
+    ).values_list("subscription_id", "service_id")
+    return list(links)
+
+
+def _admin_subscriptions(*, user: AnyUser, service: Service, strictly_inside: bool) -> set[int]:
+    return {
+        sub
+        for sub, root in _admin_scope_links(user=user, service=service)
+        if not strictly_inside or root != service.pk
+    }
+
+
+@dataclass(frozen=True)
+class ServicePermissions:
+    manage: bool = False  # see the manage page; add departments; describe
+    restructure: bool = False  # rename, move, close, merge away
+
+
+def service_permissions(*, user: AnyUser, service: Service) -> ServicePermissions:
+    """What the user may do to this service. One query for staff, none for anonymous."""
+    if not isinstance(user, User):
+        return ServicePermissions()
+    if _is_site_staff(user):
+        return ServicePermissions(manage=True, restructure=True)
+    links = _admin_scope_links(user=user, service=service)
+    return ServicePermissions(
+        manage=bool(links), restructure=any(root != service.pk for _sub, root in links)
+    )
+
+
+def service_can_manage(*, user: AnyUser, service: Service) -> bool:
+    return service_permissions(user=user, service=service).manage
+
+
+def _require(*, actor: User, service: Service, restructure: bool) -> set[int] | None:
+    """The administrator subscriptions that allow this, or None for site staff."""
+    if _is_site_staff(actor):
+        return None
+    subs = _admin_subscriptions(user=actor, service=service, strictly_inside=restructure)
+    if not subs:
+        raise NotAllowed()
+    return subs
+
+
+def _require_target(
+    *, actor: User, subs: set[int] | None, target: Service, field: str, message: str
+) -> None:
+    """The target (new parent, survivor) must be inside the same subscription's scope."""
+    if subs is None:
+        return
+    if not subs & _admin_subscriptions(user=actor, service=target, strictly_inside=False):
+        raise ValidationError({field: message})
+
+
+def _locked(service: Service) -> Service:
+    """A fresh copy of the row, locked on PostgreSQL, so the path we rewrite is current."""
+    return (
+        Service.objects.select_for_update(of=("self",)).select_related("parent").get(pk=service.pk)
+    )
+
+
+# --- Input checks --------------------------------------------------------------------------
+
+
+def _clean_name(name: str) -> str:
+    name = " ".join(normalise_text(name).split())
+    if not name:
+        raise ValidationError({"name": _("Enter a name for the service")})
+    if len(name) > NAME_MAX:
+        raise ValidationError(
+            {"name": _("The name must be %(max)s characters or fewer") % {"max": NAME_MAX}}
+        )
+    return name
+
+
+def _code_taken(code: str) -> bool:
+    return (
+        Service.objects.filter(code=code).exists()
+        or ServiceRedirect.objects.filter(old_code=code).exists()
+    )
+
+
+def _clean_code(code: str) -> str:
+    code = code.strip().upper()
+    if len(code) > CODE_MAX or not _CODE.match(code):
+        raise ValidationError(
+            {
+                "code": _(
+                    "A code can only use letters, numbers and hyphens, and must be "
+                    "%(max)s characters or fewer"
+                )
+                % {"max": CODE_MAX}
+            }
+        )
+    if _code_taken(code):
+        raise ValidationError(
+            {"code": _("The code %(code)s is already used by another service") % {"code": code}}
+        )
+    return code
+
+
+def department_code_for(*, parent: Service, name: str) -> str:
+    """An unused code like "<PARENTCODE>-<SLUG>", cut to fit, with -2, -3... if taken."""
+    slug = slugify(name).upper() or "DEPT"
+    base = f"{parent.code}-{slug}"[:CODE_MAX].rstrip("-")
+    if not _code_taken(base):
+        return base
+    for n in range(2, 1000):
+        suffix = f"-{n}"
+        candidate = base[: CODE_MAX - len(suffix)].rstrip("-") + suffix
+        if not _code_taken(candidate):
+            return candidate
+    raise ValidationError({"code": _("Type a code for the new department")})
+
+
+# --- Tree operations -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def service_add_department(*, actor: User, parent: Service, name: str, code: str = "") -> Service:
+    """A new department under ``parent``; its code is typed or made from the parent's."""
+    _require(actor=actor, service=parent, restructure=False)
+    parent = _locked(parent)
+    if not parent.is_open:
+        raise ValidationError({"name": _("You cannot add a department to a closed service")})
+    name = _clean_name(name)
+    code = _clean_code(code) if code.strip() else department_code_for(parent=parent, name=name)
+    try:
+        with transaction.atomic():
+            department = service_create(
+                code=code,
+                name=name,
+                kind=Service.Kind.DEPARTMENT,
+                parent=parent,
+                source="staff",
+                region=parent.region,
+            )
+    except IntegrityError:
+        # Someone took the code between our check and the insert.
+        raise ValidationError(
+            {"code": _("The code %(code)s is already used by another service") % {"code": code}}
+        ) from None
+    audit_record(
+        actor=actor,
+        action="service.add_department",
+        obj=department,
+        changes={"parent": parent.code, "code": code, "name": name},
+    )
+    audit_record(
+        actor=actor,
+        action="service.department_added",
+        obj=parent,
+        changes={"department": code, "name": name},
+    )
+    return department
+
+
+@transaction.atomic
+def service_rename(*, actor: User, service: Service, name: str) -> Service:
+    _require(actor=actor, service=service, restructure=True)
+    service = _locked(service)
+    name = _clean_name(name)
+    if name == service.name:
+        raise ValidationError({"name": _("The new name is the same as the current name")})
+    old = service.name
+    service.name = name
+    service.search_text = search_text_for(service)
+    service.save(update_fields=["name", "search_text", "updated_at"])
+    audit_record(actor=actor, action="service.rename", obj=service, changes={"name": [old, name]})
+    return service
+
+
+@transaction.atomic
+def service_move(*, actor: User, service: Service, new_parent: Service) -> Service:
+    """Move a service (and everything below it) under another parent in the same scope."""
+    subs = _require(actor=actor, service=service, restructure=True)
+    service = _locked(service)
+    new_parent = _locked(new_parent)
+    if new_parent.pk == service.pk:
+        raise ValidationError({"parent": _("A service cannot be moved under itself")})
+    if new_parent.path.startswith(service.path):
+        raise ValidationError(
+            {"parent": _("A service cannot be moved under one of the services below it")}
+        )
+    if service.parent_id == new_parent.pk:
+        raise ValidationError(
+            {"parent": _("This service is already under %(name)s") % {"name": new_parent.name}}
+        )
+    if not new_parent.is_open:
+        raise ValidationError({"parent": _("You cannot move a service under a closed service")})
+    _require_target(
+        actor=actor,
+        subs=subs,
+        target=new_parent,
+        field="parent",
+        message=_("You can only move it under a service that your organisation manages"),
+    )
+    old_parent_code = service.parent.code if service.parent is not None else ""
+    moved = service_subtree_repath(service=service, parent=new_parent)
+    audit_record(
+        actor=actor,
+        action="service.move",
+        obj=service,
+        changes={"parent": [old_parent_code, new_parent.code], "services_moved": moved},
+    )
+    return service
+
+
+@transaction.atomic
+def service_close(*, actor: User, service: Service) -> Service:
+    """Close a service and whatever is still open below it. Their stories stay."""
+    _require(actor=actor, service=service, restructure=True)
+    service = _locked(service)
+    if not service.is_open:
+        raise ValidationError(_("This service is already closed"))
+    today = timezone.localdate()
+    below = (
+        Service.objects.subtree_of(service)
+        .exclude(pk=service.pk)
+        .filter(is_open=True)
+        .update(is_open=False, closed_on=today, updated_at=timezone.now())
+    )
+    service.is_open = False
+    service.closed_on = today
+    service.save(update_fields=["is_open", "closed_on", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="service.close",
+        obj=service,
+        changes={"is_open": [True, False], "closed_on": today.isoformat(), "also_closed": below},
+    )
+    return service
+
+
+def _clean_website(website: str) -> str:
+    website = website.strip()
+    if not website:
+        return ""
+    try:
+        URLValidator(schemes=["http", "https"])(website)
+    except ValidationError:
+        raise ValidationError(
+            {"website": _("Enter the website address in full, starting https://")}
+        ) from None
+    if len(website) > 200:
+        raise ValidationError({"website": _("The website address must be 200 characters or fewer")})
+    return website
+
+
+@transaction.atomic
+def service_describe(*, actor: User, service: Service, description: str, website: str) -> Service:
+    """The organisation's own words and website. Empty means "as the service above"."""
+    _require(actor=actor, service=service, restructure=False)
+    service = _locked(service)
+    description = normalise_text(description)
+    if len(description) > DESCRIPTION_MAX:
+        raise ValidationError(
+            {
+                "description": _("The description must be %(max)s characters or fewer")
+                % {"max": f"{DESCRIPTION_MAX:,}"}
+            }
+        )
+    website = _clean_website(website)
+    changes: dict[str, list[str]] = {}
+    if description != service.description:
+        changes["description"] = [service.description, description]
+    if website != service.website:
+        changes["website"] = [service.website, website]
+    if not changes:
+        return service
+    service.description = description
+    service.website = website
+    service.save(update_fields=["description", "website", "updated_at"])
+    audit_record(actor=actor, action="service.describe", obj=service, changes=dict(changes))
+    return service
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    survivor: Service
+    stories_moved: int
+    children_moved: int
+    redirects: int
+
+
+@transaction.atomic
+def service_merge(*, actor: User, service: Service, into: Service) -> MergeResult:
+    """Merge ``service`` into ``into`` (the survivor).
+
+    Its stories and children move to the survivor, it is closed, and its code (and any old
+    codes that pointed at it) now redirect to the survivor.
+    """
+    subs = _require(actor=actor, service=service, restructure=True)
+    old = _locked(service)
+    survivor = _locked(into)
+    if old.pk == survivor.pk:
+        raise ValidationError({"into": _("A service cannot be merged into itself")})
+    if survivor.path.startswith(old.path):
+        raise ValidationError(
+            {"into": _("A service cannot be merged into one of the services below it")}
+        )
+    if not survivor.is_open:
+        raise ValidationError({"into": _("You cannot merge into a closed service")})
+    _require_target(
+        actor=actor,
+        subs=subs,
+        target=survivor,
+        field="into",
+        message=_("You can only merge it into a service that your organisation manages"),
+    )
+    # Stories: drop links the survivor already has, then re-point the rest (no duplicates).
+    StoryService.objects.filter(
+        service=old,
+        story__in=StoryService.objects.filter(service=survivor).values("story"),
+    ).delete()
+    stories_moved = StoryService.objects.filter(service=old).update(service=survivor)
+    # Children (and everything below them) move under the survivor.
+    children_moved = Service.objects.filter(parent=old).update(parent=survivor)
+    _rewrite_prefix(old_prefix=old.path, new_prefix=survivor.path, exclude_pk=old.pk)
+    # Old codes that meant the merged service now mean the survivor; so does its own code.
+    redirects = ServiceRedirect.objects.filter(service=old).update(service=survivor)
+    ServiceRedirect.objects.update_or_create(old_code=old.code, defaults={"service": survivor})
+    was_open = old.is_open
+    old.is_open = False
+    old.closed_on = old.closed_on or timezone.localdate()
+    old.save(update_fields=["is_open", "closed_on", "updated_at"])
+    summary: dict[str, object] = {
+        "stories_moved": stories_moved,
+        "children_moved": children_moved,
+        "redirects_moved": redirects,
+    }
+    audit_record(
+        actor=actor,
+        action="service.merge",
+        obj=old,
+        changes={"into": survivor.code, "is_open": [was_open, False], **summary},
+    )
+    audit_record(
+        actor=actor,
+        action="service.merge_in",
+        obj=survivor,
+        changes={"merged": old.code, **summary},
+    )
+    return MergeResult(
+        survivor=survivor,
+        stories_moved=stories_moved,
+        children_moved=children_moved,
+        redirects=redirects + 1,
+    )
+
+
+def service_history(*, service: Service, limit: int = 50) -> list[AuditEvent]:
+    """The audit events about this service, newest first (for the manage page)."""
+    return list(
+        AuditEvent.objects.filter(object_type="service", object_id=str(service.pk)).order_by(
+            "-at", "-id"
+        )[:limit]
+    )
+
+
+# --- Reads for the service pages -----------------------------------------------------------
+# Kept beside the rules they share; they can move to selectors.py with no change to callers'
+# keyword arguments.
+
+
+def service_redirect_target(*, code: str) -> Service | None:
+    """The survivor an old (merged) code now means, if any."""
+    redirect = (
+        ServiceRedirect.objects.filter(old_code=code.strip().upper())
+        .select_related("service")
+        .first()
+    )
+    return redirect.service if redirect is not None else None
+
+
+@dataclass(frozen=True)
+class ServiceProfile:
+    """The organisation's own words, shown only while a subscription covers the service."""
+
+    description: str
+    website: str
+
+
+def service_profile(*, service: Service, ancestors: list[Service]) -> ServiceProfile | None:
+    """Description and website, each from the nearest of the service and its ancestors that
+    sets one. ``ancestors`` from the root down, as ``Service.ancestors()`` gives (the page
+    already has them for its breadcrumbs). One query."""
+    subscribes = Subscription.objects.filter(
+        is_active=True, scope__in=service.ancestor_ids()
+    ).exists()
+    if not subscribes:
+        return None
+    chain = [service, *reversed(ancestors)]
+    description = next((s.description for s in chain if s.description), "")
+    # Only web links: an address set some other way (the admin site, an import) that is not
+    # http(s) is never rendered as a link.
+    website = next(
+        (s.website for s in chain if s.website.lower().startswith(("https://", "http://"))), ""
+    )
+    if not (description or website):
+        return None
+    return ServiceProfile(description=description, website=website)

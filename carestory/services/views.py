@@ -1,28 +1,84 @@
-"""Finding a service and the service page."""
+"""The public service page: what the service is, where it is, and its stories."""
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from typing import Any
 
-from carestory.services.selectors import service_breadcrumbs, service_get
-from carestory.stories.selectors import stories_published
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.shortcuts import render
+from django.utils.http import urlencode
+
+from carestory.services.forms import StoryFilterForm
+from carestory.services.models import Service
+from carestory.services.selectors import service_get
+from carestory.services.services import (
+    service_permissions,
+    service_profile,
+    service_redirect_target,
+)
+from carestory.stories.models import Tag
+from carestory.stories.selectors import StoryCursor, stories_published_page, story_counts
+
+STORIES_PER_PAGE = 20
+
+
+def _map_url(service: Service) -> str:
+    """A link to OpenStreetMap (no embedded third-party content), or "" without coordinates."""
+    if service.latitude is None or service.longitude is None:
+        return ""
+    lat, lon = f"{service.latitude:.6f}", f"{service.longitude:.6f}"
+    return (
+        f"https://www.openstreetmap.org/?{urlencode({'mlat': lat, 'mlon': lon})}#map=16/{lat}/{lon}"
+    )
+
+
+def _page_link(filters: dict[str, str], **cursor: StoryCursor | None) -> str:
+    params = {k: v for k, v in filters.items() if v}
+    params.update({k: c.encode() for k, c in cursor.items() if c is not None})
+    return f"?{urlencode(params)}"
 
 
 def service_detail(request: HttpRequest, code: str) -> HttpResponse:
     service = service_get(code=code)
+    if service is None or not service.is_open:
+        # A merged service's old code means the survivor now.
+        survivor = service_redirect_target(code=code)
+        if survivor is not None:
+            target = survivor.get_absolute_url()
+            if request.GET:
+                target += f"?{request.GET.urlencode()}"
+            return HttpResponsePermanentRedirect(target)
     if service is None:
         raise Http404
-    page = Paginator(stories_published(service=service), 20).get_page(request.GET.get("page"))
-    children = service.children.order_by("name")
-    return render(
-        request,
-        "services/detail.html",
-        {
-            "service": service,
-            "breadcrumbs": service_breadcrumbs(service),
-            "children": children,
-            "page": page,
-        },
-    )
+
+    tags = [(t.slug, t.name) for t in Tag.objects.order_by("name").only("slug", "name")]
+    form = StoryFilterForm(request.GET, tags=tags)
+    filters: dict[str, str] = {}
+    query: dict[str, Any] = {}
+    if form.is_valid():
+        data = form.cleaned_data
+        query = {
+            "tag": data["tag"],
+            "published_from": data["from"],
+            "published_to": data["to"],
+            "after": data["after"],
+            "before": data["before"],
+        }
+        filters = {name: request.GET.get(name, "").strip() for name in ("tag", "from", "to")}
+    page = stories_published_page(service=service, size=STORIES_PER_PAGE, **query)
+    ancestors = service.ancestors()
+    context = {
+        "service": service,
+        "breadcrumbs": ancestors,
+        "children": list(service.children.order_by("name")),
+        "page": page,
+        "newer_url": _page_link(filters, before=page.newer) if page.newer else "",
+        "older_url": _page_link(filters, after=page.older) if page.older else "",
+        "filters_active": any(filters.values()),
+        "form": form,
+        "counts": story_counts(service=service),
+        "profile": service_profile(service=service, ancestors=ancestors),
+        "map_url": _map_url(service),
+        "permissions": service_permissions(user=request.user, service=service),
+    }
+    return render(request, "services/detail.html", context, status=400 if form.errors else 200)

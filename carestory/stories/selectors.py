@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Prefetch, Q
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
+from django.utils import timezone
 
 from carestory.accounts.models import User
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.services.models import Service
-from carestory.stories.models import Story, StoryQuerySet, StoryTag
+from carestory.stories.models import Story, StoryQuerySet, StoryService, StoryTag
 
 
 def _public_prefetch(qs: StoryQuerySet) -> StoryQuerySet:
@@ -22,15 +28,172 @@ def _public_prefetch(qs: StoryQuerySet) -> StoryQuerySet:
     )
 
 
-def stories_published(*, service: Service | None = None) -> StoryQuerySet:
-    """Published stories, newest first, optionally within a service's subtree."""
+def _published_about(service: Service | None) -> StoryQuerySet:
+    """Published stories, optionally about any service in a subtree (no prefetch, no order)."""
     qs = Story.objects.published()
     if service is not None:
         ids = Service.objects.subtree_of(service).values("pk")
-        qs = qs.filter(
-            pk__in=Story.services.through.objects.filter(service__in=ids).values("story")
+        qs = qs.filter(pk__in=StoryService.objects.filter(service__in=ids).values("story"))
+    return qs
+
+
+def stories_published(*, service: Service | None = None) -> StoryQuerySet:
+    """Published stories, newest first, optionally within a service's subtree."""
+    return _public_prefetch(_published_about(service).order_by("-published_at", "-id"))
+
+
+# --- Keyset pagination ---------------------------------------------------------------------
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CURSOR = re.compile(r"^(\d{1,19})\.(\d{1,19})$")
+
+
+@dataclass(frozen=True)
+class StoryCursor:
+    """A position in the newest-first order: (published_at, id). Survives in a URL."""
+
+    published_at: datetime
+    id: int
+
+    @classmethod
+    def of(cls, story: Story) -> StoryCursor:
+        assert story.published_at is not None
+        return cls(published_at=story.published_at, id=story.pk)
+
+    def encode(self) -> str:
+        micros = (self.published_at - _EPOCH) // timedelta(microseconds=1)
+        return f"{micros}.{self.id}"
+
+    @classmethod
+    def decode(cls, value: str) -> StoryCursor:
+        """Raises ValueError for anything that is not a cursor this code made."""
+        match = _CURSOR.match(value.strip())
+        if match is None:
+            raise ValueError("not a story cursor")
+        micros, pk = int(match.group(1)), int(match.group(2))
+        if pk >= 2**63:
+            raise ValueError("not a story cursor")
+        try:
+            published_at = _EPOCH + timedelta(microseconds=micros)
+        except OverflowError:
+            raise ValueError("not a story cursor") from None
+        return cls(published_at=published_at, id=pk)
+
+
+@dataclass(frozen=True)
+class StoryPage:
+    stories: list[Story]
+    newer: StoryCursor | None  # pass as ``before`` to get the newer page, if there is one
+    older: StoryCursor | None  # pass as ``after`` to get the older page, if there is one
+
+
+def _page_prefetch(qs: StoryQuerySet) -> StoryQuerySet:
+    """As _public_prefetch, but the response count is a correlated subquery rather than a
+    JOIN and GROUP BY, so the database counts for the page's rows only, after the LIMIT."""
+    published_responses = (
+        Response.objects.published()
+        .filter(story=OuterRef("pk"))
+        .order_by()
+        .values("story")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return qs.prefetch_related(
+        "services__parent",
+        Prefetch("story_tags", queryset=StoryTag.objects.select_related("tag")),
+    ).annotate(
+        published_response_count=Coalesce(
+            Subquery(published_responses, output_field=IntegerField()), Value(0)
         )
-    return _public_prefetch(qs.order_by("-published_at", "-id"))
+    )
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def stories_published_page(
+    *,
+    service: Service | None = None,
+    tag: str = "",
+    published_from: date | None = None,
+    published_to: date | None = None,
+    after: StoryCursor | None = None,
+    before: StoryCursor | None = None,
+    size: int = 20,
+) -> StoryPage:
+    """One page of published stories, newest first, by keyset (no OFFSET).
+
+    ``after``: the stories older than this cursor; ``before``: the page just newer than it.
+    Dates are whole days in the site's time zone, both ends included. Page 1,000 costs what
+    page 1 costs: an index range on (published_at, id) from the cursor.
+    """
+    qs = _published_about(service)
+    if tag:
+        qs = qs.filter(pk__in=StoryTag.objects.filter(tag__slug=tag).values("story"))
+    if published_from is not None:
+        qs = qs.filter(published_at__gte=_day_start(published_from))
+    if published_to is not None:
+        qs = qs.filter(published_at__lt=_day_start(published_to + timedelta(days=1)))
+    if before is not None:
+        at, pk = before.published_at, before.id
+        newer = qs.filter(Q(published_at__gte=at) & (Q(published_at__gt=at) | Q(pk__gt=pk)))
+        rows = list(_page_prefetch(newer.order_by("published_at", "id"))[: size + 1])
+        if not rows:
+            # Nothing newer (stories were withdrawn meanwhile): show the newest page.
+            return stories_published_page(
+                service=service,
+                tag=tag,
+                published_from=published_from,
+                published_to=published_to,
+                size=size,
+            )
+        more_newer = len(rows) > size
+        stories = list(reversed(rows[:size]))
+        return StoryPage(
+            stories=stories,
+            newer=StoryCursor.of(stories[0]) if more_newer else None,
+            older=StoryCursor.of(stories[-1]) if stories else None,
+        )
+    if after is not None:
+        at, pk = after.published_at, after.id
+        qs = qs.filter(Q(published_at__lte=at) & (Q(published_at__lt=at) | Q(pk__lt=pk)))
+    rows = list(_page_prefetch(qs.order_by("-published_at", "-id"))[: size + 1])
+    stories = rows[:size]
+    return StoryPage(
+        stories=stories,
+        newer=StoryCursor.of(stories[0]) if after is not None and stories else None,
+        older=StoryCursor.of(stories[-1]) if len(rows) > size else None,
+    )
+
+
+@dataclass(frozen=True)
+class StoryCounts:
+    stories: int
+    responses: int
+    answered: int  # stories with at least one published response
+
+    @property
+    def answered_percent(self) -> int | None:
+        """Share of stories answered, as a whole percentage; None when there are none."""
+        if not self.stories:
+            return None
+        return round(100 * self.answered / self.stories)
+
+
+def story_counts(*, service: Service | None = None) -> StoryCounts:
+    """Published stories, their published responses, and how many were answered. One query."""
+    published_response = Q(responses__status=ModerationStatus.PUBLISHED)
+    totals = _published_about(service).aggregate(
+        n_stories=Count("pk", distinct=True),
+        n_responses=Count("responses", filter=published_response, distinct=True),
+        n_answered=Count("pk", filter=published_response, distinct=True),
+    )
+    return StoryCounts(
+        stories=totals["n_stories"] or 0,
+        responses=totals["n_responses"] or 0,
+        answered=totals["n_answered"] or 0,
+    )
 
 
 def story_get_published(*, public_id: str) -> Story:

@@ -1,0 +1,179 @@
+"""Forms for the service page's story filters and for keeping the service tree right.
+
+The forms check the shape of the input; the service functions check the rules (scope, cycles,
+closed services) and raise ValidationError keyed by these field names.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from carestory.stories.selectors import StoryCursor
+
+FIRST_YEAR = 1900
+LAST_YEAR = 2999
+
+
+class StoryFilterForm(forms.Form):
+    """GET filters on the service page: ``tag``, ``from``, ``to``, and the keyset cursor
+    (``after`` for older stories, ``before`` for newer ones). ``from`` is a Python keyword,
+    so the fields are declared in ``__init__``."""
+
+    def __init__(self, data: Any, *, tags: list[tuple[str, str]]) -> None:
+        super().__init__(data)
+        self.fields["tag"] = forms.ChoiceField(
+            label=_("Tag"),
+            required=False,
+            choices=[("", _("Any tag")), *tags],
+            error_messages={"invalid_choice": _("Choose a tag from the list")},
+        )
+        self.fields["from"] = forms.DateField(
+            label=_("Published from"),
+            help_text=_("For example, 2024-03-31"),
+            required=False,
+            input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+            error_messages={
+                "invalid": _(
+                    "Enter the 'from' date as a real date, for example 2024-03-31 or 31/03/2024"
+                )
+            },
+        )
+        self.fields["to"] = forms.DateField(
+            label=_("Published to"),
+            help_text=_("For example, 2024-03-31"),
+            required=False,
+            input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+            error_messages={
+                "invalid": _(
+                    "Enter the 'to' date as a real date, for example 2024-03-31 or 31/03/2024"
+                )
+            },
+        )
+        self.fields["after"] = forms.CharField(required=False, widget=forms.HiddenInput)
+        self.fields["before"] = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_from(self) -> date | None:
+        value: date | None = self.cleaned_data.get("from")
+        if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
+            raise ValidationError(
+                _("Enter a 'from' date between the years %(first)s and %(last)s")
+                % {"first": FIRST_YEAR, "last": LAST_YEAR}
+            )
+        return value
+
+    def clean_to(self) -> date | None:
+        value: date | None = self.cleaned_data.get("to")
+        if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
+            raise ValidationError(
+                _("Enter a 'to' date between the years %(first)s and %(last)s")
+                % {"first": FIRST_YEAR, "last": LAST_YEAR}
+            )
+        return value
+
+    def _cursor(self, name: str) -> StoryCursor | None:
+        value = (self.cleaned_data.get(name) or "").strip()
+        if not value:
+            return None
+        try:
+            return StoryCursor.decode(value)
+        except ValueError:
+            raise ValidationError(
+                _("This page link is not valid. Showing the newest stories instead.")
+            ) from None
+
+    def clean_after(self) -> StoryCursor | None:
+        return self._cursor("after")
+
+    def clean_before(self) -> StoryCursor | None:
+        return self._cursor("before")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("from"), data.get("to")
+        if start and end and start > end:
+            self.add_error("to", _("The 'to' date must be the same as or after the 'from' date"))
+        return data
+
+
+class DepartmentForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name of the department"),
+        max_length=200,
+        error_messages={
+            "required": _("Enter a name for the service"),
+            "max_length": _("The name must be 200 characters or fewer"),
+        },
+    )
+    code = forms.CharField(
+        label=_("Code (optional)"),
+        help_text=_("Leave this empty to make one from the name, like RXX01-CARDIOLOGY"),
+        required=False,
+        max_length=20,
+        error_messages={"max_length": _("The code must be 20 characters or fewer")},
+    )
+
+
+class RenameForm(forms.Form):
+    name = forms.CharField(
+        label=_("New name"),
+        max_length=200,
+        error_messages={
+            "required": _("Enter a name for the service"),
+            "max_length": _("The name must be 200 characters or fewer"),
+        },
+    )
+
+
+class MoveForm(forms.Form):
+    parent = forms.CharField(
+        label=_("Code of the service to move it under"),
+        help_text=_("The code is shown on each service's page, for example RXX01"),
+        max_length=20,
+        error_messages={
+            "required": _("Enter the code of the service to move it under"),
+            "max_length": _("A code is 20 characters or fewer"),
+        },
+    )
+
+
+class CloseForm(forms.Form):
+    """Nothing to fill in: the button is the confirmation."""
+
+
+class MergeForm(forms.Form):
+    into = forms.CharField(
+        label=_("Code of the service to merge it into"),
+        help_text=_("That service keeps its name and code; this one closes and points to it"),
+        max_length=20,
+        error_messages={
+            "required": _("Enter the code of the service to merge it into"),
+            "max_length": _("A code is 20 characters or fewer"),
+        },
+    )
+    confirm = forms.BooleanField(
+        label=_("I understand that a merge cannot be undone"),
+        error_messages={"required": _("Confirm that you want to merge these services")},
+    )
+
+
+class DescribeForm(forms.Form):
+    description = forms.CharField(
+        label=_("Description"),
+        help_text=_("Leave this empty to show the description of the service above it"),
+        widget=forms.Textarea(attrs={"rows": 8}),
+        required=False,
+        max_length=5_000,
+        error_messages={"max_length": _("The description must be 5,000 characters or fewer")},
+    )
+    website = forms.CharField(
+        label=_("Website"),
+        help_text=_("The full address, starting https://. Leave empty to use the one above"),
+        required=False,
+        max_length=200,
+        error_messages={"max_length": _("The website address must be 200 characters or fewer")},
+    )

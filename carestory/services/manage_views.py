@@ -1,0 +1,347 @@
+"""Keeping the service tree right: subscription administrators and site staff add, rename,
+move, close, merge and describe services in their scope. Anyone else gets 404."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods
+
+from carestory.accounts.models import User
+from carestory.lib.decorators import staff_required
+from carestory.services.forms import (
+    CloseForm,
+    DepartmentForm,
+    DescribeForm,
+    MergeForm,
+    MoveForm,
+    RenameForm,
+)
+from carestory.services.models import Service
+from carestory.services.selectors import service_get
+from carestory.services.services import (
+    NotAllowed,
+    ServicePermissions,
+    service_add_department,
+    service_close,
+    service_describe,
+    service_history,
+    service_merge,
+    service_move,
+    service_permissions,
+    service_rename,
+)
+
+_ACTIONS = {
+    "service.add_department": gettext_lazy("Added as a department"),
+    "service.department_added": gettext_lazy("A department was added below it"),
+    "service.rename": gettext_lazy("Renamed"),
+    "service.move": gettext_lazy("Moved"),
+    "service.close": gettext_lazy("Closed"),
+    "service.merge": gettext_lazy("Merged into another service"),
+    "service.merge_in": gettext_lazy("Another service merged into this one"),
+    "service.describe": gettext_lazy("Description or website changed"),
+}
+
+
+_FIELDS = {
+    "name": gettext_lazy("name"),
+    "code": gettext_lazy("code"),
+    "parent": gettext_lazy("part of"),
+    "department": gettext_lazy("department"),
+    "description": gettext_lazy("description"),
+    "website": gettext_lazy("website"),
+    "is_open": gettext_lazy("open"),
+    "closed_on": gettext_lazy("closed on"),
+    "also_closed": gettext_lazy("services below it also closed"),
+    "services_moved": gettext_lazy("services moved"),
+    "into": gettext_lazy("merged into"),
+    "merged": gettext_lazy("merged in"),
+    "stories_moved": gettext_lazy("stories moved"),
+    "children_moved": gettext_lazy("services below it moved"),
+    "redirects_moved": gettext_lazy("old codes now pointing here"),
+}
+
+
+def _change_lines(changes: dict[str, Any]) -> list[str]:
+    """ "name: Ward 1 → Ward One", "into: RXX01" ... for the history list."""
+
+    def short(value: Any) -> str:
+        if isinstance(value, bool):
+            return str(_("yes") if value else _("no"))
+        text = " ".join(str(value).split()) if value not in ("", None) else "—"
+        return text if len(text) <= 80 else text[:79] + "…"
+
+    lines = []
+    for key, value in changes.items():
+        if isinstance(value, list) and len(value) == 2:
+            lines.append(f"{_FIELDS.get(key, key)}: {short(value[0])} → {short(value[1])}")
+        else:
+            lines.append(f"{_FIELDS.get(key, key)}: {short(value)}")
+    return lines
+
+
+def _managed(
+    request: HttpRequest, code: str, *, restructure: bool = False
+) -> tuple[User, Service, ServicePermissions]:
+    """The user and the service, or 404 if the user may not manage it (or it does not exist)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise Http404
+    service = service_get(code=code)
+    if service is None:
+        raise Http404
+    permissions = service_permissions(user=user, service=service)
+    if not permissions.manage or (restructure and not permissions.restructure):
+        raise Http404
+    return user, service, permissions
+
+
+def _add_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Put the service function's messages on the matching fields (or the form as a whole)."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+def _posted(request: HttpRequest) -> Any:
+    """The POST data for a bound form (even when empty, as for "close"), or None on GET."""
+    return request.POST if request.method == "POST" else None
+
+
+def _service_by_code(form: forms.Form, field: str) -> Service | None:
+    code = form.cleaned_data[field].strip().upper()
+    target = service_get(code=code)
+    if target is None:
+        form.add_error(field, _("No service has the code %(code)s") % {"code": code})
+    return target
+
+
+def _form_page(
+    request: HttpRequest,
+    service: Service,
+    form: forms.Form,
+    *,
+    title: str,
+    button: str,
+    intro: str = "",
+    warning: str = "",
+) -> HttpResponse:
+    return render(
+        request,
+        "services/manage/form.html",
+        {
+            "service": service,
+            "form": form,
+            "title": title,
+            "button": button,
+            "intro": intro,
+            "warning": warning,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def _done(request: HttpRequest, service: Service, message: str) -> HttpResponse:
+    messages.success(request, message)
+    return redirect("services_manage:home", code=service.code)
+
+
+def _attempt(form: forms.Form, action: Callable[[], Any]) -> Any:
+    """Run a service function; NotAllowed answers 404, bad input goes back on the form."""
+    try:
+        return action()
+    except NotAllowed as exc:
+        raise Http404 from exc
+    except ValidationError as exc:
+        _add_errors(form, exc)
+        return None
+
+
+@staff_required
+@require_GET
+def manage_home(request: HttpRequest, code: str) -> HttpResponse:
+    _user, service, permissions = _managed(request, code)
+    return render(
+        request,
+        "services/manage/home.html",
+        {
+            "service": service,
+            "permissions": permissions,
+            "breadcrumbs": service.ancestors(),
+            "children": list(service.children.order_by("name")),
+            "history": [
+                {
+                    "event": event,
+                    "action": _ACTIONS.get(event.action, event.action),
+                    "changes": _change_lines(event.changes),
+                }
+                for event in service_history(service=service)
+            ],
+        },
+    )
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def add_department(request: HttpRequest, code: str) -> HttpResponse:
+    user, service, _permissions = _managed(request, code)
+    form = DepartmentForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        department = _attempt(
+            form,
+            lambda: service_add_department(
+                actor=user, parent=service, name=data["name"], code=data["code"]
+            ),
+        )
+        if department is not None:
+            return _done(
+                request,
+                service,
+                _("Added %(name)s (code %(code)s)")
+                % {"name": department.name, "code": department.code},
+            )
+    return _form_page(
+        request,
+        service,
+        form,
+        title=_("Add a department to %(name)s") % {"name": service.name},
+        button=_("Add department"),
+    )
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def rename(request: HttpRequest, code: str) -> HttpResponse:
+    user, service, _permissions = _managed(request, code, restructure=True)
+    form = RenameForm(_posted(request), initial={"name": service.name})
+    if request.method == "POST" and form.is_valid():
+        name = form.cleaned_data["name"]
+        if _attempt(form, lambda: service_rename(actor=user, service=service, name=name)):
+            return _done(request, service, _("Renamed to %(name)s") % {"name": name})
+    return _form_page(
+        request,
+        service,
+        form,
+        title=_("Rename %(name)s") % {"name": service.name},
+        button=_("Rename"),
+    )
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def move(request: HttpRequest, code: str) -> HttpResponse:
+    user, service, _permissions = _managed(request, code, restructure=True)
+    form = MoveForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        target = _service_by_code(form, "parent")
+        if target is not None and _attempt(
+            form, lambda: service_move(actor=user, service=service, new_parent=target)
+        ):
+            return _done(request, service, _("Moved under %(name)s") % {"name": target.name})
+    return _form_page(
+        request,
+        service,
+        form,
+        title=_("Move %(name)s") % {"name": service.name},
+        button=_("Move"),
+        intro=_("Everything below it moves with it. Its stories stay with it."),
+    )
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def close(request: HttpRequest, code: str) -> HttpResponse:
+    user, service, _permissions = _managed(request, code, restructure=True)
+    form = CloseForm(_posted(request))
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and _attempt(form, lambda: service_close(actor=user, service=service))
+    ):
+        return _done(request, service, _("Closed"))
+    return _form_page(
+        request,
+        service,
+        form,
+        title=_("Close %(name)s") % {"name": service.name},
+        button=_("Close this service"),
+        warning=_(
+            "Closing it also closes every service below it that is still open. Their stories "
+            "stay published, but nobody can tell a new story about them."
+        ),
+    )
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def merge(request: HttpRequest, code: str) -> HttpResponse:
+    user, service, _permissions = _managed(request, code, restructure=True)
+    form = MergeForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        target = _service_by_code(form, "into")
+        result = None
+        if target is not None:
+            result = _attempt(form, lambda: service_merge(actor=user, service=service, into=target))
+        if result is not None:
+            return _done(
+                request,
+                result.survivor,
+                _("Merged %(old)s into %(name)s")
+                % {"old": service.code, "name": result.survivor.name},
+            )
+    return _form_page(
+        request,
+        service,
+        form,
+        title=_("Merge %(name)s into another service") % {"name": service.name},
+        button=_("Merge"),
+        warning=_(
+            "Its stories and the services below it move to the other service. It closes, and "
+            "its code and page send people to the other service. This cannot be undone."
+        ),
+    )
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def describe(request: HttpRequest, code: str) -> HttpResponse:
+    user, service, _permissions = _managed(request, code)
+    form = DescribeForm(
+        request.POST or None,
+        initial={"description": service.description, "website": service.website},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if _attempt(
+            form,
+            lambda: service_describe(
+                actor=user,
+                service=service,
+                description=data["description"],
+                website=data["website"],
+            ),
+        ):
+            return _done(request, service, _("Saved the description"))
+    return _form_page(
+        request,
+        service,
+        form,
+        title=_("Describe %(name)s") % {"name": service.name},
+        button=_("Save"),
+        intro=_(
+            "Shown on the service page while your organisation subscribes. Services below "
+            "it show the same words unless they have their own."
+        ),
+    )

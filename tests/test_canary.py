@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
+import time_machine
 from django.test import Client
 from django.utils import timezone
 
@@ -174,6 +175,9 @@ def _run_flow(world: World, canaries: Canaries, smtp_sink: SmtpSink) -> Flow:
         change_description="",
         idempotency_key=uuid.uuid4(),
     )
+    with time_machine.travel(response.editable_until):
+        outbox_drain()  # the edit window ends: the release job sends it to moderation
+    response.refresh_from_db()
     response_publish(
         response=response, moderator=world.moderator, version=response.version, body=PUBLIC_RESPONSE
     )
@@ -269,6 +273,10 @@ def _run_flow_through_the_website(world: World, canaries: Canaries, smtp_sink: S
     )
     assert responded.status_code == 200, responded.content.decode()[:2000]
     response = Response.objects.get()
+    assert response.editable_until is not None
+    with time_machine.travel(response.editable_until):
+        outbox_drain()  # the edit window ends: the release job sends it to moderation
+    response.refresh_from_db()
     moderated = moderator.post(
         f"/moderation/responses/{response.pk}/",
         {"version": str(response.version), "body": PUBLIC_RESPONSE, "action": "publish"},

@@ -14,7 +14,7 @@ from carestory.outbox.models import OutboxMessage
 from carestory.outbox.services import outbox_drain, outbox_run_once
 from carestory.outbox.testing import SmtpSink
 from carestory.responses.models import ModerationStatus, Response
-from carestory.responses.services import response_post
+from carestory.responses.services import response_post, response_release
 from carestory.stories.models import Criticality, Story
 from carestory.stories.services import story_withdraw
 from conftest import World
@@ -289,6 +289,8 @@ def test_a_response_published_email_is_not_sent_once_the_story_is_withdrawn(
         change_description="",
         idempotency_key=uuid.uuid4(),
     )
+    response_release(response_id=response.pk, now=response.editable_until)  # end the window
+    response.refresh_from_db()
     response_publish(
         response=response, moderator=world.moderator, version=response.version, body="Thank you"
     )

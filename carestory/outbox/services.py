@@ -139,8 +139,12 @@ def job_enqueue(
     dedupe_key: str,
     guard: str = "",
     guard_args: dict[str, Any] | None = None,
+    run_at: datetime | None = None,
 ) -> OutboxMessage | None:
     """Queue job ``name`` with a JSON payload; call inside the transaction that causes it.
+
+    ``run_at`` (aware) delays the job: no worker claims it before then. The handler may still
+    run later than ``run_at`` (a busy or stopped worker), so it must check the time itself.
 
     Returns the new row, or None when a row with this dedupe key already exists.
     """
@@ -148,6 +152,8 @@ def job_enqueue(
     get_job(name)
     if guard:
         get_guard(guard)
+    if run_at is not None and timezone.is_naive(run_at):
+        raise ValueError("run_at must be an aware datetime")
     return _insert(
         OutboxMessage(
             kind=_Kind.JOB,
@@ -156,6 +162,7 @@ def job_enqueue(
             payload=payload,
             guard=guard,
             guard_args=guard_args or {},
+            next_attempt_at=run_at or timezone.now(),
         )
     )
 

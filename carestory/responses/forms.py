@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from carestory.responses.models import Response
 
 
-class ResponseForm(forms.Form):
+class _ResponseFields(forms.Form):
     body = forms.CharField(
         label=_("Your response"),
         help_text=_("Your name, job title and organisation are shown with your response"),
@@ -22,6 +22,7 @@ class ResponseForm(forms.Form):
     )
     change = forms.ChoiceField(
         label=_("Does your response describe a change?"),
+        help_text=_("Responses that describe a change are always checked by a moderator"),
         choices=Response.Change.choices,
         initial=Response.Change.NONE,
         widget=forms.RadioSelect,
@@ -32,13 +33,8 @@ class ResponseForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
         max_length=2_000,
+        error_messages={"max_length": _("Describe the change in 2,000 characters or fewer")},
     )
-    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not self.is_bound:
-            self.initial.setdefault("idempotency_key", uuid.uuid4())
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -52,3 +48,22 @@ class ResponseForm(forms.Form):
                 "change_description", _("Describe the change you are planning or have made")
             )
         return data
+
+
+class ResponseForm(_ResponseFields):
+    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("idempotency_key", uuid.uuid4())
+
+
+class VersionForm(forms.Form):
+    """The version the user read, for the optimistic lock."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class ResponseEditForm(_ResponseFields, VersionForm):
+    pass

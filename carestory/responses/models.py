@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import ClassVar
 
 from django.conf import settings
@@ -10,6 +11,10 @@ from django.utils.translation import gettext_lazy as _
 
 from carestory.stories.models import Story
 from carestory.subscriptions.models import Subscription
+
+RESPONSE_EDIT_WINDOW = timedelta(minutes=30)
+"""After sending, the responder may change or delete a response for this long; then it is
+released (fast-tracked to publication, or to moderation)."""
 
 
 class ModerationStatus(models.TextChoices):
@@ -60,9 +65,25 @@ class Response(models.Model):
 
     class Meta:
         ordering = ["published_at", "created_at", "id"]
+        indexes = [
+            # The release sweep (manage.py release_responses) looks only at editable rows.
+            models.Index(
+                fields=["editable_until"],
+                condition=models.Q(status="editable"),
+                name="response_release_due",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"response {self.pk} to {self.story}"
+
+    @property
+    def is_edited_by_moderator(self) -> bool:
+        """Published with a moderator's changes: the flag, or the public text differs from
+        the responder's (the moderator's publish may not set the flag)."""
+        return self.edited_by_moderator or (
+            self.status == ModerationStatus.PUBLISHED and self.body != self.original_body
+        )
 
 
 class ReplyQuerySet(models.QuerySet["AuthorReply"]):

@@ -1,25 +1,70 @@
-"""Staff respond to published stories; authors reply to responses. Both are moderated."""
+"""Staff respond to published stories; authors reply to responses.
+
+A response is editable for RESPONSE_EDIT_WINDOW after it is sent (the responder may change or
+delete it), then released: published at once if the responder is fast-tracked (see
+``selectors.response_fast_track_decision``), otherwise queued for a moderator. Release is done
+by an outbox job due at ``editable_until`` and, as a safety net, by ``manage.py
+release_responses``; both call ``response_release``, which is idempotent. Author replies are
+always moderated.
+"""
 
 from __future__ import annotations
 
+import logging
 import uuid
+from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from carestory.accounts.models import User
 from carestory.audit.services import audit_record
+from carestory.lib.locking import ConflictError, update_if_version
 from carestory.lib.text import normalise_text
-from carestory.responses.models import AuthorReply, ModerationStatus, Response
+from carestory.outbox.services import email_enqueue, job_enqueue
+from carestory.responses.models import (
+    RESPONSE_EDIT_WINDOW,
+    AuthorReply,
+    ModerationStatus,
+    Response,
+)
+from carestory.responses.selectors import response_fast_track_decision, response_is_editable
 from carestory.stories.models import Story
 from carestory.subscriptions.selectors import membership_covering
 
+logger = logging.getLogger(__name__)
+
 MAX_RESPONSE_CHARS = 10_000
+RELEASE_JOB = "responses.release"
+RELEASE_ATTEMPTS = 3
 
 
 class NotAllowed(Exception):
     """The user may not do this here; views answer 404 so nothing is revealed."""
+
+
+class EditWindowClosed(ValidationError):
+    """The response can no longer be changed or deleted: its edit window has ended."""
+
+    def __init__(self, response: Response) -> None:
+        if response.editable_until is not None:
+            when = formats.time_format(timezone.localtime(response.editable_until), "H:i")
+            message = _(
+                "You can no longer change or delete this response: the %(minutes)s minutes for "
+                "changes ended at %(time)s and it has been sent on for publication."
+            ) % {"minutes": int(RESPONSE_EDIT_WINDOW.total_seconds() // 60), "time": when}
+        else:
+            message = _(
+                "You can no longer change or delete this response: it has been sent on for "
+                "publication."
+            )
+        super().__init__(message, code="edit_window_closed")
+        self.text: str = message
 
 
 def _clean_body(body: str, *, what: str) -> str:
@@ -34,6 +79,20 @@ def _clean_body(body: str, *, what: str) -> str:
     return body
 
 
+def _clean_change(change: str, change_description: str) -> str:
+    """The change description to store ("" when there is no change claim)."""
+    if change not in Response.Change.values:
+        raise ValidationError(_("Choose whether your response describes a change"))
+    change_description = normalise_text(change_description)
+    if change != Response.Change.NONE and not change_description:
+        raise ValidationError(_("Describe the change you are planning or have made"))
+    return change_description if change != Response.Change.NONE else ""
+
+
+def _link(name: str, *args: str) -> str:
+    return settings.SITE_URL + reverse(name, args=args)
+
+
 def response_post(
     *,
     story: Story,
@@ -43,7 +102,11 @@ def response_post(
     change_description: str,
     idempotency_key: uuid.UUID,
 ) -> Response:
-    """A responder in scope answers a published story; the response goes to moderation."""
+    """A responder in scope answers a published story.
+
+    The response is editable for RESPONSE_EDIT_WINDOW; a job due when the window ends
+    releases it (``response_release``).
+    """
     if story.status != Story.Status.PUBLISHED:
         raise NotAllowed()
     membership = membership_covering(
@@ -52,11 +115,7 @@ def response_post(
     if membership is None:
         raise NotAllowed()
     body = _clean_body(body, what=_("response"))
-    if change not in Response.Change.values:
-        raise ValidationError(_("Choose whether your response describes a change"))
-    change_description = normalise_text(change_description)
-    if change != Response.Change.NONE and not change_description:
-        raise ValidationError(_("Describe the change you are planning or have made"))
+    change_description = _clean_change(change, change_description)
     existing = Response.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None and existing.responder_id == responder.pk:
         return existing
@@ -71,14 +130,22 @@ def response_post(
                 original_body=body,
                 body=body,
                 change=change,
-                change_description=change_description if change != Response.Change.NONE else "",
+                change_description=change_description,
                 idempotency_key=idempotency_key,
+                status=ModerationStatus.EDITABLE,
+                editable_until=timezone.now() + RESPONSE_EDIT_WINDOW,
             )
             audit_record(
                 actor=responder,
                 action="response.submit",
                 obj=response,
                 changes={"story": story.public_id, "change": change},
+            )
+            job_enqueue(
+                name=RELEASE_JOB,
+                payload={"response_id": response.pk},
+                dedupe_key=f"{RELEASE_JOB}:{response.pk}",
+                run_at=response.editable_until,
             )
     except IntegrityError:
         existing = Response.objects.filter(idempotency_key=idempotency_key).first()
@@ -91,7 +158,8 @@ def response_post(
 def reply_post(
     *, response: Response, author: User, body: str, idempotency_key: uuid.UUID
 ) -> AuthorReply:
-    """The story's author replies to a published response; the reply goes to moderation."""
+    """The story's author replies to a published response; a reply is always moderated (it
+    is never fast-tracked and has no edit window)."""
     story = response.story
     if (
         story.author_id != author.pk
@@ -118,3 +186,245 @@ def reply_post(
             raise
         return existing
     return reply
+
+
+# The edit window -----------------------------------------------------------------------------
+
+
+def _require_own_editable(*, response: Response, responder: User, now: datetime) -> None:
+    if response.responder_id != responder.pk or not responder.is_active:
+        raise NotAllowed()
+    if not response_is_editable(response=response, now=now):
+        raise EditWindowClosed(response)
+
+
+def _closed_or_conflict(response: Response, exc: ConflictError) -> Exception:
+    """After a failed conditional update: the window closed meanwhile (the release got there
+    first), or the response was changed elsewhere (another tab)."""
+    current = Response.objects.filter(pk=response.pk).first()
+    if current is None:
+        return NotAllowed()
+    if current.status != ModerationStatus.EDITABLE:
+        return EditWindowClosed(current)
+    return exc
+
+
+@transaction.atomic
+def response_edit(
+    *,
+    response: Response,
+    responder: User,
+    version: int,
+    body: str,
+    change: str,
+    change_description: str,
+    now: datetime | None = None,
+) -> Response:
+    """The responder changes their response within its edit window.
+
+    Raises NotAllowed (not theirs), EditWindowClosed (too late), ValidationError (bad input)
+    or ConflictError (changed in another tab since ``version`` was read); nothing changes then.
+    The responder's new text replaces their original: no one else has seen it yet.
+    """
+    now = now or timezone.now()
+    _require_own_editable(response=response, responder=responder, now=now)
+    body = _clean_body(body, what=_("response"))
+    change_description = _clean_change(change, change_description)
+    changes: dict[str, object] = {}
+    if body != response.original_body:
+        changes["body"] = "edited"
+    if change != response.change:
+        changes["change"] = [response.change, change]
+    if change_description != response.change_description:
+        changes["change_description"] = "edited"
+    try:
+        update_if_version(
+            Response,
+            pk=response.pk,
+            expected_version=version,
+            from_status=ModerationStatus.EDITABLE,
+            original_body=body,
+            body=body,
+            change=change,
+            change_description=change_description,
+        )
+    except ConflictError as exc:
+        raise _closed_or_conflict(response, exc) from exc
+    audit_record(actor=responder, action="response.edit", obj=response, changes=changes)
+    response.refresh_from_db()
+    return response
+
+
+@transaction.atomic
+def response_delete(
+    *, response: Response, responder: User, version: int, now: datetime | None = None
+) -> None:
+    """The responder deletes their response within its edit window: it is removed entirely
+    (the audit log keeps only that it existed and was deleted, not its text)."""
+    now = now or timezone.now()
+    _require_own_editable(response=response, responder=responder, now=now)
+    try:
+        # Claim the row first (version + status checked, row locked on PostgreSQL), so a
+        # release racing with the delete either finishes first or finds nothing.
+        update_if_version(
+            Response,
+            pk=response.pk,
+            expected_version=version,
+            from_status=ModerationStatus.EDITABLE,
+        )
+    except ConflictError as exc:
+        raise _closed_or_conflict(response, exc) from exc
+    audit_record(
+        actor=responder,
+        action="response.delete",
+        obj=response,
+        changes={"story": response.story.public_id, "status": [response.status, "deleted"]},
+    )
+    Response.objects.filter(pk=response.pk).delete()
+
+
+# Publication and release ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def response_mark_published(
+    *,
+    response: Response,
+    version: int,
+    from_status: str,
+    body: str,
+    actor: User | None,
+    fast_tracked: bool = False,
+    reason: str = "",
+) -> None:
+    """Publish a response: the state change, the audit event and the author's email.
+
+    Shared by the fast track (``actor=None``, the system) and the moderator's decision
+    (``moderation.services.response_publish`` may call it after its own checks). Callers check
+    who may publish; this checks the state (``from_status`` and ``version``, ConflictError
+    otherwise). ``body`` is the public text: when it differs from the responder's
+    ``original_body`` the response is marked ``edited_by_moderator``.
+    """
+    update_if_version(
+        Response,
+        pk=response.pk,
+        expected_version=version,
+        from_status=from_status,
+        body=body,
+        status=ModerationStatus.PUBLISHED,
+        published_at=timezone.now(),
+        fast_tracked=fast_tracked,
+        edited_by_moderator=body != response.original_body,
+    )
+    changes: dict[str, object] = {"status": [from_status, ModerationStatus.PUBLISHED]}
+    if body != response.body:
+        changes["body"] = "edited"
+    if fast_tracked:
+        changes["fast_tracked"] = True
+    audit_record(
+        actor=actor, action="response.publish", obj=response, changes=changes, reason=reason
+    )
+    story = response.story
+    email_enqueue(
+        dedupe_key=f"response-published:{response.pk}:author",
+        to=story.author.email,
+        template="response_published",
+        context={
+            "story_title": story.title,
+            "organisation": response.subscription.name,
+            "link": _link("stories:detail", story.public_id) + f"#response-{response.pk}",
+        },
+        guard="response_published",
+        guard_args={"response_id": response.pk},
+    )
+
+
+def response_release(*, response_id: int, now: datetime | None = None) -> str | None:
+    """End the edit window of one response: publish it (fast track) or queue it for a
+    moderator. Returns the new status, or None when there was nothing to do (not found,
+    already released, or its window has not ended yet). Idempotent.
+
+    The decision is taken now, on fresh data. A responder's edit racing with the release is
+    caught by the version column; the release then reads the response again.
+    """
+    now = now or timezone.now()
+    for _attempt in range(RELEASE_ATTEMPTS):
+        response = (
+            Response.objects.select_related("story__author", "subscription", "responder")
+            .filter(pk=response_id)
+            .first()
+        )
+        if response is None or response.status != ModerationStatus.EDITABLE:
+            return None
+        if response.editable_until is not None and response.editable_until > now:
+            return None
+        decision = response_fast_track_decision(
+            responder=response.responder, story=response.story, change=response.change
+        )
+        fast_track = decision.fast_track and response.responder.is_active
+        try:
+            with transaction.atomic():
+                if fast_track:
+                    response_mark_published(
+                        response=response,
+                        version=response.version,
+                        from_status=ModerationStatus.EDITABLE,
+                        body=response.body,
+                        actor=None,
+                        fast_tracked=True,
+                        reason="fast track",
+                    )
+                    return ModerationStatus.PUBLISHED
+                update_if_version(
+                    Response,
+                    pk=response.pk,
+                    expected_version=response.version,
+                    from_status=ModerationStatus.EDITABLE,
+                    status=ModerationStatus.IN_MODERATION,
+                )
+                audit_record(
+                    actor=None,
+                    action="response.release",
+                    obj=response,
+                    changes={"status": [response.status, ModerationStatus.IN_MODERATION]},
+                    reason=f"edit window ended; moderated: {decision.reason}",
+                )
+                return ModerationStatus.IN_MODERATION
+        except ConflictError:
+            continue  # changed meanwhile (an edit, or another release): look again
+    logger.warning("response release gave up after conflicts id=%s", response_id)
+    return None
+
+
+def responses_release_due(*, now: datetime | None = None, batch_size: int = 200) -> int:
+    """Release every editable response whose window has ended (the periodic safety net
+    behind the outbox job; ``manage.py release_responses``). Returns how many were released.
+
+    Each response is released in its own transaction; one that fails is logged and skipped
+    (the next run tries it again), so it cannot hold up the others.
+    """
+    now = now or timezone.now()
+    released = 0
+    skipped: set[int] = set()
+    while True:
+        due = list(
+            Response.objects.filter(status=ModerationStatus.EDITABLE)
+            .filter(Q(editable_until__lte=now) | Q(editable_until__isnull=True))
+            .exclude(pk__in=skipped)
+            .order_by("editable_until", "id")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not due:
+            return released
+        for pk in due:
+            try:
+                with transaction.atomic():
+                    status = response_release(response_id=pk, now=now)
+            except Exception as exc:
+                # Like the outbox: the id and the error class only, never text or addresses.
+                logger.error("response release failed id=%s error=%s", pk, type(exc).__name__)
+                status = None
+            if status is None:
+                skipped.add(pk)
+            else:
+                released += 1

@@ -6,4 +6,14 @@ app_name = "responses"
 
 urlpatterns = [
     path("stories/<slug:public_id>/respond/", views.respond, name="respond"),
+    path(
+        "stories/<slug:public_id>/my-responses/<int:pk>/",
+        views.edit,
+        name="edit",
+    ),
+    path(
+        "stories/<slug:public_id>/my-responses/<int:pk>/delete/",
+        views.delete,
+        name="delete",
+    ),
 ]

@@ -1,26 +1,49 @@
-"""Staff respond to a story from its page."""
+"""Staff respond to a story from its page, and may change or delete the response for 30
+minutes after sending it."""
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from carestory.accounts.models import User
 from carestory.lib.decorators import staff_required
-from carestory.responses.forms import ResponseForm
-from carestory.responses.services import NotAllowed, response_post
+from carestory.lib.locking import ConflictError
+from carestory.responses.forms import ResponseEditForm, ResponseForm, VersionForm
+from carestory.responses.models import RESPONSE_EDIT_WINDOW, Response
+from carestory.responses.selectors import (
+    response_fast_track_decision,
+    response_get_own,
+    response_is_editable,
+)
+from carestory.responses.services import (
+    EditWindowClosed,
+    NotAllowed,
+    response_delete,
+    response_edit,
+    response_post,
+)
+from carestory.stories.models import Story
 from carestory.stories.selectors import story_get_published
 from carestory.subscriptions.selectors import membership_covering
+
+WINDOW_MINUTES = int(RESPONSE_EDIT_WINDOW.total_seconds() // 60)
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
 
 
 @staff_required
 @require_http_methods(["GET", "POST"])
 def respond(request: HttpRequest, public_id: str) -> HttpResponse:
     story = story_get_published(public_id=public_id)
-    user = request.user
-    assert isinstance(user, User)
+    user = _user(request)
     membership = membership_covering(user=user, services=story.services.all(), responders_only=True)
     if membership is None:
         raise Http404
@@ -41,10 +64,177 @@ def respond(request: HttpRequest, public_id: str) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            return render(request, "responses/sent.html", {"story": story, "response": response})
+            decision = response_fast_track_decision(
+                responder=user, story=story, change=response.change
+            )
+            return render(
+                request,
+                "responses/sent.html",
+                {
+                    "story": story,
+                    "response": response,
+                    "decision": decision,
+                    "editable": response_is_editable(response=response),
+                    "window_minutes": WINDOW_MINUTES,
+                },
+            )
+    # What the responder is told before sending: computed with the same function that decides
+    # when the window ends (for a response without a change claim; a claim is always moderated).
+    decision = response_fast_track_decision(
+        responder=user, story=story, change=Response.Change.NONE
+    )
     return render(
         request,
         "responses/respond.html",
-        {"story": story, "form": form, "membership": membership},
+        {
+            "story": story,
+            "form": form,
+            "membership": membership,
+            "decision": decision,
+            "window_minutes": WINDOW_MINUTES,
+        },
         status=400 if form.errors else 200,
+    )
+
+
+def _own_response(request: HttpRequest, public_id: str, pk: int) -> tuple[Story, Response]:
+    """The signed-in responder's own response to a published story; 404 for anyone else."""
+    story = story_get_published(public_id=public_id)
+    response = response_get_own(pk=pk, story=story, responder=_user(request))
+    if response is None:
+        raise Http404
+    return story, response
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def edit(request: HttpRequest, public_id: str, pk: int) -> HttpResponse:
+    """Change the response within its window; afterwards the page says it is too late."""
+    story, response = _own_response(request, public_id, pk)
+    user = _user(request)
+    editable = response_is_editable(response=response)
+    posted = request.POST if request.method == "POST" and editable else None
+    form = ResponseEditForm(
+        posted,
+        initial={
+            "body": response.original_body,
+            "change": response.change,
+            "change_description": response.change_description,
+            "version": response.version,
+        },
+    )
+    closed_error = ""
+    conflict = False
+    if request.method == "POST":
+        if not editable:
+            closed_error = EditWindowClosed(response).text
+        elif form.is_valid():
+            data = form.cleaned_data
+            try:
+                response_edit(
+                    response=response,
+                    responder=user,
+                    version=data["version"],
+                    body=data["body"],
+                    change=data["change"],
+                    change_description=data["change_description"],
+                )
+            except NotAllowed as exc:
+                raise Http404 from exc
+            except EditWindowClosed as exc:
+                closed_error = exc.text
+            except ConflictError:
+                # Changed in another window: keep what was typed, against the new version.
+                conflict = True
+                response.refresh_from_db()
+                data_copy = request.POST.copy()
+                data_copy["version"] = str(response.version)
+                form = ResponseEditForm(data_copy)
+                form.is_valid()
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                return redirect(
+                    reverse("responses:edit", args=[story.public_id, response.pk]) + "?saved=1"
+                )
+    if closed_error:
+        response.refresh_from_db()
+        editable = False
+    change = form.data.get("change", response.change) if form.is_bound else response.change
+    decision = response_fast_track_decision(responder=user, story=story, change=str(change))
+    if conflict:
+        status = 409
+    elif closed_error or form.errors:
+        status = 400
+    else:
+        status = 200
+    return render(
+        request,
+        "responses/edit.html",
+        {
+            "story": story,
+            "response": response,
+            "form": form,
+            "editable": editable,
+            "closed_error": closed_error,
+            "conflict": conflict,
+            "saved": request.method == "GET" and request.GET.get("saved") == "1",
+            "decision": decision,
+            "window_minutes": WINDOW_MINUTES,
+        },
+        status=status,
+    )
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def delete(request: HttpRequest, public_id: str, pk: int) -> HttpResponse:
+    """Ask, then remove the response entirely; only within its window."""
+    story, response = _own_response(request, public_id, pk)
+    user = _user(request)
+    editable = response_is_editable(response=response)
+    form = VersionForm(
+        request.POST if request.method == "POST" else None, initial={"version": response.version}
+    )
+    closed_error = ""
+    conflict = False
+    if request.method == "POST":
+        if not editable:
+            closed_error = EditWindowClosed(response).text
+        elif form.is_valid():
+            try:
+                response_delete(
+                    response=response, responder=user, version=form.cleaned_data["version"]
+                )
+            except NotAllowed as exc:
+                raise Http404 from exc
+            except EditWindowClosed as exc:
+                closed_error = exc.text
+            except ConflictError:
+                conflict = True
+                response.refresh_from_db()
+                form = VersionForm(initial={"version": response.version})
+            else:
+                return render(request, "responses/deleted.html", {"story": story})
+    if closed_error:
+        response.refresh_from_db()
+        editable = False
+    if conflict:
+        status = 409
+    elif closed_error or form.errors:
+        status = 400
+    else:
+        status = 200
+    return render(
+        request,
+        "responses/delete.html",
+        {
+            "story": story,
+            "response": response,
+            "form": form,
+            "editable": editable,
+            "closed_error": closed_error,
+            "conflict": conflict,
+        },
+        status=status,
     )

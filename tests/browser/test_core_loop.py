@@ -11,12 +11,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import time_machine
 from playwright.sync_api import expect
 from pytest_django.fixtures import Settings
 
 from carestory.outbox.services import outbox_drain
 from carestory.outbox.testing import ReceivedEmail, SmtpSink
-from carestory.responses.models import AuthorReply, Response
+from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.stories.models import Story
 from conftest import World
 from tests.browser.conftest import axe_check
@@ -181,6 +182,7 @@ def test_core_loop(
     expect(main(responder)).to_contain_text(PUBLIC_BODY)
     main(responder).get_by_role("link", name="Respond to this story").click()
     axe_check(responder)
+    expect(main(responder)).to_contain_text("will be checked by a moderator")
     responder.get_by_label("Your response").fill(RESPONSE_BODY)
     responder.get_by_label("We have made a change").check()
     responder.get_by_label("Describe the change").fill(CHANGE_DESCRIPTION)
@@ -189,6 +191,13 @@ def test_core_loop(
     axe_check(responder)
     response = Response.objects.get()
     assert response.change == Response.Change.MADE
+    # The 30-minute edit window ends: the release job sends it to moderation (a change claim
+    # is never fast-tracked).
+    assert response.editable_until is not None
+    with time_machine.travel(response.editable_until):
+        outbox_drain()
+    response.refresh_from_db()
+    assert response.status == ModerationStatus.IN_MODERATION
 
     # 6. The moderator publishes the response; the author is told.
     visit(moderator, f"{site}/moderation/")

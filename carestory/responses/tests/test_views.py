@@ -36,7 +36,7 @@ def test_responder_in_scope_responds(client: Client, world: World, persona: str)
     result = client.post(reverse("responses:respond", args=[story.public_id]), respond_data())
     assert result.status_code == 200
     response = Response.objects.get()
-    assert response.status == ModerationStatus.IN_MODERATION
+    assert response.status == ModerationStatus.EDITABLE
     assert response.responder == user and response.subscription == world.subscription
     assert response.responder_name == user.full_name
     assert AuditEvent.objects.filter(action="response.submit", actor=user).exists()

@@ -15,8 +15,8 @@ from django.utils import timezone
 from carestory.accounts.models import User
 from carestory.accounts.services import author_get_or_create, moderator_add
 from carestory.moderation import services as decisions
-from carestory.responses.models import Response
-from carestory.responses.services import reply_post, response_post
+from carestory.responses.models import ModerationStatus, Response
+from carestory.responses.services import reply_post, response_post, response_release
 from carestory.services.demo import demo_tree_load
 from carestory.services.models import Service
 from carestory.stories.models import Criticality, Tag
@@ -272,10 +272,17 @@ class Command(BaseCommand):
                 else "",
                 idempotency_key=uuid.uuid4(),
             )
-            decisions.response_publish(
-                response=response, moderator=moderator, version=response.version, body=response.body
-            )
+            # End the 30-minute edit window now rather than waiting for the worker.
+            response_release(response_id=response.pk, now=response.editable_until)
             response.refresh_from_db()
+            if response.status == ModerationStatus.IN_MODERATION:
+                decisions.response_publish(
+                    response=response,
+                    moderator=moderator,
+                    version=response.version,
+                    body=response.body,
+                )
+                response.refresh_from_db()
             reply = reply_post(
                 response=response,
                 author=author,

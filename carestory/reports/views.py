@@ -1,0 +1,19 @@
+"""Public statistics pages. Counts only: nothing here can identify a person or a story."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from carestory.reports.selectors import moderation_statistics
+
+
+@require_safe
+def moderation(request: HttpRequest) -> HttpResponse:
+    stats = moderation_statistics()
+    reasons = [
+        (row.label, [w.rejected_by_reason[i].count for w in stats.windows])
+        for i, row in enumerate(stats.windows[0].rejected_by_reason)
+    ]
+    return render(request, "reports/moderation.html", {"stats": stats, "reasons": reasons})

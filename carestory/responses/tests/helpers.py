@@ -1,0 +1,52 @@
+"""Helpers for response tests: a responder's history of decided responses."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from carestory.accounts.models import User
+from carestory.responses.models import ModerationStatus, Response
+from carestory.subscriptions.models import Subscription
+from tests.factories import ResponseFactory
+
+
+def make_history(
+    *,
+    responder: User,
+    subscription: Subscription,
+    unedited: int = 0,
+    edited: int = 0,
+    rejected: int = 0,
+    older_unedited: int = 0,
+) -> None:
+    """Decided responses by ``responder``. The ``older_unedited`` ones are written first
+    (they count towards the ten published, not the recent ten); the rest are the most recent,
+    newest last: unedited, then edited (published with a moderator's change), then rejected.
+    """
+    base = timezone.now() - timedelta(days=100)
+    kinds = (
+        ["unedited"] * older_unedited
+        + ["unedited"] * unedited
+        + ["edited"] * edited
+        + ["rejected"] * rejected
+    )
+    for index, kind in enumerate(kinds):
+        if kind == "rejected":
+            response = ResponseFactory(
+                responder=responder,
+                subscription=subscription,
+                status=ModerationStatus.REJECTED,
+                rejection_reason="Names a member of staff",
+            )
+        else:
+            response = ResponseFactory(
+                responder=responder,
+                subscription=subscription,
+                published=True,
+                body="Thank you for your story, edited."
+                if kind == "edited"
+                else "Thank you for your story.",
+            )
+        Response.objects.filter(pk=response.pk).update(created_at=base + timedelta(hours=index))

@@ -1,7 +1,11 @@
 """Public endpoint for the author's writing guidance (same engine as the moderators')."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
+
+from carestory.moderation.automod import views
 
 app_name = "automod"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns: list[URLPattern] = [
+    path("tell-your-story/guidance", views.guidance, name="guidance"),
+]

@@ -17,6 +17,8 @@ urlpatterns = [
     path("manage/services/", include("carestory.services.urls_manage")),
     path("statistics/", include("carestory.reports.urls")),
     path("moderation/", include("carestory.moderation.urls")),
+    path("", include("carestory.moderation.urls_answer")),
+    path("", include("carestory.moderation.urls_provider_review")),
     path("", include("carestory.moderation.automod.urls")),
     path("api/v1/docs", api_views.docs, name="api_docs"),
     path("api/v1/", api.urls),

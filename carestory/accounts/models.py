@@ -63,6 +63,7 @@ class SignInToken(models.Model):
     class Purpose(models.TextChoices):
         VERIFY_STORY = "verify_story", _("Confirm a story")
         SIGN_IN = "sign_in", _("Sign in")
+        ANSWER_QUESTION = "answer_question", _("Answer a moderator's question")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sign_in_tokens")
     purpose = models.CharField(max_length=20, choices=Purpose.choices)

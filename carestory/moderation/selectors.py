@@ -1,18 +1,106 @@
-"""What is waiting for moderators."""
+"""What is waiting for moderators, and what the workbench shows about one story."""
 
 from __future__ import annotations
 
+import logging
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from django.db.models import BooleanField, Case, Exists, OuterRef, QuerySet, Value, When
+from django.utils import timezone
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from carestory.accounts.models import User
+from carestory.moderation.automod import Analysis, analyse
+from carestory.moderation.diff import has_changes, text_diff_html, word_diff
+from carestory.moderation.models import AuthorQuestion, ProviderReview, StoryRevision
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
+from carestory.services.models import Service
 from carestory.stories.models import Story
+from carestory.subscriptions.models import Membership
+
+logger = logging.getLogger(__name__)
+
+QUEUE_LIMIT = 100
+
+# What the automated checks' span labels mean, for the suggestion list.
+SPAN_LABEL_NAMES: dict[str, Any] = {
+    "PERSON_NAME": gettext_lazy("Person's name"),
+    "STAFF_DESCRIPTOR": gettext_lazy("Description of a member of staff"),
+    "EMAIL": gettext_lazy("Email address"),
+    "PHONE": gettext_lazy("Phone number"),
+    "URL": gettext_lazy("Web address"),
+    "NHS_NUMBER": gettext_lazy("NHS number"),
+    "POSTCODE": gettext_lazy("Postcode"),
+    "DATE": gettext_lazy("Date"),
+    "TIME": gettext_lazy("Time"),
+    "AGE": gettext_lazy("Age"),
+    "GENDERED_RELATION": gettext_lazy("Gendered relationship word"),
+    "ADDRESS": gettext_lazy("Address"),
+    "PROFANITY": gettext_lazy("Swearing"),
+}
+FLAG_NAMES: dict[str, Any] = {
+    "SAFEGUARDING": gettext_lazy("Possible safeguarding concern"),
+    "COMPLAINT": gettext_lazy("Reads like a formal complaint"),
+    "NOT_AN_EXPERIENCE": gettext_lazy("May not be an experience of care"),
+    "ALL_CAPS": gettext_lazy("Written in capitals"),
+    "OFFENSIVE": gettext_lazy("May be offensive"),
+    "DUPLICATE_RISK": gettext_lazy("May duplicate another story"),
+}
 
 
-def moderation_queue() -> dict[str, Any]:
-    """Items waiting for a decision, oldest first."""
-    stories = (
-        Story.objects.in_moderation().order_by("verified_at", "id").prefetch_related("services")
+# --- Queues --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Queue:
+    key: str
+    heading: str
+    count: int
+    items: list[Any]
+
+
+def _waiting_stories(status: str, now: datetime) -> QuerySet[Story]:
+    answered = AuthorQuestion.objects.filter(story=OuterRef("pk"), answered_at__isnull=False)
+    return (
+        Story.objects.filter(status=status)
+        .select_related("claimed_by")
+        .prefetch_related("services")
+        .annotate(
+            author_answered=Exists(answered),
+            claim_active=Case(
+                When(claimed_by__isnull=False, claimed_until__gt=now, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+        )
     )
+
+
+def moderation_queues(*, limit: int = QUEUE_LIMIT, now: datetime | None = None) -> dict[str, Queue]:
+    """Every queue, with its full count and its first ``limit`` items.
+
+    Stories: urgent (safeguarding signals) first, then the longest waiting. Provider reviews:
+    the soonest due first. Responses and replies: oldest first. Each story says whether a
+    moderator's claim on it is still running (``claim_active``).
+    """
+    now = now or timezone.now()
+    urgent_then_oldest = ("-urgent", "-safeguarding_level", "verified_at", "id")
+    stories = {
+        "new": _waiting_stories(Story.Status.IN_MODERATION, now).order_by(*urgent_then_oldest),
+        "awaiting_author": _waiting_stories(Story.Status.AWAITING_AUTHOR, now).order_by(
+            *urgent_then_oldest
+        ),
+        "provider_review": _waiting_stories(Story.Status.PROVIDER_REVIEW, now).order_by(
+            "provider_review_due_at", "id"
+        ),
+        "held": _waiting_stories(Story.Status.HELD, now).order_by(*urgent_then_oldest),
+    }
     responses = (
         Response.objects.filter(
             status=ModerationStatus.IN_MODERATION, story__status=Story.Status.PUBLISHED
@@ -28,4 +116,237 @@ def moderation_queue() -> dict[str, Any]:
         .select_related("response__story")
         .order_by("created_at", "id")
     )
-    return {"stories": stories, "responses": responses, "replies": replies}
+    headings = {
+        "new": _("New stories"),
+        "replies": _("Author replies"),
+        "responses": _("Staff responses"),
+        "awaiting_author": _("Waiting for the author"),
+        "provider_review": _("With the provider"),
+        "held": _("Held: safeguarding and review requests"),
+    }
+    querysets: dict[str, QuerySet[Any]] = {
+        "new": stories["new"],
+        "replies": replies,
+        "responses": responses,
+        "awaiting_author": stories["awaiting_author"],
+        "provider_review": stories["provider_review"],
+        "held": stories["held"],
+    }
+    return {
+        key: Queue(key=key, heading=headings[key], count=qs.count(), items=list(qs[:limit]))
+        for key, qs in querysets.items()
+    }
+
+
+# --- Claims ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    moderator: User
+    until: datetime
+    mine: bool
+
+
+def claim_of(*, story: Story, user: User, now: datetime | None = None) -> Claim | None:
+    """Who is moderating the story now, if anyone (an expired claim is no claim)."""
+    now = now or timezone.now()
+    if story.claimed_by is None or story.claimed_until is None or story.claimed_until <= now:
+        return None
+    return Claim(
+        moderator=story.claimed_by, until=story.claimed_until, mine=story.claimed_by_id == user.pk
+    )
+
+
+# --- Suggestions ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    key: str
+    field: str
+    start: int
+    end: int
+    label: str
+    label_name: str
+    text: str
+    replacement: str | None
+    message: str
+    severity: str
+
+
+def suggestion_key(field: str, start: int, end: int, label: str) -> str:
+    return f"{field}:{start}:{end}:{label}"
+
+
+def parse_suggestion_key(key: str) -> tuple[str, int, int, str] | None:
+    parts = key.split(":")
+    if len(parts) != 4 or parts[0] not in ("title", "body"):
+        return None
+    try:
+        start, end = int(parts[1]), int(parts[2])
+    except ValueError:
+        return None
+    if not 0 <= start <= end:
+        return None
+    return parts[0], start, end, parts[3]
+
+
+def analyse_safely(*, title: str, body: str, public_id: str) -> Analysis | None:
+    """The automated checks, or None when they fail: moderation never depends on them.
+
+    The log line names the story and the error's type and place only: never any text.
+    """
+    try:
+        return analyse(title=title, body=body)
+    except Exception as exc:
+        frame = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+        where = f"{frame[0].filename}:{frame[0].lineno}" if frame else "?"
+        logger.error(
+            "automated checks failed story=%s error=%s at %s", public_id, type(exc).__name__, where
+        )
+        return None
+
+
+def story_suggestions(*, story: Story) -> list[Suggestion] | None:
+    """What the automated checks suggest for the saved public version, title first.
+
+    None when the checks are not available (the workbench still works without them).
+    """
+    analysis = analyse_safely(title=story.title, body=story.body, public_id=story.public_id)
+    if analysis is None:
+        return None
+    texts = {"title": story.title, "body": story.body}
+    suggestions = []
+    for finding in sorted(
+        analysis.findings, key=lambda f: (f.field != "title", f.start, f.end, f.label)
+    ):
+        text = texts.get(finding.field)
+        if text is None or not 0 <= finding.start <= finding.end <= len(text):
+            continue
+        suggestions.append(
+            Suggestion(
+                key=suggestion_key(finding.field, finding.start, finding.end, finding.label),
+                field=finding.field,
+                start=finding.start,
+                end=finding.end,
+                label=finding.label,
+                label_name=str(SPAN_LABEL_NAMES.get(finding.label, finding.label)),
+                text=text[finding.start : finding.end],
+                replacement=finding.suggestion,
+                message=finding.message,
+                severity=finding.severity,
+            )
+        )
+    return suggestions
+
+
+def flag_names(flags: Iterable[str]) -> list[str]:
+    return [str(FLAG_NAMES.get(flag, flag)) for flag in flags]
+
+
+# --- History --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    revision: StoryRevision
+    who: str
+    title_diff: SafeString | None  # None: the title did not change
+    body_diff: SafeString | None  # None: the text did not change
+
+
+def _who(revision: StoryRevision, story: Story) -> str:
+    if revision.editor_id is None:
+        return _("Carestory (automatic)")
+    if revision.editor_id == story.author_id:
+        return _("The author")  # never the author's email or name
+    assert revision.editor is not None
+    return str(revision.editor)
+
+
+def story_history(*, story: Story) -> list[HistoryEntry]:
+    """Every version, newest first, each with its differences from the version before."""
+    revisions = list(StoryRevision.objects.filter(story=story).select_related("editor"))
+    entries: list[HistoryEntry] = []
+    previous: StoryRevision | None = None
+    for revision in revisions:
+        if previous is None:
+            entries.append(HistoryEntry(revision, _who(revision, story), None, None))
+        else:
+            title_ops = word_diff(previous.title, revision.title)
+            body_ops = word_diff(previous.body, revision.body)
+            entries.append(
+                HistoryEntry(
+                    revision,
+                    _who(revision, story),
+                    text_diff_html(previous.title, revision.title)
+                    if has_changes(title_ops)
+                    else None,
+                    text_diff_html(previous.body, revision.body) if has_changes(body_ops) else None,
+                )
+            )
+        previous = revision
+    entries.reverse()
+    return entries
+
+
+# --- Provider review ------------------------------------------------------------------------
+
+
+def _ancestor_ids(services: Iterable[Service]) -> set[int]:
+    ids: set[int] = set()
+    for service in services:
+        ids.update(service.ancestor_ids())
+    return ids
+
+
+def provider_review_admins(*, services: Iterable[Service]) -> list[Membership]:
+    """Active administrators of the active subscriptions covering any of the services."""
+    ids = _ancestor_ids(services)
+    return list(
+        Membership.objects.active()
+        .filter(role=Membership.Role.ADMINISTRATOR, subscription__scope__in=ids)
+        .select_related("user", "subscription")
+        .distinct()
+        .order_by("user_id", "subscription_id")
+    )
+
+
+def is_provider_review_admin(*, user: User, story: Story) -> bool:
+    if not (user.is_authenticated and user.is_active):
+        return False
+    ids = _ancestor_ids(story.services.all())
+    return (
+        Membership.objects.active()
+        .filter(user=user, role=Membership.Role.ADMINISTRATOR, subscription__scope__in=ids)
+        .exists()
+    )
+
+
+# Story statuses in which the administrators who reviewed it may still open the review page
+# (to see what happened); any other status, such as withdrawn or rejected, is a 404.
+REVIEW_VISIBLE_STATUSES = (
+    Story.Status.PROVIDER_REVIEW,
+    Story.Status.HELD,
+    Story.Status.PUBLISHED,
+)
+
+
+def provider_review_for(*, review_id: int, user: User) -> ProviderReview | None:
+    """The review, if this user may open it: an administrator of a covering subscription, and
+    the story not withdrawn or otherwise gone. Anyone else gets None (a 404)."""
+    review = (
+        ProviderReview.objects.select_related("story")
+        .filter(pk=review_id, story__status__in=REVIEW_VISIBLE_STATUSES)
+        .first()
+    )
+    if review is None:
+        return None
+    if review.outcome == ProviderReview.Outcome.PENDING and (
+        review.story.status != Story.Status.PROVIDER_REVIEW
+    ):
+        return None
+    if not is_provider_review_admin(user=user, story=review.story):
+        return None
+    return review

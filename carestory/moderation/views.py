@@ -1,30 +1,84 @@
-"""Moderators' screens: the queue and the decision pages."""
+"""Moderators' screens: the queues and the workbench where a story is edited and decided."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from carestory.accounts.models import User
 from carestory.lib.decorators import moderator_required
 from carestory.lib.locking import ConflictError
+from carestory.lib.text import normalise_text
 from carestory.moderation import services as decisions
-from carestory.moderation.forms import ItemModerationForm, StoryModerationForm
-from carestory.moderation.selectors import moderation_queue
+from carestory.moderation.diff import text_diff_html
+from carestory.moderation.forms import (
+    ItemModerationForm,
+    ServicesForm,
+    StoryModerationForm,
+    VersionForm,
+)
+from carestory.moderation.selectors import (
+    claim_of,
+    flag_names,
+    moderation_queues,
+    parse_suggestion_key,
+    story_history,
+    story_suggestions,
+)
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.services.models import Service
-from carestory.stories.models import Story, Tag
+from carestory.stories.models import Criticality, Story, Tag
 from carestory.stories.services import story_tag_pairs
+
+_S = Story.Status
+
+
+def _moderator(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
 
 
 @moderator_required
 def queue(request: HttpRequest) -> HttpResponse:
-    return render(request, "moderation/queue.html", moderation_queue())
+    moderator = _moderator(request)
+    queues = moderation_queues()
+    return render(
+        request,
+        "moderation/queue.html",
+        {"queues": queues, "queue_list": list(queues.values()), "moderator": moderator},
+    )
+
+
+# --- The workbench --------------------------------------------------------------------------
+
+
+def _story_or_404(public_id: str) -> Story:
+    story = get_object_or_404(
+        Story.objects.select_related("author", "claimed_by"), public_id=public_id
+    )
+    if story.status == _S.WITHDRAWN:
+        raise Http404  # the author took it back: gone from every screen
+    return story
+
+
+def _can_decide(story: Story, user: User) -> bool:
+    """In moderation: any moderator. Held: senior moderators only."""
+    return story.status == _S.IN_MODERATION or (
+        story.status == _S.HELD and user.is_senior_moderator
+    )
+
+
+def _actions_for(story: Story) -> tuple[str, ...]:
+    if story.status == _S.HELD:
+        return ("save", "publish", "publish_signpost", "reject")
+    return StoryModerationForm.ACTIONS
 
 
 def _initial_for(story: Story) -> dict[str, Any]:
@@ -41,7 +95,7 @@ def _initial_for(story: Story) -> dict[str, Any]:
     }
 
 
-def _services_from(form: StoryModerationForm) -> list[Service]:
+def _services_from(form: StoryModerationForm | ServicesForm) -> list[Service]:
     codes = [c.strip().upper() for c in form.cleaned_data["service_codes"].split(",") if c.strip()]
     found = {s.code: s for s in Service.objects.filter(code__in=codes)}
     missing = [c for c in codes if c not in found]
@@ -51,76 +105,282 @@ def _services_from(form: StoryModerationForm) -> list[Service]:
         )
     if not codes:
         form.add_error("service_codes", _("A story must be about at least one service"))
-    return [found[c] for c in codes if c in found]
+    return [found[c] for c in dict.fromkeys(codes) if c in found]
+
+
+def _rebound(data: QueryDict, **values: str) -> StoryModerationForm:
+    """The form with what the moderator typed, and some values replaced (a new version)."""
+    copy = data.copy()
+    for key, value in values.items():
+        copy[key] = value
+    return StoryModerationForm(copy)
+
+
+def _conflict_context(story: Story, data: QueryDict) -> dict[str, Any]:
+    """What the moderator typed against what is saved now, word by word."""
+    if "title" not in data and "body" not in data:
+        return {"typed": False}
+    typed_title = normalise_text(data.get("title", ""))
+    typed_body = normalise_text(data.get("body", ""))
+    return {
+        "typed": True,
+        "typed_title": typed_title,
+        "typed_body": typed_body,
+        "title_diff": text_diff_html(story.title, typed_title),
+        "body_diff": text_diff_html(story.body, typed_body),
+    }
+
+
+def _render_story(
+    request: HttpRequest,
+    story: Story,
+    *,
+    form: StoryModerationForm | None = None,
+    services_form: ServicesForm | None = None,
+    conflict: dict[str, Any] | None = None,
+    applied: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    moderator = _moderator(request)
+    can_decide = _can_decide(story, moderator)
+    if can_decide and form is None:
+        form = StoryModerationForm(initial=_initial_for(story))
+    if story.status == _S.AWAITING_AUTHOR and services_form is None:
+        services_form = ServicesForm(
+            initial={
+                "version": story.version,
+                "service_codes": ", ".join(story.services.values_list("code", flat=True)),
+            }
+        )
+    actions = _actions_for(story) if can_decide else ()
+    suggestions = story_suggestions(story=story) if can_decide else []
+    context = {
+        "story": story,
+        "form": form if can_decide else None,
+        "services_form": services_form,
+        "can_decide": can_decide,
+        "actions": actions,
+        "conflict": conflict,
+        "applied": applied,
+        "claim": claim_of(story=story, user=moderator),
+        "original_title_diff": text_diff_html(story.original_title, story.title),
+        "original_body_diff": text_diff_html(story.original_body, story.body),
+        "suggestions": suggestions or [],
+        "checks_unavailable": can_decide and suggestions is None,
+        "flags": flag_names(story.automod_flags),
+        "suggested_criticality": (
+            Criticality(story.suggested_criticality).label
+            if story.suggested_criticality is not None
+            else ""
+        ),
+        "history": story_history(story=story),
+        "questions": story.questions.select_related("moderator"),
+        "reviews": story.provider_reviews.select_related("decided_by"),
+        "notes": story.moderator_notes.select_related("moderator"),
+        "services": story.services.select_related("parent"),
+    }
+    return render(request, "moderation/story.html", context, status=status)
 
 
 @moderator_required
 @require_http_methods(["GET", "POST"])
 def story_moderate(request: HttpRequest, public_id: str) -> HttpResponse:
-    story = get_object_or_404(Story.objects.select_related("author"), public_id=public_id)
-    moderator = request.user
-    assert isinstance(moderator, User)
-    form = StoryModerationForm(request.POST or None, initial=_initial_for(story))
-    conflict = False
+    story = _story_or_404(public_id)
+    moderator = _moderator(request)
     if request.method == "POST":
-        if story.status != Story.Status.IN_MODERATION:
-            conflict = True
-        elif form.is_valid():
-            services = _services_from(form)
-            if not form.errors:
-                data = form.cleaned_data
-                tags = story_tag_pairs(
-                    good=list(data["good"]),
-                    improve=list(data["improve"]),
-                    feelings=list(data["feelings"]),
-                )
-                action = request.POST.get("action", "save")
-                common = {
-                    "story": story,
-                    "moderator": moderator,
-                    "version": data["version"],
-                    "note": data["note"],
-                }
-                try:
-                    if action == "reject":
-                        decisions.story_reject(
-                            reason=data["reason"], message=data["message"], **common
-                        )
-                    else:
-                        edit = {
-                            "title": data["title"],
-                            "body": data["body"],
-                            "criticality": data["criticality"],
-                            "tags": tags,
-                            "services": services,
-                        }
-                        if action == "publish":
-                            decisions.story_publish(**common, **edit)
-                        else:
-                            decisions.story_moderate_save(**common, **edit)
-                except ConflictError:
-                    conflict = True
-                except ValidationError as exc:
-                    form.add_error(None, exc)
-                else:
-                    if action == "save":
-                        return redirect("moderation:story", public_id=story.public_id)
-                    return redirect("moderation:queue")
-    if conflict:
-        story.refresh_from_db()
-    status = 409 if conflict else (400 if form.errors else 200)
-    return render(
-        request,
-        "moderation/story.html",
-        {
-            "story": story,
-            "form": form,
-            "conflict": conflict,
-            "notes": story.moderator_notes.select_related("moderator"),
-            "services": story.services.select_related("parent"),
-        },
-        status=status,
+        return _story_post(request, story, moderator)
+    if request.method == "GET" and _can_decide(story, moderator):
+        decisions.story_claim(story=story, moderator=moderator)
+    return _render_story(request, story)
+
+
+def _story_post(request: HttpRequest, story: Story, moderator: User) -> HttpResponse:
+    if not _can_decide(story, moderator):
+        if story.status == _S.HELD:
+            raise Http404  # only senior moderators decide on held stories
+        # Someone else decided meanwhile: nothing is saved; show what was typed.
+        return _render_story(
+            request, story, conflict=_conflict_context(story, request.POST), status=409
+        )
+    if "apply" in request.POST:
+        return _apply_suggestion(request, story, moderator)
+    form = StoryModerationForm(request.POST)
+    if form.is_valid():
+        services = _services_from(form)
+        if form.action not in _actions_for(story):
+            form.add_error(None, _("That decision is not available for this story"))
+        if not form.errors:
+            try:
+                _decide(form, story, moderator, services)
+            except ConflictError:
+                return _conflict(request, story, moderator)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            except PermissionError as exc:
+                raise Http404 from exc
+            else:
+                if form.action == "save":
+                    return redirect("moderation:story", public_id=story.public_id)
+                return redirect("moderation:queue")
+    return _render_story(request, story, form=form, status=400)
+
+
+def _decide(
+    form: StoryModerationForm, story: Story, moderator: User, services: list[Service]
+) -> None:
+    data = form.cleaned_data
+    action = form.action
+    common: dict[str, Any] = {
+        "story": story,
+        "moderator": moderator,
+        "version": data["version"],
+        "note": data["note"],
+    }
+    if action == "reject":
+        decisions.story_reject(reason=data["reason"], message=data["message"], **common)
+        return
+    edit: dict[str, Any] = {
+        "title": data["title"],
+        "body": data["body"],
+        "criticality": data["criticality"],
+        "tags": story_tag_pairs(
+            good=list(data["good"]), improve=list(data["improve"]), feelings=list(data["feelings"])
+        ),
+        "services": services,
+    }
+    if action in ("publish", "publish_signpost"):
+        decisions.story_publish(signpost=action == "publish_signpost", **common, **edit)
+    elif action == "hold":
+        decisions.story_safeguarding_hold(**common, **edit)
+    elif action == "ask":
+        decisions.story_question_ask(question=data["question"], **common, **edit)
+    else:
+        decisions.story_moderate_save(**common, **edit)
+
+
+def _conflict(request: HttpRequest, story: Story, moderator: User) -> HttpResponse:
+    """Someone saved first. Keep every word typed, show the difference from what is saved, and
+    let the moderator save again over the new version once they have looked."""
+    story.refresh_from_db()
+    form = (
+        _rebound(request.POST, version=str(story.version))
+        if _can_decide(story, moderator)
+        else None
     )
+    return _render_story(
+        request, story, form=form, conflict=_conflict_context(story, request.POST), status=409
+    )
+
+
+def _apply_suggestion(request: HttpRequest, story: Story, moderator: User) -> HttpResponse:
+    """Apply one suggestion to the saved text without losing anything else typed in the form."""
+    key = parse_suggestion_key(request.POST.get("apply", ""))
+    form = StoryModerationForm(request.POST)
+    try:
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        version = -1
+    problem = ""
+    if key is None:
+        problem = _("That suggestion no longer applies to the saved text")
+    elif version == story.version:
+        saved = story.title if key[0] == "title" else story.body
+        if normalise_text(request.POST.get(key[0], "")) != saved:
+            problem = _(
+                "You have changed the text since it was saved. Save your changes first, then "
+                "apply the suggestion, or make the change by hand."
+            )
+    if key is None or problem:
+        form.full_clean()
+        form.add_error(None, problem)
+        return _render_story(request, story, form=form, status=400)
+    field, start, end, label = key
+    try:
+        new_text = decisions.story_suggestion_apply(
+            story=story,
+            moderator=moderator,
+            version=version,
+            field=field,
+            start=start,
+            end=end,
+            label=label,
+        )
+    except ConflictError:
+        return _conflict(request, story, moderator)
+    except ValidationError as exc:
+        form.full_clean()
+        form.add_error(None, exc)
+        return _render_story(request, story, form=form, status=400)
+    story.refresh_from_db()
+    form = _rebound(request.POST, version=str(story.version), **{field: new_text})
+    return _render_story(
+        request, story, form=form, applied=_("Suggestion applied and saved."), status=200
+    )
+
+
+@moderator_required
+@require_POST
+def story_release(request: HttpRequest, public_id: str) -> HttpResponse:
+    story = _story_or_404(public_id)
+    decisions.story_claim_release(story=story, moderator=_moderator(request))
+    return redirect("moderation:queue")
+
+
+@moderator_required
+@require_POST
+def story_services(request: HttpRequest, public_id: str) -> HttpResponse:
+    story = _story_or_404(public_id)
+    moderator = _moderator(request)
+    form = ServicesForm(request.POST)
+    if form.is_valid():
+        services = _services_from(form)
+        if not form.errors:
+            try:
+                decisions.story_services_change(
+                    story=story,
+                    moderator=moderator,
+                    version=form.cleaned_data["version"],
+                    services=services,
+                )
+            except ConflictError:
+                story.refresh_from_db()
+                return _render_story(
+                    request,
+                    story,
+                    conflict=_conflict_context(story, QueryDict()),
+                    status=409,
+                )
+            except PermissionError as exc:
+                raise Http404 from exc
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, _("The story's services were changed."))
+                return redirect("moderation:story", public_id=story.public_id)
+    return _render_story(request, story, services_form=form, status=400)
+
+
+@moderator_required
+@require_POST
+def story_question_cancel(request: HttpRequest, public_id: str) -> HttpResponse:
+    story = _story_or_404(public_id)
+    form = VersionForm(request.POST)
+    if not form.is_valid():
+        return _render_story(request, story, status=400)
+    try:
+        decisions.story_question_cancel(
+            story=story, moderator=_moderator(request), version=form.cleaned_data["version"]
+        )
+    except ConflictError:
+        story.refresh_from_db()
+        return _render_story(
+            request, story, conflict=_conflict_context(story, QueryDict()), status=409
+        )
+    messages.success(request, _("The story is back in the queue."))
+    return redirect("moderation:story", public_id=story.public_id)
+
+
+# --- Staff responses and author replies -----------------------------------------------------
 
 
 def _item_view(

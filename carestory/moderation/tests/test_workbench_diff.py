@@ -1,0 +1,91 @@
+"""The word-level diff moderators read: removals, additions, escaping, screen-reader text."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+
+from carestory.moderation.diff import DiffOp, diff_html, has_changes, text_diff_html, word_diff
+
+
+def rebuild(ops: list[DiffOp]) -> tuple[str, str]:
+    old = "".join(op.text for op in ops if op.kind != "insert")
+    new = "".join(op.text for op in ops if op.kind != "delete")
+    return old, new
+
+
+def test_a_removed_name_is_one_deletion_between_equal_text() -> None:
+    ops = word_diff("My nurse Jane Smith was lovely.", "My nurse was lovely.")
+
+    assert ops == [
+        DiffOp("equal", "My nurse"),
+        DiffOp("delete", " Jane Smith"),
+        DiffOp("equal", " was lovely."),
+    ]
+
+
+def test_replaced_words_are_a_deletion_then_an_insertion() -> None:
+    ops = word_diff("My mum was scared", "My parent was scared")
+
+    assert ops == [
+        DiffOp("equal", "My "),
+        DiffOp("delete", "mum"),
+        DiffOp("insert", "parent"),
+        DiffOp("equal", " was scared"),
+    ]
+
+
+def test_adjacent_changed_words_group_into_one_change() -> None:
+    ops = word_diff("Nurse Jane Smith helped", "A nurse helped")
+
+    assert [op.kind for op in ops] == ["delete", "insert", "equal"]
+    assert ops[0].text == "Nurse Jane Smith"
+    assert ops[1].text == "A nurse"
+
+
+def test_punctuation_is_its_own_token() -> None:
+    ops = word_diff("Thank you, Jane.", "Thank you.")
+
+    assert ops == [DiffOp("equal", "Thank you"), DiffOp("delete", ", Jane"), DiffOp("equal", ".")]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("", ""),
+        ("", "new text"),
+        ("old text", ""),
+        ("same\n\nparagraphs", "same\n\nparagraphs"),
+        ("Line one.\nLine two, with Jane.", "Line one.\n\nLine two.\nAnd a third."),
+        ("caf\u00e9 na\u00efve \u2013 \u201cquotes\u201d", 'cafe naive - "quotes"'),
+        ("a a a a b", "a b a b a"),
+    ],
+)
+def test_the_operations_rebuild_both_texts_exactly(old: str, new: str) -> None:
+    ops = word_diff(old, new)
+
+    assert rebuild(ops) == (old, new)
+    assert has_changes(ops) == (old != new)
+    for first, second in itertools.pairwise(ops):
+        assert first.kind != second.kind  # merged: never two runs of the same kind in a row
+
+
+def test_html_marks_changes_with_ins_and_del_and_hidden_text_for_screen_readers() -> None:
+    html = text_diff_html("The nurse was kind", "The nurse was very kind")
+
+    assert "<ins>" in html and "very" in html
+    assert "<del>" not in html
+    assert 'class="nhsuk-u-visually-hidden">start of insertion' in html
+    assert "end of insertion" in html
+
+
+def test_html_escapes_every_piece_of_text() -> None:
+    html = diff_html(word_diff("<b>calm</b> & kind", "<script>alert(1)</script> calm"))
+
+    assert "<del>" in html and "<ins>" in html
+    ours = re.compile(r'</?(?:ins|del)>|<span class="nhsuk-u-visually-hidden">|</span>')
+    assert "<" not in ours.sub("", html)  # every other angle bracket was escaped
+    assert "&lt;" in html
+    assert "&amp;" in html

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from carestory.moderation.models import ProviderReview
-from carestory.outbox.registry import register_guard
+from carestory.outbox.registry import register_guard, register_periodic
 from carestory.stories.models import Story
 
 
@@ -18,3 +18,11 @@ def provider_review_still_pending(args: dict[str, Any]) -> bool:
         outcome=ProviderReview.Outcome.PENDING,
         story__status=Story.Status.PROVIDER_REVIEW,
     ).exists()
+
+
+@register_periodic("moderation.publish_due_reviews", every_seconds=300)
+def publish_due_reviews() -> int:
+    """Stories whose provider gave no answer in 72 hours (also `manage.py publish_due_reviews`)."""
+    from carestory.moderation.services import provider_reviews_publish_due
+
+    return provider_reviews_publish_due()

@@ -65,3 +65,28 @@ def get_guard(name: str) -> Guard:
         return _guards[name]
     except KeyError:
         raise UnknownHandlerError(f"No outbox guard registered as {name!r}") from None
+
+
+Periodic = Callable[[], int]
+_periodic: dict[str, tuple[float, Periodic]] = {}
+
+
+def register_periodic(name: str, *, every_seconds: float) -> Callable[[Periodic], Periodic]:
+    """Register an idempotent ``fn() -> count`` that every worker runs about every N seconds.
+
+    Several workers may run it at once: it must be safe to overlap (conditional updates). The
+    same work is also a management command, for cron, where no worker runs."""
+    _check_name(name)
+
+    def decorator(fn: Periodic) -> Periodic:
+        existing = _periodic.get(name)
+        if existing is not None and existing[1] is not fn:
+            raise ValueError(f"Periodic task {name!r} is already registered")
+        _periodic[name] = (every_seconds, fn)
+        return fn
+
+    return decorator
+
+
+def periodic_tasks() -> dict[str, tuple[float, Periodic]]:
+    return dict(_periodic)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from carestory.outbox.registry import register_job
-from carestory.responses.services import RELEASE_JOB, response_release
+from carestory.outbox.registry import register_job, register_periodic
+from carestory.responses.services import RELEASE_JOB, response_release, responses_release_due
 
 
 @register_job(RELEASE_JOB)
@@ -14,3 +14,9 @@ def release_job(payload: dict[str, Any]) -> None:
     already, or (a clock running early) if its window has not ended: the periodic
     ``release_responses`` command then picks it up."""
     response_release(response_id=int(payload["response_id"]))
+
+
+@register_periodic("responses.release_due", every_seconds=60)
+def release_due() -> int:
+    """Safety net for the release job (also `manage.py release_responses`)."""
+    return responses_release_due()

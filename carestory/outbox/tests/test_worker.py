@@ -313,3 +313,37 @@ def test_run_worker_stops_promptly_when_idle() -> None:
     finally:
         timer.cancel()
     assert time.monotonic() - started < 5
+
+
+def test_periodic_tasks_run_when_due_and_failures_do_not_stop_the_worker() -> None:
+    from carestory.outbox.management.commands.run_worker import PeriodicRunner
+    from carestory.outbox.registry import _periodic, register_periodic
+
+    calls: list[str] = []
+
+    @register_periodic("test.every-ten", every_seconds=10)
+    def every_ten() -> int:
+        calls.append("ten")
+        return 1
+
+    @register_periodic("test.broken", every_seconds=10)
+    def broken() -> int:
+        calls.append("broken")
+        raise RuntimeError("boom")
+
+    try:
+        runner = PeriodicRunner()
+        runner.run_due(100.0)
+        runner.run_due(105.0)  # not due yet
+        runner.run_due(110.0)
+        assert calls.count("ten") == 2
+        assert calls.count("broken") == 2
+    finally:
+        _periodic.pop("test.every-ten", None)
+        _periodic.pop("test.broken", None)
+
+
+def test_the_apps_register_their_periodic_work() -> None:
+    from carestory.outbox.registry import periodic_tasks
+
+    assert {"moderation.publish_due_reviews", "responses.release_due"} <= set(periodic_tasks())

@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from types import FrameType
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections, connections
 
+from carestory.outbox.registry import periodic_tasks
 from carestory.outbox.services import outbox_run_once
 
 logger = logging.getLogger(__name__)
@@ -34,6 +36,29 @@ def _close_old_connections() -> None:
         close_old_connections()
 
 
+class PeriodicRunner:
+    """Runs the registered periodic tasks when each is due (monotonic clock, in-process)."""
+
+    def __init__(self) -> None:
+        self.next_run: dict[str, float] = {}
+
+    def run_due(self, now: float) -> int:
+        ran = 0
+        for name, (every, fn) in periodic_tasks().items():
+            if now < self.next_run.get(name, 0.0):
+                continue
+            self.next_run[name] = now + every
+            try:
+                count = fn()
+            except Exception as exc:  # one task failing must not stop the worker
+                logger.error("periodic task=%s error=%s", name, type(exc).__name__)
+                continue
+            ran += 1
+            if count:
+                logger.info("periodic task=%s count=%s", name, count)
+        return ran
+
+
 class Command(BaseCommand):
     help = "Send queued email and run queued jobs from the outbox."
 
@@ -48,6 +73,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--worker-id", default="", help="Name recorded on claimed rows (default host:pid)."
         )
+        parser.add_argument(
+            "--no-periodic",
+            action="store_true",
+            help="Do not run periodic tasks (when cron runs their commands instead).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         worker_id: str = options["worker_id"] or default_worker_id()
@@ -60,9 +90,12 @@ class Command(BaseCommand):
             f"(batch {settings.OUTBOX_BATCH_SIZE}, idle interval {interval:g}s)"
         )
         processed_total = 0
+        periodic = None if options["no_periodic"] else PeriodicRunner()
         try:
             while not stop.is_set():
                 _close_old_connections()
+                if periodic is not None and not once:
+                    periodic.run_due(time.monotonic())
                 try:
                     processed = outbox_run_once(
                         worker_id=worker_id,

@@ -55,6 +55,7 @@ from carestory.moderation.selectors import (
 )
 from carestory.outbox.services import email_enqueue, job_enqueue
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
+from carestory.responses.services import response_mark_published
 from carestory.services.models import Service
 from carestory.stories.models import Story, StoryService, StoryTag, Tag
 from carestory.subscriptions.selectors import subscriptions_covering
@@ -895,33 +896,12 @@ def response_publish(*, response: Response, moderator: User, version: int, body:
     body = normalise_text(body)
     if not body:
         raise ValidationError(_("The response needs some text"))
-    update_if_version(
-        Response,
-        pk=response.pk,
-        expected_version=version,
+    response_mark_published(
+        response=response,
+        version=version,
         from_status=ModerationStatus.IN_MODERATION,
         body=body,
-        status=ModerationStatus.PUBLISHED,
-        published_at=timezone.now(),
-    )
-    audit_record(
         actor=moderator,
-        action="response.publish",
-        obj=response,
-        changes={"body": "edited"} if body != response.body else {},
-    )
-    story = response.story
-    email_enqueue(
-        dedupe_key=f"response-published:{response.pk}:author",
-        to=story.author.email,
-        template="response_published",
-        context={
-            "story_title": story.title,
-            "organisation": response.subscription.name,
-            "link": _link("stories:detail", story.public_id) + f"#response-{response.pk}",
-        },
-        guard="response_published",
-        guard_args={"response_id": response.pk},
     )
 
 

@@ -18,7 +18,7 @@ from carestory.api.schemas import (
     TagOut,
 )
 from carestory.services.models import Service
-from carestory.services.selectors import service_get, service_search
+from carestory.services.selectors import service_get, service_search_services
 from carestory.stories.models import Story
 from carestory.stories.selectors import stories_published, story_get_published
 
@@ -115,7 +115,7 @@ class ServiceSearch(Schema):
 @api.get("/services", response=list[ServiceOut], tags=["services"])
 def list_services(request: HttpRequest, search: Query[ServiceSearch]) -> list[ServiceOut]:
     """Search services by name, code or postcode."""
-    return [_service(s) for s in service_search(query=search.q)]
+    return [_service(s) for s in service_search_services(query=search.q)]
 
 
 @api.get("/services/{code}", response={200: ServiceOut, 404: ErrorOut}, tags=["services"])

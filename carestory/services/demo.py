@@ -1,4 +1,5 @@
-"""Load the committed demo slice of real NHS services (demo_data/services.csv) into the tree."""
+"""Load the committed demo slice of real NHS services (demo_data/services.csv) into the tree,
+and the postcodes that go with it (demo_data/postcodes.csv) for "near TS18 1HU" searches."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from pathlib import Path
 
 from django.db import transaction
 
-from carestory.services.models import Service
+from carestory.services.models import Postcode, Service
 from carestory.services.services import service_create
 
 DEMO_SERVICES_CSV = Path(__file__).resolve().parent / "demo_data" / "services.csv"
+DEMO_POSTCODES_CSV = Path(__file__).resolve().parent / "demo_data" / "postcodes.csv"
 
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
@@ -82,3 +84,40 @@ def demo_tree_load(*, path: Path | None = None) -> int:
             )
             created += 1
     return created
+
+
+@transaction.atomic
+def demo_postcodes_load(*, path: Path | None = None) -> int:
+    """Create the Postcode rows in demo_data/postcodes.csv (full postcodes of the demo services,
+    and the sector and district centres of their districts); codes that exist are skipped.
+
+    The file holds codes already in the stored form (see carestory/lib/names.py
+    ``postcode_keys``). Every row is checked before any is written. Returns how many were
+    created; a second run creates nothing.
+    """
+    from carestory.services.importers.common import RowError, number
+    from carestory.services.importers.postcodes import stored_code
+
+    source = path or DEMO_POSTCODES_CSV
+    kinds = set(Postcode.Kind.values)
+    rows: dict[str, Postcode] = {}
+    with source.open(newline="", encoding="utf-8") as fh:
+        for line, row in enumerate(csv.DictReader(fh), start=2):
+            kind = (row.get("kind") or "").strip()
+            if kind not in kinds:
+                raise ValueError(f"{source.name} line {line}: unknown kind {kind!r}")
+            try:
+                code = stored_code(row.get("code") or "", kind)
+                latitude = number(row.get("latitude") or "", "latitude", low=-90, high=90)
+                longitude = number(row.get("longitude") or "", "longitude", low=-180, high=180)
+                if latitude is None or longitude is None:
+                    raise RowError("latitude and longitude are both needed")
+            except RowError as exc:
+                raise ValueError(f"{source.name} line {line}: {exc}") from None
+            if code in rows:
+                raise ValueError(f"{source.name} line {line}: {code} is listed twice")
+            rows[code] = Postcode(code=code, kind=kind, latitude=latitude, longitude=longitude)
+    existing = set(Postcode.objects.filter(code__in=list(rows)).values_list("code", flat=True))
+    new = [p for code, p in rows.items() if code not in existing]
+    Postcode.objects.bulk_create(new)
+    return len(new)

@@ -10,6 +10,11 @@ The data directory must hold the files described in README.md next to this scrip
     ods/epraccur.csv                       GP practices (ODS, headerless, 27 columns)
     nhs_hospitals/nhs_choices_hospitals.csv  hospital sites with ParentODSCode
     postcodes/postcode_lookup.csv          postcode -> latitude, longitude
+    postcodes/postcode_sector_centroids.csv     sector -> centre (for postcodes.csv)
+    postcodes/postcode_district_centroids.csv   district -> centre (for postcodes.csv)
+
+It writes services.csv and postcodes.csv: the full postcodes of the slice's services and the
+sector and district centres of their districts, so "near TS18 1HU" works in the demo.
 
 Standard library only: the product reads the committed services.csv and never needs these
 source files at runtime. The choice of organisations is fixed below so a rebuild from newer
@@ -20,13 +25,23 @@ from __future__ import annotations
 
 import argparse
 import csv
-import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# The name and postcode tidying is shared with the importer; carestory.lib is standard library
+# only, so this stays a plain script that runs without Django.
+sys.path.insert(0, str(HERE.parents[2]))
+
+from carestory.lib.names import (  # noqa: E402
+    join_address,
+    normalise_postcode,
+    postcode_keys,
+    title_case,
+)
+
 HEADER = (
     "code",
     "name",
@@ -81,74 +96,6 @@ GP_PRACTICES = (
 
 # Sub-ICB / commissioner names are not in the ODS files; add real names here only from data.
 COMMISSIONER_NAMES: dict[str, str] = {}
-
-# Words kept in capitals, and small words kept in lower case inside a name.
-_UPPER = {
-    "NHS",
-    "GP",
-    "GPS",
-    "ICB",
-    "CCG",
-    "PCN",
-    "UK",
-    "HQ",
-    "UCLH",
-    "A&E",
-    "NHSFT",
-    "OOH",
-    "WIC",
-}
-_SMALL = {"and", "of", "the", "on", "upon", "by", "in", "at", "for", "to", "with", "de", "la"}
-_TOKEN = re.compile(r"[A-Za-z&]+(?:'[A-Za-z]+)*'?|[^A-Za-z&]+")
-
-
-def _word_case(word: str, *, first: bool) -> str:
-    upper = word.upper()
-    if upper.rstrip("'") in _UPPER:
-        return upper
-    lower = word.lower()
-    if not first and lower in _SMALL:
-        return lower
-    if lower.startswith("o'") and len(lower) > 2:
-        return "O" + lower[1] + lower[2:].capitalize()
-    if lower.startswith("mc") and len(lower) > 3:
-        return "Mc" + lower[2:].capitalize()
-    return lower[:1].upper() + lower[1:]
-
-
-def title_case(value: str) -> str:
-    """'GUY'S AND ST THOMAS' NHS FOUNDATION TRUST' -> "Guy's and St Thomas' NHS Foundation Trust".
-
-    Also 'STOCKTON-ON-TEES' -> 'Stockton-on-Tees', '1A MARTONSIDE WAY' -> '1A Martonside Way'.
-    """
-    value = " ".join(value.split())
-    out: list[str] = []
-    first = True
-    for token in _TOKEN.findall(value):
-        if token[0].isalpha() or token[0] == "&":
-            out.append(_word_case(token, first=first))
-            first = False
-        else:
-            # Keep digits as they are ("1A", "400/404") by upper-casing a glued letter suffix.
-            out.append(token)
-    text = "".join(out)
-    return re.sub(r"(?<=\d)([a-z])\b", lambda m: m.group(1).upper(), text)
-
-
-def normalise_postcode(value: str) -> str:
-    compact = "".join(value.split()).upper()
-    if len(compact) < 5:
-        return compact
-    return f"{compact[:-3]} {compact[-3:]}"
-
-
-def _join_address(parts: Iterable[str]) -> str:
-    seen: list[str] = []
-    for part in parts:
-        cleaned = title_case(re.sub(r"\s*,\s*", ", ", part).strip(" ,"))
-        if cleaned and cleaned not in seen:
-            seen.append(cleaned)
-    return ", ".join(seen)
 
 
 @dataclass(frozen=True)
@@ -222,7 +169,7 @@ def build_rows(data_dir: Path) -> list[Row]:
                 code=t[0],
                 name=title_case(t[1]),
                 kind="trust",
-                address=_join_address(t[4:9]),
+                address=join_address(t[4:9]),
                 postcode=pc,
                 latitude=lat,
                 longitude=lon,
@@ -247,7 +194,7 @@ def build_rows(data_dir: Path) -> list[Row]:
                 name=title_case(h["OrganisationName"]),
                 kind="hospital",
                 parent_code=trust_code,
-                address=_join_address(
+                address=join_address(
                     [h["Address1"], h["Address2"], h["Address3"], h["City"], h["County"]]
                 ),
                 postcode=pc,
@@ -291,7 +238,7 @@ def build_rows(data_dir: Path) -> list[Row]:
                 name=title_case(p[1]),
                 kind="gp_practice",
                 parent_code=commissioner,
-                address=_join_address(p[4:9]),
+                address=join_address(p[4:9]),
                 postcode=pc,
                 latitude=lat,
                 longitude=lon,
@@ -323,6 +270,51 @@ def write_rows(rows: Iterable[Row], out: Path) -> None:
         writer.writerows(row.as_csv() for row in rows)
 
 
+POSTCODE_HEADER = ("code", "kind", "latitude", "longitude")
+
+
+def build_postcodes(data_dir: Path, rows: Iterable[Row]) -> list[tuple[str, str, str, str]]:
+    """(code, kind, latitude, longitude) rows in the stored forms of ``Postcode.code``:
+    every service postcode found in the lookup, and every sector and district centre of the
+    districts those postcodes are in."""
+    folder = data_dir / "postcodes"
+    lookup = _read_postcodes(folder / "postcode_lookup.csv")
+    out: list[tuple[str, str, str, str]] = []
+    districts: set[str] = set()
+    fulls: set[str] = set()
+    for row in rows:
+        keys = postcode_keys(row.postcode)
+        if keys is None:
+            continue
+        districts.add(keys[2])
+        found = lookup.get(normalise_postcode(row.postcode))
+        if found and keys[0] not in fulls:
+            fulls.add(keys[0])
+            out.append((keys[0], "full", _fmt_coord(found[0]), _fmt_coord(found[1])))
+    with (folder / "postcode_sector_centroids.csv").open(newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            outward, _, digit = r["sector"].strip().upper().partition(" ")
+            if outward in districts:
+                code = f"{outward} {digit}"
+                out.append((code, "sector", _fmt_coord(r["latitude"]), _fmt_coord(r["longitude"])))
+    with (folder / "postcode_district_centroids.csv").open(newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            code = r["district"].strip().upper()
+            if code in districts:
+                out.append(
+                    (code, "district", _fmt_coord(r["latitude"]), _fmt_coord(r["longitude"]))
+                )
+    order = {"district": 0, "sector": 1, "full": 2}
+    return sorted(out, key=lambda p: (order[p[1]], p[0]))
+
+
+def write_postcodes(postcodes: Iterable[tuple[str, str, str, str]], out: Path) -> None:
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(POSTCODE_HEADER)
+        writer.writerows(postcodes)
+
+
 def _summary(rows: Iterable[Row]) -> Iterator[str]:
     counts: dict[str, int] = {}
     for row in rows:
@@ -335,12 +327,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("data_dir", type=Path, help="the shared data directory (with ods/ etc.)")
     parser.add_argument("--out", type=Path, default=HERE / "services.csv")
+    parser.add_argument("--postcodes-out", type=Path, default=HERE / "postcodes.csv")
     args = parser.parse_args(argv)
     rows = build_rows(args.data_dir)
     write_rows(rows, args.out)
     print(f"wrote {len(rows)} services to {args.out}")
     for line in _summary(rows):
         print(f"  {line}")
+    postcodes = build_postcodes(args.data_dir, rows)
+    write_postcodes(postcodes, args.postcodes_out)
+    kinds: dict[str, int] = {}
+    for _, kind, _, _ in postcodes:
+        kinds[kind] = kinds.get(kind, 0) + 1
+    print(f"wrote {len(postcodes)} postcodes to {args.postcodes_out}")
+    for kind, count in kinds.items():
+        print(f"  {kind}: {count}")
     return 0
 
 

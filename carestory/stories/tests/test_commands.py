@@ -7,8 +7,9 @@ from django.core.management import CommandError, call_command
 
 from carestory.accounts.models import User
 from carestory.audit.models import AuditEvent
+from carestory.outbox.models import OutboxMessage
 from carestory.responses.models import AuthorReply, Response
-from carestory.services.models import Service
+from carestory.services.models import Postcode, Service
 from carestory.stories.models import Story
 from carestory.subscriptions.models import Membership
 
@@ -19,7 +20,12 @@ def test_seed_demo_loads_every_state(tmp_path: Path) -> None:
     accounts = tmp_path / "accounts.txt"
     call_command("seed_demo", "--accounts-file", str(accounts))
     statuses = set(Story.objects.values_list("status", flat=True))
-    assert statuses == {"published", "in_moderation", "rejected", "withdrawn"}
+    assert statuses == {"published", "in_moderation", "rejected", "withdrawn", "provider_review"}
+    # The GP practice story waits for the practice: its administrators were emailed.
+    gp_story = Story.objects.get(services__code="A81001")
+    assert gp_story.status == "provider_review"
+    assert OutboxMessage.objects.filter(dedupe_key__startswith="provider-review").exists()
+    assert Postcode.objects.filter(code="TS181HU").exists()
     assert Response.objects.published().exists()
     assert (
         AuthorReply.objects.published().exists()

@@ -17,7 +17,7 @@ from carestory.accounts.services import author_get_or_create, moderator_add
 from carestory.moderation import services as decisions
 from carestory.responses.models import ModerationStatus, Response
 from carestory.responses.services import reply_post, response_post, response_release
-from carestory.services.demo import demo_tree_load
+from carestory.services.demo import demo_postcodes_load, demo_tree_load
 from carestory.services.models import Service
 from carestory.stories.models import Criticality, Tag
 from carestory.stories.services import StoryDraft, story_submit, story_tag_pairs, story_withdraw
@@ -151,6 +151,9 @@ class Command(BaseCommand):
     @transaction.atomic
     def _seed(self) -> list[tuple[str, str, str]]:
         demo_tree_load()
+        demo_postcodes_load()
+        # GP practices get provider review before publication (inherited from their area).
+        Service.objects.filter(code="16C").update(provider_review=True)
         codes = {s.code: s for s in Service.objects.all()}
         south_tees = subscription_create(code="RTR", name=codes["RTR"].name, scope=[codes["RTR"]])
         north_tees = subscription_create(code="RVW", name=codes["RVW"].name, scope=[codes["RVW"]])
@@ -186,6 +189,13 @@ class Command(BaseCommand):
             ("responder", north_tees, "Chris Lee", "Matron, maternity", "North Tees responder"),
             ("responder", leeds, "Priya Shah", "Emergency department manager", "Leeds responder"),
             ("responder", gp_area, "Dr Kim Hall", "GP partner", "GP practices responder"),
+            (
+                "administrator",
+                gp_area,
+                "Pat Evans",
+                "Practice manager",
+                "GP practices administrator (provider review)",
+            ),
         ]
         responders: dict[str, User] = {}
         for role, subscription, name, job, label in staff_specs:

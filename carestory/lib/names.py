@@ -1,0 +1,106 @@
+"""Tidying published organisation names, addresses and UK postcodes.
+
+Framework-free (standard library only) so the importer and the demo-slice builder
+(carestory/services/demo_data/build_slice.py, a plain script) share one definition.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+# Words kept in capitals, and small words kept in lower case inside a name.
+_UPPER = {
+    "NHS",
+    "GP",
+    "GPS",
+    "ICB",
+    "CCG",
+    "PCN",
+    "UK",
+    "HQ",
+    "UCLH",
+    "A&E",
+    "NHSFT",
+    "FT",
+    "OOH",
+    "WIC",
+}
+_SMALL = {"and", "of", "the", "on", "upon", "by", "in", "at", "for", "to", "with", "de", "la"}
+_TOKEN = re.compile(r"[A-Za-z&]+(?:'[A-Za-z]+)*'?|[^A-Za-z&]+")
+
+# A UK postcode: outward code (district) of 2-4 characters starting with a letter, then an
+# inward code of a digit and two letters. Loose on purpose: the ONS files hold a few
+# historic districts such as "NPT" that the strict Royal Mail pattern refuses.
+UK_POSTCODE = re.compile(r"^([A-Z][A-Z0-9]{1,3}) ?([0-9][A-Z]{2})$")
+UK_DISTRICT = re.compile(r"^[A-Z][A-Z0-9]{1,3}$")
+UK_SECTOR = re.compile(r"^([A-Z][A-Z0-9]{1,3}) ?([0-9])$")
+
+
+def _word_case(word: str, *, first: bool) -> str:
+    upper = word.upper()
+    if upper.rstrip("'") in _UPPER:
+        return upper
+    lower = word.lower()
+    if not first and lower in _SMALL:
+        return lower
+    if lower.startswith("o'") and len(lower) > 2:
+        return "O" + lower[1] + lower[2:].capitalize()
+    if lower.startswith("mc") and len(lower) > 3:
+        return "Mc" + lower[2:].capitalize()
+    return lower[:1].upper() + lower[1:]
+
+
+def title_case(value: str) -> str:
+    """'GUY'S AND ST THOMAS' NHS FOUNDATION TRUST' -> "Guy's and St Thomas' NHS Foundation Trust".
+
+    Also 'STOCKTON-ON-TEES' -> 'Stockton-on-Tees', '1A MARTONSIDE WAY' -> '1A Martonside Way'.
+    """
+    value = " ".join(value.split())
+    out: list[str] = []
+    first = True
+    for token in _TOKEN.findall(value):
+        if token[0].isalpha() or token[0] == "&":
+            out.append(_word_case(token, first=first))
+            first = False
+        else:
+            # Keep digits as they are ("1A", "400/404") by upper-casing a glued letter suffix.
+            out.append(token)
+    text = "".join(out)
+    return re.sub(r"(?<=\d)([a-z])\b", lambda m: m.group(1).upper(), text)
+
+
+def join_address(parts: Iterable[str], *, recase: bool = True) -> str:
+    """Address lines joined with ", ", blanks and repeated lines dropped, title-cased."""
+    seen: list[str] = []
+    for part in parts:
+        cleaned = re.sub(r"\s*,\s*", ", ", " ".join(part.split())).strip(" ,")
+        if recase:
+            cleaned = title_case(cleaned)
+        if cleaned and cleaned not in seen:
+            seen.append(cleaned)
+    return ", ".join(seen)
+
+
+def normalise_postcode(value: str) -> str:
+    """'ts181hu' -> 'TS18 1HU': upper case, one space before the last three characters."""
+    compact = "".join(value.split()).upper()
+    if len(compact) < 5:
+        return compact
+    return f"{compact[:-3]} {compact[-3:]}"
+
+
+def postcode_keys(postcode: str) -> tuple[str, str, str] | None:
+    """The stored codes (``Postcode.code``) to look a postcode up by, most precise first:
+    (full, sector, district), e.g. 'ts18 1hu' -> ('TS181HU', 'TS18 1', 'TS18'); None if the
+    text is not a UK postcode.
+
+    Full postcodes and districts are stored compact; sectors keep one space, because without
+    it they would collide with districts (sector 'TS1 8' against district 'TS18').
+    """
+    text = " ".join(postcode.split()).upper()
+    match = UK_POSTCODE.match(text)
+    if not match:
+        return None
+    outward, inward = match.groups()
+    return outward + inward, f"{outward} {inward[0]}", outward

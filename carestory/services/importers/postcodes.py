@@ -1,0 +1,110 @@
+"""Reader for the postcode files (ONS National Statistics Postcode Lookup, reduced) and the
+stored forms of postcode codes.
+
+Stored codes (``Postcode.code``), upper case:
+
+* full postcode: compact, ``TS181HU``;
+* district (outward code): ``TS18``;
+* sector: outward code, one space, the sector digit, ``TS18 1``. The space stays because
+  without it sectors and districts collide (sector ``TS1 8`` would be ``TS18``, a district).
+
+``postcode_keys`` (from carestory.lib.names) gives the three lookup keys for any way of
+writing a postcode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from carestory.lib.names import UK_DISTRICT, UK_POSTCODE, UK_SECTOR, postcode_keys
+from carestory.services.importers.common import (
+    FileReport,
+    Parsed,
+    PostcodeRow,
+    Rejection,
+    RowError,
+    Tick,
+    number,
+    read_csv,
+)
+from carestory.services.models import Postcode
+
+__all__ = ["POSTCODE_FILES", "PostcodeFile", "postcode_keys", "read_postcodes", "stored_code"]
+
+
+@dataclass(frozen=True)
+class PostcodeFile:
+    name: str
+    column: str
+    kind: str
+
+
+POSTCODE_FILES = (
+    PostcodeFile("postcode_lookup.csv", "postcode", Postcode.Kind.FULL),
+    PostcodeFile("postcode_sector_centroids.csv", "sector", Postcode.Kind.SECTOR),
+    PostcodeFile("postcode_district_centroids.csv", "district", Postcode.Kind.DISTRICT),
+)
+
+
+def stored_code(value: str, kind: str) -> str:
+    """The stored form of a full postcode, sector or district; RowError if it is not one."""
+    text = " ".join(value.split()).upper()
+    if kind == Postcode.Kind.FULL:
+        match = UK_POSTCODE.match(text)
+        if match:
+            return match.group(1) + match.group(2)
+    elif kind == Postcode.Kind.SECTOR:
+        match = UK_SECTOR.match(text)
+        if match:
+            return f"{match.group(1)} {match.group(2)}"
+    elif UK_DISTRICT.match(text):
+        return text
+    names: dict[str, str] = {
+        Postcode.Kind.FULL: "a full UK postcode",
+        Postcode.Kind.SECTOR: "a UK postcode sector (like TS18 1)",
+        Postcode.Kind.DISTRICT: "a UK postcode district (like TS18)",
+    }
+    what = names.get(kind, f"a postcode {kind}")
+    raise RowError(f"{value!r} is not {what}")
+
+
+def read_postcodes(path: Path, spec: PostcodeFile, *, label: str, tick: Tick) -> Parsed:
+    parsed = Parsed()
+    report = FileReport(label)
+    parsed.files.append(report)
+    index: dict[str, int] | None = None
+    width = 0
+    seen: dict[str, int] = {}
+    for line, row in read_csv(path, label=label, rejections=parsed.rejections, tick=tick):
+        if index is None:
+            header = [h.strip() for h in row]
+            missing = [c for c in (spec.column, "latitude", "longitude") if c not in header]
+            if missing:
+                parsed.rejections.append(
+                    Rejection(label, line, f"header lacks column(s): {', '.join(missing)}")
+                )
+                return parsed
+            index = {c: header.index(c) for c in (spec.column, "latitude", "longitude")}
+            width = len(header)
+            continue
+        report.rows += 1
+        try:
+            if len(row) != width:
+                raise RowError(f"expected {width} columns, found {len(row)}")
+            code = stored_code(row[index[spec.column]], spec.kind)
+            if code in seen:
+                raise RowError(f"{code} is also on line {seen[code]}")
+            seen[code] = line
+            lat = number(row[index["latitude"]], "latitude", low=-90, high=90)
+            lon = number(row[index["longitude"]], "longitude", low=-180, high=180)
+            if lat is None or lon is None:
+                raise RowError("latitude and longitude are both needed")
+        except RowError as exc:
+            parsed.rejections.append(Rejection(label, line, str(exc)))
+            continue
+        parsed.postcodes.append(PostcodeRow(code, spec.kind, lat, lon))
+        report.used += 1
+    if index is None and not parsed.rejections:
+        parsed.rejections.append(Rejection(label, 0, "the file is empty"))
+    return parsed

@@ -1,0 +1,190 @@
+"""Readers for Public Health Scotland's open data: health boards (hb14_hb19.csv) and
+current NHS hospitals (hospital_codes.csv, British National Grid coordinates)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from carestory.lib.names import join_address
+from carestory.lib.osgrid import MAX_EASTING, MAX_NORTHING, grid_to_wgs84
+from carestory.services.importers.common import (
+    CODE_MAX,
+    NAME_MAX,
+    FileReport,
+    Parsed,
+    Rejection,
+    RowError,
+    ServiceRow,
+    Tick,
+    fits,
+    number,
+    ods_date,
+    read_csv,
+    required,
+    uk_postcode,
+)
+from carestory.services.models import Service
+
+BOARD_COLUMNS = ("HB", "HBName", "HBDateEnacted", "HBDateArchived")
+HOSPITAL_COLUMNS = (
+    "Location",
+    "LocationName",
+    "Postcode",
+    "AddressLine",
+    "HB",
+    "XCoordinate",
+    "YCoordinate",
+)
+
+# The special boards that run a single national hospital are not in hb14_hb19.csv
+# (Public Health Scotland's hospital list gives only their codes: there, SB0801 holds the
+# Golden Jubilee National Hospital and SB0802 the State Hospital at Carstairs).
+SPECIAL_BOARDS = {
+    "SB0801": "NHS Golden Jubilee",
+    "SB0802": "The State Hospitals Board for Scotland",
+}
+
+NOTE_BOARD_SUCCESSORS = "Health boards replaced by a board of the same name"
+
+
+def _header(
+    row: list[str], columns: tuple[str, ...], label: str, line: int, parsed: Parsed
+) -> dict[str, int] | None:
+    header = [h.strip() for h in row]
+    missing = [c for c in columns if c not in header]
+    if missing:
+        parsed.rejections.append(
+            Rejection(label, line, f"header lacks column(s): {', '.join(missing)}")
+        )
+        return None
+    return {name: header.index(name) for name in columns}
+
+
+def read_boards(
+    path: Path, *, label: str, today: dt.date, tick: Tick
+) -> tuple[Parsed, dict[str, list[str]]]:
+    """Health boards as top-level ``health_board`` services; an archive date closes one, and a
+    current board with the same name is its successor."""
+    parsed = Parsed()
+    report = FileReport(label)
+    parsed.files.append(report)
+    index: dict[str, int] | None = None
+    width = 0
+    seen: dict[str, int] = {}
+    for line, row in read_csv(path, label=label, rejections=parsed.rejections, tick=tick):
+        if index is None:
+            index = _header(row, BOARD_COLUMNS, label, line, parsed)
+            if index is None:
+                return parsed, {}
+            width = len(row)
+            continue
+        report.rows += 1
+        try:
+            if len(row) != width:
+                raise RowError(f"expected {width} columns, found {len(row)}")
+            code = fits(required(row[index["HB"]], "HB").upper(), "HB", CODE_MAX)
+            if code in seen:
+                raise RowError(f"code {code} is also on line {seen[code]}")
+            seen[code] = line
+            name = fits(
+                " ".join(required(row[index["HBName"]], "HBName").split()), "HBName", NAME_MAX
+            )
+            ods_date(row[index["HBDateEnacted"]], "HBDateEnacted")
+            archived = ods_date(row[index["HBDateArchived"]], "HBDateArchived")
+        except RowError as exc:
+            parsed.rejections.append(Rejection(label, line, str(exc)))
+            continue
+        parsed.services.append(
+            ServiceRow(
+                code=code,
+                name=name,
+                kind=Service.Kind.HEALTH_BOARD,
+                file=label,
+                line=line,
+                is_open=archived is None or archived > today,
+                closed_on=archived,
+            )
+        )
+        report.used += 1
+    if index is None and not parsed.rejections:
+        parsed.rejections.append(Rejection(label, 0, "the file is empty"))
+    successors: dict[str, list[str]] = {}
+    current = [b for b in parsed.services if b.is_open]
+    for board in parsed.services:
+        if board.is_open:
+            continue
+        same = [b.code for b in current if b.name == board.name]
+        if same:
+            successors[board.code] = same
+            parsed.note(
+                NOTE_BOARD_SUCCESSORS,
+                f"{board.code} {board.name} (closed {board.closed_on}) -> {', '.join(same)}",
+            )
+    return parsed, successors
+
+
+def read_scottish_hospitals(path: Path, *, label: str, tick: Tick) -> Parsed:
+    """Hospitals under their health board, located from their National Grid reference
+    (or, for the rows without one, later from the postcode)."""
+    parsed = Parsed()
+    report = FileReport(label)
+    parsed.files.append(report)
+    index: dict[str, int] | None = None
+    width = 0
+    seen: dict[str, int] = {}
+    for line, row in read_csv(path, label=label, rejections=parsed.rejections, tick=tick):
+        if index is None:
+            index = _header(row, HOSPITAL_COLUMNS, label, line, parsed)
+            if index is None:
+                return parsed
+            width = len(row)
+            continue
+        report.rows += 1
+        try:
+            if len(row) != width:
+                raise RowError(f"expected {width} columns, found {len(row)}")
+
+            cells = {name: row[i].strip() for name, i in index.items()}
+
+            code = fits(required(cells["Location"], "Location").upper(), "Location", CODE_MAX)
+            if code in seen:
+                raise RowError(f"code {code} is also on line {seen[code]}")
+            seen[code] = line
+            name = fits(
+                " ".join(required(cells["LocationName"], "LocationName").split()),
+                "LocationName",
+                NAME_MAX,
+            )
+            board = fits(required(cells["HB"], "HB").upper(), "HB", CODE_MAX)
+            easting = number(cells["XCoordinate"], "XCoordinate", low=0, high=MAX_EASTING)
+            northing = number(cells["YCoordinate"], "YCoordinate", low=0, high=MAX_NORTHING)
+            if (easting is None) != (northing is None):
+                raise RowError("XCoordinate/YCoordinate: give both or neither")
+            lat = lon = None
+            if easting is not None and northing is not None:
+                lat, lon = grid_to_wgs84(easting, northing)
+                lat, lon = round(lat, 6), round(lon, 6)
+            site = ServiceRow(
+                code=code,
+                name=name,
+                kind=Service.Kind.HOSPITAL,
+                file=label,
+                line=line,
+                parent_code=board,
+                address=fits(join_address([cells["AddressLine"]], recase=False), "address", 300),
+                postcode=uk_postcode(cells["Postcode"]),
+                latitude=lat,
+                longitude=lon,
+                relocatable=True,
+                stand_in_name=SPECIAL_BOARDS.get(board, f"Health board {board}"),
+                stand_in_kind=Service.Kind.HEALTH_BOARD,
+            )
+        except RowError as exc:
+            parsed.rejections.append(Rejection(label, line, str(exc)))
+            continue
+        parsed.services.append(site)
+        report.used += 1
+    if index is None and not parsed.rejections:
+        parsed.rejections.append(Rejection(label, 0, "the file is empty"))
+    return parsed

@@ -905,31 +905,55 @@ def response_publish(*, response: Response, moderator: User, version: int, body:
     )
 
 
-@transaction.atomic
-def response_reject(*, response: Response, moderator: User, version: int, reason: str) -> None:
+def _item_reject(
+    *,
+    item: Response | AuthorReply,
+    moderator: User,
+    version: int,
+    reason: str,
+    missing_reason: str,
+    action: str,
+    recipient: User,
+    template: str,
+    link: str,
+) -> None:
+    """Reject a staff response or an author reply, audit it and explain why to its writer."""
     _require_moderator(moderator)
-    _require_status(response, ModerationStatus.IN_MODERATION)
+    _require_status(item, ModerationStatus.IN_MODERATION)
     reason = normalise_text(reason)
     if not reason:
-        raise ValidationError(_("Explain to the responder why it was not published"))
+        raise ValidationError(missing_reason)
     update_if_version(
-        Response,
-        pk=response.pk,
+        type(item),
+        pk=item.pk,
         expected_version=version,
         from_status=ModerationStatus.IN_MODERATION,
         status=ModerationStatus.REJECTED,
         rejection_reason=reason,
     )
-    audit_record(actor=moderator, action="response.reject", obj=response, reason=reason)
+    object_type = type(item).__name__.lower()
+    audit_record(actor=moderator, action=action, obj=item, object_type=object_type, reason=reason)
+    story = item.story if isinstance(item, Response) else item.response.story
     email_enqueue(
-        dedupe_key=f"response-rejected:{response.pk}",
-        to=response.responder.email,
+        dedupe_key=f"{template.replace('_', '-')}:{item.pk}",
+        to=recipient.email,
+        template=template,
+        context={"story_title": story.title, "reason": reason, "link": link},
+    )
+
+
+@transaction.atomic
+def response_reject(*, response: Response, moderator: User, version: int, reason: str) -> None:
+    _item_reject(
+        item=response,
+        moderator=moderator,
+        version=version,
+        reason=reason,
+        missing_reason=_("Explain to the responder why it was not published"),
+        action="response.reject",
+        recipient=response.responder,
         template="response_rejected",
-        context={
-            "story_title": response.story.title,
-            "reason": reason,
-            "link": _link("stories:detail", response.story.public_id),
-        },
+        link=_link("stories:detail", response.story.public_id),
     )
 
 
@@ -972,29 +996,14 @@ def reply_publish(*, reply: AuthorReply, moderator: User, version: int, body: st
 
 @transaction.atomic
 def reply_reject(*, reply: AuthorReply, moderator: User, version: int, reason: str) -> None:
-    _require_moderator(moderator)
-    _require_status(reply, ModerationStatus.IN_MODERATION)
-    reason = normalise_text(reason)
-    if not reason:
-        raise ValidationError(_("Explain to the author why it was not published"))
-    update_if_version(
-        AuthorReply,
-        pk=reply.pk,
-        expected_version=version,
-        from_status=ModerationStatus.IN_MODERATION,
-        status=ModerationStatus.REJECTED,
-        rejection_reason=reason,
-    )
-    audit_record(
-        actor=moderator, action="reply.reject", obj=reply, object_type="authorreply", reason=reason
-    )
-    email_enqueue(
-        dedupe_key=f"reply-rejected:{reply.pk}",
-        to=reply.author.email,
+    _item_reject(
+        item=reply,
+        moderator=moderator,
+        version=version,
+        reason=reason,
+        missing_reason=_("Explain to the author why it was not published"),
+        action="reply.reject",
+        recipient=reply.author,
         template="reply_rejected",
-        context={
-            "story_title": reply.response.story.title,
-            "reason": reason,
-            "link": _link("stories:my_story", reply.response.story.public_id),
-        },
+        link=_link("stories:my_story", reply.response.story.public_id),
     )

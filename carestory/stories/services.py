@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -26,7 +27,7 @@ from carestory.moderation.automod import analyse
 from carestory.moderation.models import StoryRevision
 from carestory.outbox.services import email_enqueue
 from carestory.services.models import Service
-from carestory.stories.models import Story, StoryService, StoryTag, Tag
+from carestory.stories.models import Story, StoryQuerySet, StoryService, StoryTag, Tag
 
 
 class IdempotencyConflict(Exception):
@@ -198,11 +199,33 @@ def story_verify(*, raw_token: str) -> Story | None:
     return story
 
 
+DUPLICATE_WINDOW = timedelta(days=90)
+
+
+def story_possible_duplicates(*, story: Story) -> StoryQuerySet:
+    """The author's other stories about one of the same services told within 90 days: the
+    same episode told twice is a reason not to publish, which a moderator decides."""
+    return (
+        Story.objects.filter(
+            author_id=story.author_id,
+            services__in=story.services.all(),
+            submitted_at__gte=story.submitted_at - DUPLICATE_WINDOW,
+            submitted_at__lte=story.submitted_at + DUPLICATE_WINDOW,
+        )
+        .exclude(pk=story.pk)
+        .exclude(status__in=[Story.Status.WITHDRAWN, Story.Status.AWAITING_VERIFICATION])
+        .distinct()
+    )
+
+
 def story_automod_refresh(*, story: Story) -> None:
     """Run the automated checks on the current public text and keep their whole-story signals:
-    safeguarding signals put the story first in the queue. Nothing is rejected here."""
+    safeguarding signals put the story first in the queue; another recent story by the same
+    author about the same service raises DUPLICATE_RISK. Nothing is rejected here."""
     analysis = analyse(title=story.title, body=story.body)
-    story.automod_flags = analysis.flags
+    story.automod_flags = list(analysis.flags)
+    if story_possible_duplicates(story=story).exists():
+        story.automod_flags.append("DUPLICATE_RISK")
     story.urgent = "SAFEGUARDING" in analysis.flags
     story.suggested_criticality = analysis.criticality
     Story.objects.filter(pk=story.pk).update(

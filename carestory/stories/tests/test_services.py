@@ -225,3 +225,43 @@ def test_public_ids_are_not_sequential(world: World) -> None:
     ids = {StoryFactory(services=[world.ward]).public_id for _ in range(5)}
     assert len(ids) == 5
     assert all(not i.isdigit() and len(i) == 10 for i in ids)
+
+
+def test_a_second_story_about_the_same_service_is_flagged_as_a_possible_duplicate(
+    world: World,
+) -> None:
+    first = story_submit(
+        draft=draft(world, email=world.author.email),
+        idempotency_key=uuid.uuid4(),
+        signed_in=world.author,
+    ).story
+    assert "DUPLICATE_RISK" not in Story.objects.get(pk=first.pk).automod_flags
+    second = story_submit(
+        draft=draft(world, email=world.author.email, title="The same stay again"),
+        idempotency_key=uuid.uuid4(),
+        signed_in=world.author,
+    ).story
+    other_service = story_submit(
+        draft=draft(world, email=world.author.email, services=[world.other_ward]),
+        idempotency_key=uuid.uuid4(),
+        signed_in=world.author,
+    ).story
+    assert "DUPLICATE_RISK" in Story.objects.get(pk=second.pk).automod_flags
+    assert "DUPLICATE_RISK" not in Story.objects.get(pk=other_service.pk).automod_flags
+    # Withdrawn earlier stories do not count.
+    story_withdraw(story=first, author=world.author)
+    story_withdraw(story=second, author=world.author)
+    third = story_submit(
+        draft=draft(world, email=world.author.email, title="Third"),
+        idempotency_key=uuid.uuid4(),
+        signed_in=world.author,
+    ).story
+    assert "DUPLICATE_RISK" not in Story.objects.get(pk=third.pk).automod_flags
+    # And a story told more than 90 days later is a new episode.
+    with time_machine.travel(timezone.now() + timedelta(days=91)):
+        later = story_submit(
+            draft=draft(world, email=world.author.email, title="Months later"),
+            idempotency_key=uuid.uuid4(),
+            signed_in=world.author,
+        ).story
+    assert "DUPLICATE_RISK" not in Story.objects.get(pk=later.pk).automod_flags

@@ -80,6 +80,27 @@ def _check_draft(draft: StoryDraft) -> None:
         )
 
 
+UNCONFIRMED_PER_DAY = 5
+
+
+def _check_unconfirmed_limit(email: str) -> None:
+    """At most five unconfirmed stories a day for one address: nobody can use the form to
+    flood someone else's inbox with confirmation emails."""
+    waiting = Story.objects.filter(
+        author__email=email.strip().lower(),
+        status=Story.Status.AWAITING_VERIFICATION,
+        submitted_at__gte=timezone.now() - timedelta(days=1),
+    ).count()
+    if waiting >= UNCONFIRMED_PER_DAY:
+        raise ValidationError(
+            _(
+                "You have %(count)s stories waiting for you to confirm your email address. "
+                "Please follow the link in one of our emails before sending another."
+            )
+            % {"count": waiting}
+        )
+
+
 def _link(name: str, *args: str) -> str:
     return settings.SITE_URL + reverse(name, args=args)
 
@@ -108,6 +129,7 @@ def story_submit(
     existing = Story.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return _same_submission(existing, draft)
+    _check_unconfirmed_limit(draft.email)
     try:
         return _story_create(draft=draft, idempotency_key=idempotency_key, signed_in=signed_in)
     except IntegrityError:

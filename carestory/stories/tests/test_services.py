@@ -265,3 +265,19 @@ def test_a_second_story_about_the_same_service_is_flagged_as_a_possible_duplicat
             signed_in=world.author,
         ).story
     assert "DUPLICATE_RISK" not in Story.objects.get(pk=later.pk).automod_flags
+
+
+def test_unconfirmed_stories_are_limited_per_address(world: World) -> None:
+    from carestory.stories.services import UNCONFIRMED_PER_DAY
+
+    for _ in range(UNCONFIRMED_PER_DAY):
+        story_submit(draft=draft(world), idempotency_key=uuid.uuid4())
+    with pytest.raises(ValidationError, match="waiting for you to confirm"):
+        story_submit(draft=draft(world), idempotency_key=uuid.uuid4())
+    assert Story.objects.count() == UNCONFIRMED_PER_DAY
+    verify_emails = OutboxMessage.objects.filter(dedupe_key__startswith="story-verify:")
+    assert verify_emails.count() == UNCONFIRMED_PER_DAY
+    # Another address is not affected, and a day later the limit has passed.
+    story_submit(draft=draft(world, email="other@example.org"), idempotency_key=uuid.uuid4())
+    with time_machine.travel(timezone.now() + timedelta(days=1, minutes=1)):
+        story_submit(draft=draft(world), idempotency_key=uuid.uuid4())

@@ -23,6 +23,7 @@ from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.services.models import Service
 from carestory.stories.models import Story
 from carestory.subscriptions.models import Membership
+from carestory.subscriptions.selectors import ancestor_ids_of, memberships_covering
 
 logger = logging.getLogger(__name__)
 
@@ -294,32 +295,21 @@ def story_history(*, story: Story) -> list[HistoryEntry]:
 # --- Provider review ------------------------------------------------------------------------
 
 
-def _ancestor_ids(services: Iterable[Service]) -> set[int]:
-    ids: set[int] = set()
-    for service in services:
-        ids.update(service.ancestor_ids())
-    return ids
-
-
 def provider_review_admins(*, services: Iterable[Service]) -> list[Membership]:
     """Active administrators of the active subscriptions covering any of the services."""
-    ids = _ancestor_ids(services)
-    return list(
-        Membership.objects.active()
-        .filter(role=Membership.Role.ADMINISTRATOR, subscription__scope__in=ids)
-        .select_related("user", "subscription")
-        .distinct()
-        .order_by("user_id", "subscription_id")
-    )
+    return memberships_covering(services=services, roles=[Membership.Role.ADMINISTRATOR])
 
 
 def is_provider_review_admin(*, user: User, story: Story) -> bool:
     if not (user.is_authenticated and user.is_active):
         return False
-    ids = _ancestor_ids(story.services.all())
     return (
         Membership.objects.active()
-        .filter(user=user, role=Membership.Role.ADMINISTRATOR, subscription__scope__in=ids)
+        .filter(
+            user=user,
+            role=Membership.Role.ADMINISTRATOR,
+            subscription__scope__in=ancestor_ids_of(story.services.all()),
+        )
         .exists()
     )
 

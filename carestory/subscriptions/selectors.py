@@ -11,7 +11,8 @@ from carestory.services.models import Service
 from carestory.subscriptions.models import Membership, Subscription
 
 
-def _ancestor_ids(services: Iterable[Service]) -> set[int]:
+def ancestor_ids_of(services: Iterable[Service]) -> set[int]:
+    """Ids of the services and everything above them: a scope covering any of these covers."""
     ids: set[int] = set()
     for service in services:
         ids.update(service.ancestor_ids())
@@ -20,7 +21,7 @@ def _ancestor_ids(services: Iterable[Service]) -> set[int]:
 
 def subscriptions_covering(*, services: Iterable[Service]) -> list[Subscription]:
     """Active subscriptions whose scope contains any of these services."""
-    ids = _ancestor_ids(services)
+    ids = ancestor_ids_of(services)
     return list(Subscription.objects.filter(is_active=True, scope__in=ids).distinct())
 
 
@@ -36,7 +37,7 @@ def membership_covering(
     """The user's active membership whose subscription covers one of the services, if any."""
     if not user.is_authenticated:
         return None
-    ids = _ancestor_ids(services)
+    ids = ancestor_ids_of(services)
     qs = Membership.objects.active().filter(user=user, subscription__scope__in=ids)
     if responders_only:
         qs = qs.can_respond()
@@ -58,14 +59,21 @@ def scope_filter_for(*, user: User, prefix: str = "services__") -> Q | None:
     return condition
 
 
-def alert_recipients_for(*, services: Iterable[Service]) -> list[Membership]:
-    """Responders and administrators whose scope covers one of the services."""
-    ids = _ancestor_ids(services)
+def memberships_covering(*, services: Iterable[Service], roles: Iterable[str]) -> list[Membership]:
+    """Active members with one of these roles whose scope covers one of the services."""
+    ids = ancestor_ids_of(services)
     return list(
         Membership.objects.active()
-        .can_respond()
-        .filter(subscription__scope__in=ids)
+        .filter(role__in=list(roles), subscription__scope__in=ids)
         .select_related("user", "subscription")
         .distinct()
         .order_by("user_id", "subscription_id")
+    )
+
+
+def alert_recipients_for(*, services: Iterable[Service]) -> list[Membership]:
+    """Responders and administrators whose scope covers one of the services."""
+    return memberships_covering(
+        services=services,
+        roles=[Membership.Role.RESPONDER, Membership.Role.ADMINISTRATOR],
     )

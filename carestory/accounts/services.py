@@ -7,12 +7,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from carestory.accounts.models import SignInToken, User
 from carestory.audit.services import audit_record
 from carestory.lib.tokens import hash_token, new_secret_token
+from carestory.lib.urls import absolute_url
 from carestory.outbox.services import email_enqueue
 
 
@@ -95,7 +95,7 @@ def author_sign_in_request(*, email: str) -> None:
         to=user.email,
         template="author_sign_in",
         context={
-            "link": settings.SITE_URL + reverse("accounts:sign_in_confirm", args=[raw]),
+            "link": absolute_url("accounts:sign_in_confirm", raw),
             "hours": settings.AUTHOR_LINK_HOURS,
         },
     )

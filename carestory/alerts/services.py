@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-from django.urls import reverse
-
+from carestory.lib.urls import absolute_url
 from carestory.outbox.services import email_enqueue
 from carestory.stories.models import Criticality, Story
 from carestory.subscriptions.selectors import alert_recipients_for
@@ -20,7 +18,7 @@ def alerts_story_published(*, story: Story) -> int:
     """
     services = list(story.services.all())
     recipients = alert_recipients_for(services=services)
-    link = settings.SITE_URL + reverse("stories:detail", args=[story.public_id])
+    link = absolute_url("stories:detail", story.public_id)
     criticality = Criticality(story.criticality).label if story.criticality is not None else ""
     queued = 0
     seen: set[int] = set()

@@ -41,6 +41,7 @@ from carestory.accounts.services import (
 from carestory.audit.services import audit_record
 from carestory.lib.locking import ConflictError, update_if_version
 from carestory.lib.text import normalise_text
+from carestory.lib.urls import absolute_url
 from carestory.moderation.models import (
     AuthorQuestion,
     ModeratorNote,
@@ -77,10 +78,6 @@ def _require_senior_for_held(story: Story, moderator: User) -> None:
     """Only a senior moderator decides on a held story."""
     if story.status == _S.HELD and not moderator.is_senior_moderator:
         raise PermissionError("Senior moderators only")
-
-
-def _link(name: str, *args: str | int) -> str:
-    return settings.SITE_URL + reverse(name, args=args)
 
 
 def _require_status(obj: Story | Response | AuthorReply, *allowed: str) -> None:
@@ -384,7 +381,7 @@ def _publish_now(
         dedupe_key=f"story-published:{story.pk}:author",
         to=story.author.email,
         template="story_published",
-        context={"story_title": title, "link": _link("stories:detail", story.public_id)},
+        context={"story_title": title, "link": absolute_url("stories:detail", story.public_id)},
         guard="story_published",
         guard_args=guard_args,
     )
@@ -464,7 +461,7 @@ def _signpost(story: Story) -> None:
         template="safeguarding_signpost",
         context={
             "story_title": story.original_title,
-            "my_stories_link": _link("stories:my_story", story.public_id),
+            "my_stories_link": absolute_url("stories:my_story", story.public_id),
         },
     )
 
@@ -571,7 +568,7 @@ def story_reject(
             "story_title": story.original_title,
             "reason": RejectionReason(reason).label,
             "message": message,
-            "my_stories_link": _link("stories:my_story", story.public_id),
+            "my_stories_link": absolute_url("stories:my_story", story.public_id),
         },
     )
 
@@ -628,7 +625,7 @@ def story_question_ask(
         context={
             "story_title": story.original_title,
             "question": question,
-            "link": _link("author_answer:answer", raw),
+            "link": absolute_url("author_answer:answer", raw),
             "days": ANSWER_LINK_DAYS,
         },
     )
@@ -953,7 +950,7 @@ def response_reject(*, response: Response, moderator: User, version: int, reason
         action="response.reject",
         recipient=response.responder,
         template="response_rejected",
-        link=_link("stories:detail", response.story.public_id),
+        link=absolute_url("stories:detail", response.story.public_id),
     )
 
 
@@ -987,7 +984,9 @@ def reply_publish(*, reply: AuthorReply, moderator: User, version: int, body: st
         template="reply_published",
         context={
             "story_title": response.story.title,
-            "link": _link("stories:detail", response.story.public_id) + f"#reply-{reply.pk}",
+            "link": absolute_url(
+                "stories:detail", response.story.public_id, fragment=f"reply-{reply.pk}"
+            ),
         },
         guard="reply_published",
         guard_args={"reply_id": reply.pk},
@@ -1005,5 +1004,5 @@ def reply_reject(*, reply: AuthorReply, moderator: User, version: int, reason: s
         action="reply.reject",
         recipient=reply.author,
         template="reply_rejected",
-        link=_link("stories:my_story", reply.response.story.public_id),
+        link=absolute_url("stories:my_story", reply.response.story.public_id),
     )

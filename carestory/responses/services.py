@@ -14,11 +14,9 @@ import logging
 import uuid
 from datetime import datetime
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -26,6 +24,7 @@ from carestory.accounts.models import User
 from carestory.audit.services import audit_record
 from carestory.lib.locking import ConflictError, update_if_version
 from carestory.lib.text import normalise_text
+from carestory.lib.urls import absolute_url
 from carestory.outbox.services import email_enqueue, job_enqueue
 from carestory.responses.models import (
     RESPONSE_EDIT_WINDOW,
@@ -87,10 +86,6 @@ def _clean_change(change: str, change_description: str) -> str:
     if change != Response.Change.NONE and not change_description:
         raise ValidationError(_("Describe the change you are planning or have made"))
     return change_description if change != Response.Change.NONE else ""
-
-
-def _link(name: str, *args: str) -> str:
-    return settings.SITE_URL + reverse(name, args=args)
 
 
 def response_post(
@@ -332,7 +327,9 @@ def response_mark_published(
         context={
             "story_title": story.title,
             "organisation": response.subscription.name,
-            "link": _link("stories:detail", story.public_id) + f"#response-{response.pk}",
+            "link": absolute_url(
+                "stories:detail", story.public_id, fragment=f"response-{response.pk}"
+            ),
         },
         guard="response_published",
         guard_args={"response_id": response.pk},

@@ -10,7 +10,6 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,6 +22,7 @@ from carestory.accounts.services import (
 from carestory.audit.services import audit_record
 from carestory.lib.locking import update_if_version
 from carestory.lib.text import normalise_text, word_count
+from carestory.lib.urls import absolute_url
 from carestory.moderation.automod import analyse
 from carestory.moderation.models import StoryRevision
 from carestory.outbox.services import email_enqueue
@@ -101,10 +101,6 @@ def _check_unconfirmed_limit(email: str) -> None:
         )
 
 
-def _link(name: str, *args: str) -> str:
-    return settings.SITE_URL + reverse(name, args=args)
-
-
 def _acknowledge(story: Story) -> None:
     email_enqueue(
         dedupe_key=f"story-received:{story.pk}",
@@ -113,7 +109,7 @@ def _acknowledge(story: Story) -> None:
         context={
             "story_title": story.original_title,
             "screen_name": story.screen_name,
-            "my_stories_link": _link("stories:my_story", story.public_id),
+            "my_stories_link": absolute_url("stories:my_story", story.public_id),
         },
     )
 
@@ -199,7 +195,7 @@ def _story_create(
             template="story_verify",
             context={
                 "story_title": title,
-                "link": _link("stories:verify", raw),
+                "link": absolute_url("stories:verify", raw),
                 "hours": settings.AUTHOR_LINK_HOURS,
             },
         )

@@ -65,6 +65,15 @@ def story_tag_pairs(
     return pairs
 
 
+def _check_length(body: str) -> None:
+    words = word_count(body)
+    if words > settings.STORY_MAX_WORDS:
+        raise ValidationError(
+            _("Your story has %(count)s words: the limit is %(limit)s")
+            % {"count": words, "limit": settings.STORY_MAX_WORDS}
+        )
+
+
 def _check_draft(draft: StoryDraft) -> None:
     if not draft.consent:
         raise ValidationError(_("You must agree to your story being published"))
@@ -72,12 +81,7 @@ def _check_draft(draft: StoryDraft) -> None:
         raise ValidationError(_("Choose the service your story is about"))
     if any(not s.is_open for s in draft.services):
         raise ValidationError(_("That service has closed: choose another"))
-    words = word_count(draft.body)
-    if words > settings.STORY_MAX_WORDS:
-        raise ValidationError(
-            _("Your story has %(count)s words: the limit is %(limit)s")
-            % {"count": words, "limit": settings.STORY_MAX_WORDS}
-        )
+    _check_length(draft.body)
 
 
 UNCONFIRMED_PER_DAY = 5
@@ -262,12 +266,7 @@ def story_author_edit(*, story: Story, author: User, title: str, body: str, vers
         raise ValidationError(_("Your story has already been moderated, so it cannot be changed"))
     title = normalise_text(title)
     body = normalise_text(body)
-    words = word_count(body)
-    if words > settings.STORY_MAX_WORDS:
-        raise ValidationError(
-            _("Your story has %(count)s words: the limit is %(limit)s")
-            % {"count": words, "limit": settings.STORY_MAX_WORDS}
-        )
+    _check_length(body)
     update_if_version(
         Story,
         pk=story.pk,

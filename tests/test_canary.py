@@ -37,7 +37,7 @@ from carestory.moderation.services import (
     story_publish,
 )
 from carestory.outbox.models import OutboxMessage
-from carestory.outbox.services import outbox_drain
+from carestory.outbox.services import outbox_drain, outbox_render
 from carestory.outbox.testing import ReceivedEmail, SmtpSink
 from carestory.responses.models import AuthorReply, Response
 from carestory.responses.services import reply_post, response_post
@@ -229,7 +229,9 @@ def _run_flow_through_the_website(world: World, canaries: Canaries, smtp_sink: S
     story = Story.objects.get()
     assert story.postcode == canaries.postcode
     message = OutboxMessage.objects.get(dedupe_key__startswith="story-verify:")
-    link = next(line for line in message.body_text.splitlines() if "/verify/" in line)
+    link = next(
+        line for line in outbox_render(message).body_text.splitlines() if "/verify/" in line
+    )
     token = link.strip().rstrip("/").rsplit("/", 1)[-1]
     outbox_drain()  # the verification email, to the author
     assert author.post(f"/verify/{token}/").status_code == 200

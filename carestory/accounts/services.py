@@ -11,8 +11,7 @@ from django.utils import timezone
 
 from carestory.accounts.models import SignInToken, User
 from carestory.audit.services import audit_record
-from carestory.lib.tokens import hash_token, new_secret_token
-from carestory.lib.urls import absolute_url
+from carestory.lib.tokens import hash_token, new_link_seed, secret_link, token_from_seed
 from carestory.outbox.services import email_enqueue
 
 
@@ -27,16 +26,21 @@ def author_get_or_create(*, email: str) -> User:
 def sign_in_token_issue(
     *, user: User, purpose: str, story_id: int | None = None
 ) -> tuple[SignInToken, str]:
-    """Create a single-use link token; returns the row and the raw token (only ever emailed)."""
-    raw = new_secret_token()
+    """Create a single-use link token; returns the row and the link's *seed*.
+
+    Put ``lib.tokens.secret_link(view_name, seed)`` in the email's context: the worker makes
+    the token from the seed (an HMAC under the SECRET_KEY) when it sends the email. The database
+    keeps only the token's hash, and the outbox forgets the seed once the email is sent.
+    """
+    seed = new_link_seed()
     token = SignInToken.objects.create(
         user=user,
         purpose=purpose,
-        token_hash=hash_token(raw),
+        token_hash=hash_token(token_from_seed(seed)),
         story_id=story_id,
         expires_at=timezone.now() + timedelta(hours=settings.AUTHOR_LINK_HOURS),
     )
-    return token, raw
+    return token, seed
 
 
 def sign_in_token_peek(*, raw: str, purpose: str) -> SignInToken | None:
@@ -89,13 +93,13 @@ def author_sign_in_request(*, email: str) -> None:
     ).count()
     if recent >= SIGN_IN_LINKS_PER_HOUR:
         return
-    token, raw = sign_in_token_issue(user=user, purpose=SignInToken.Purpose.SIGN_IN)
+    token, seed = sign_in_token_issue(user=user, purpose=SignInToken.Purpose.SIGN_IN)
     email_enqueue(
         dedupe_key=f"sign-in:{token.pk}",
         to=user.email,
         template="author_sign_in",
         context={
-            "link": absolute_url("accounts:sign_in_confirm", raw),
+            "link": secret_link("accounts:sign_in_confirm", seed),
             "hours": settings.AUTHOR_LINK_HOURS,
         },
     )

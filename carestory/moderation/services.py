@@ -41,6 +41,7 @@ from carestory.accounts.services import (
 from carestory.audit.services import audit_record
 from carestory.lib.locking import ConflictError, update_if_version
 from carestory.lib.text import normalise_text
+from carestory.lib.tokens import secret_link
 from carestory.lib.urls import absolute_url
 from carestory.moderation.models import (
     AuthorQuestion,
@@ -611,7 +612,7 @@ def story_question_ask(
     )
     _after_edit(story, moderator, fields, tags, services, note)
     asked = AuthorQuestion.objects.create(story=story, moderator=moderator, question=question)
-    token, raw = sign_in_token_issue(
+    token, seed = sign_in_token_issue(
         user=story.author, purpose=SignInToken.Purpose.ANSWER_QUESTION, story_id=story.pk
     )
     # Authors may take a few days to see the email: the link lasts longer than a sign-in link.
@@ -625,7 +626,7 @@ def story_question_ask(
         context={
             "story_title": story.original_title,
             "question": question,
-            "link": absolute_url("author_answer:answer", raw),
+            "link": secret_link("author_answer:answer", seed),
             "days": ANSWER_LINK_DAYS,
         },
     )

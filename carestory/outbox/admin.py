@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from carestory.accounts.models import User
 from carestory.outbox.models import OutboxMessage
 from carestory.outbox.services import outbox_requeue
 
@@ -43,6 +44,10 @@ class OutboxMessageAdmin(_ModelAdmin):
         "job_name",
         "payload",
         "to_email",
+        "template",
+        "language",
+        "context",
+        "purged_at",
         "subject",
         "body_text",
         "body_html",
@@ -50,7 +55,7 @@ class OutboxMessageAdmin(_ModelAdmin):
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OutboxMessage]:
-        return super().get_queryset(request).defer("body_text", "body_html")
+        return super().get_queryset(request).defer("body_text", "body_html", "context")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -60,7 +65,8 @@ class OutboxMessageAdmin(_ModelAdmin):
 
     @admin.action(description=_("Retry now (failed or cancelled messages)"))
     def retry_now(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
-        count = outbox_requeue(ids=list(queryset.values_list("id", flat=True)))
+        user = request.user if isinstance(request.user, User) else None
+        count = outbox_requeue(ids=list(queryset.values_list("id", flat=True)), actor=user)
         self.message_user(
             request,
             ngettext("%(count)d message queued again.", "%(count)d messages queued again.", count)

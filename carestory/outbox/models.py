@@ -24,8 +24,16 @@ class OutboxMessage(models.Model):
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
     )
-    # Email
+    # Email: rendered when it is sent, from ``template`` and ``context`` (in ``language``), so
+    # no rendered body (and no working link) is kept in the database. Secret links are stored
+    # as seeds that only the SECRET_KEY turns into a working token (lib/secret_links.py) and
+    # are removed from the context once the email is sent; the retention purge empties the
+    # address and the context of finished rows.
     to_email = models.EmailField(blank=True)
+    template = models.CharField(max_length=80, blank=True)
+    context = models.JSONField(default=dict, blank=True)
+    language = models.CharField(max_length=10, blank=True)
+    # Only rows queued before rendering moved to send time have these (sent as they are).
     subject = models.CharField(max_length=250, blank=True)
     body_text = models.TextField(blank=True)
     body_html = models.TextField(blank=True)
@@ -44,6 +52,7 @@ class OutboxMessage(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

@@ -17,8 +17,9 @@ import re
 import secrets
 import smtplib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -26,11 +27,18 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Min, Q, QuerySet
-from django.template.loader import render_to_string
-from django.utils import timezone
+from django.template.loader import get_template, render_to_string
+from django.utils import timezone, translation
+from django.utils.functional import Promise
 
+from carestory.audit.services import audit_record
+from carestory.lib.tokens import SECRET_LINK_KEY, token_from_seed
+from carestory.lib.urls import absolute_url
 from carestory.outbox.models import OutboxMessage
 from carestory.outbox.registry import get_guard, get_job
+
+if TYPE_CHECKING:
+    from carestory.accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +50,7 @@ LAST_ERROR_MAX_LENGTH = 300
 _Status = OutboxMessage.Status
 _Kind = OutboxMessage.Kind
 _random = secrets.SystemRandom()
+_DATETIME_KEY = "$datetime"
 _ADDRESS_RE = re.compile(r"[^\s@<>()\[\]'\",;:]+@[^\s@<>()\[\]'\",;:]+")
 
 
@@ -100,6 +109,70 @@ def render_email(*, template: str, context: dict[str, Any]) -> tuple[str, str, s
     return subject, body_text, body_html
 
 
+def _jsonable(value: Any) -> Any:
+    """The context as JSON values: lazy translations become text; anything else that JSON
+    cannot hold is a programming error, raised at enqueue time (not in the worker)."""
+    if isinstance(value, Promise):
+        return str(value)
+    if isinstance(value, datetime):
+        if timezone.is_naive(value):
+            raise TypeError("Email context datetimes must be aware")
+        return {_DATETIME_KEY: value.isoformat()}
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise TypeError(f"Email context values must be JSON values, not {type(value).__name__}")
+
+
+def _expand_secret_links(value: Any) -> Any:
+    """The stored context as the templates want it: secret links made, datetimes restored."""
+    if isinstance(value, dict):
+        if set(value) == {SECRET_LINK_KEY}:
+            if not isinstance(value[SECRET_LINK_KEY], list):
+                return "[link already sent]"  # the seed was forgotten when it was sent
+            view_name, seed = value[SECRET_LINK_KEY]
+            return absolute_url(view_name, token_from_seed(seed))
+        if set(value) == {_DATETIME_KEY}:
+            return datetime.fromisoformat(value[_DATETIME_KEY])
+        return {k: _expand_secret_links(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_secret_links(v) for v in value]
+    return value
+
+
+def _without_secret_links(value: Any) -> Any:
+    """The context with every secret link's seed forgotten (after sending)."""
+    if isinstance(value, dict):
+        if SECRET_LINK_KEY in value:
+            return {SECRET_LINK_KEY: "sent"}
+        return {k: _without_secret_links(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_secret_links(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    body_text: str
+    body_html: str
+
+
+def outbox_render(message: OutboxMessage) -> RenderedEmail:
+    """The email as it is sent: rendered now, in the language it was queued in, with its secret
+    links made from their seeds. Rows queued before rendering moved here carry their body."""
+    if not message.template:
+        return RenderedEmail(message.subject, message.body_text, message.body_html)
+    with translation.override(message.language or settings.LANGUAGE_CODE):
+        subject, body_text, body_html = render_email(
+            template=message.template, context=_expand_secret_links(message.context)
+        )
+    return RenderedEmail(subject, body_text, body_html)
+
+
 def email_enqueue(
     *,
     dedupe_key: str,
@@ -111,21 +184,25 @@ def email_enqueue(
 ) -> OutboxMessage | None:
     """Queue an email; call inside the transaction that causes it.
 
-    Returns the new row, or None when a row with this dedupe key already exists.
+    The email is rendered by the worker when it sends it (``outbox_render``); its templates
+    must exist now and its context must be JSON values (links with a secret token as
+    ``lib.tokens.secret_link``). Returns the new row, or None when a row with this dedupe key
+    already exists.
     """
     _check_dedupe_key(dedupe_key)
     validate_email(to)
     if guard:
         get_guard(guard)
-    subject, body_text, body_html = render_email(template=template, context=context)
+    for suffix in ("subject.txt", "body.txt", "body.html"):
+        get_template(f"emails/{template}_{suffix}")
     return _insert(
         OutboxMessage(
             kind=_Kind.EMAIL,
             dedupe_key=dedupe_key,
             to_email=to,
-            subject=subject,
-            body_text=body_text,
-            body_html=body_html,
+            template=template,
+            context=_jsonable(context),
+            language=translation.get_language() or settings.LANGUAGE_CODE,
             guard=guard,
             guard_args=guard_args or {},
         )
@@ -261,15 +338,24 @@ def _log(message: OutboxMessage, outcome: str, error: str = "") -> None:
     )
 
 
-def _describe_error(exc: BaseException, message: OutboxMessage) -> str:
+def _describe_error(exc: BaseException, subject: str = "") -> str:
     """Class name and a short message, with addresses and the subject scrubbed."""
     text = str(exc)
-    if message.subject:
-        text = text.replace(message.subject, "<subject>")
+    if subject:
+        text = text.replace(subject, "<subject>")
     text = _ADDRESS_RE.sub("<address>", text)
     text = " ".join(text.split())
     name = type(exc).__name__
     return f"{name}: {text}"[:LAST_ERROR_MAX_LENGTH] if text else name
+
+
+class _SendError(Exception):
+    """Sending failed; ``subject`` is what to scrub from the error text."""
+
+    def __init__(self, cause: BaseException, subject: str) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.subject = subject
 
 
 def _is_permanent(exc: BaseException) -> bool:
@@ -280,20 +366,24 @@ def _is_permanent(exc: BaseException) -> bool:
 
 
 def _send_email(message: OutboxMessage, mail_connection: BaseEmailBackend | None) -> None:
-    email = EmailMultiAlternatives(
-        subject=message.subject,
-        body=message.body_text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[message.to_email],
-        headers={
-            "Message-ID": message_id_for(message.dedupe_key),
-            "Auto-Submitted": "auto-generated",
-        },
-        connection=mail_connection or get_connection(fail_silently=False),
-    )
-    if message.body_html:
-        email.attach_alternative(message.body_html, "text/html")
-    email.send(fail_silently=False)
+    rendered = outbox_render(message)
+    try:
+        email = EmailMultiAlternatives(
+            subject=rendered.subject,
+            body=rendered.body_text,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[message.to_email],
+            headers={
+                "Message-ID": message_id_for(message.dedupe_key),
+                "Auto-Submitted": "auto-generated",
+            },
+            connection=mail_connection or get_connection(fail_silently=False),
+        )
+        if rendered.body_html:
+            email.attach_alternative(rendered.body_html, "text/html")
+        email.send(fail_silently=False)
+    except Exception as exc:
+        raise _SendError(exc, rendered.subject) from exc
 
 
 def _mark(message: OutboxMessage, outcome: str, **fields: Any) -> bool:
@@ -305,7 +395,10 @@ def _mark(message: OutboxMessage, outcome: str, **fields: Any) -> bool:
 
 
 def _mark_failure(message: OutboxMessage, exc: BaseException, now: datetime) -> None:
-    error = _describe_error(exc, message)
+    if isinstance(exc, _SendError):
+        error, exc = _describe_error(exc.cause, exc.subject), exc.cause
+    else:
+        error = _describe_error(exc, message.subject)
     if message.attempts >= settings.OUTBOX_MAX_ATTEMPTS or _is_permanent(exc):
         _mark(message, "failed", status=_Status.FAILED, last_error=error)
     else:
@@ -355,8 +448,17 @@ def outbox_process(
     except Exception as exc:
         _mark_failure(message, exc, now)
         return
-    # Outside the try: a database error here must not turn a sent email into a retry.
-    _mark(message, "sent", status=_Status.SENT, sent_at=timezone.now())
+    # Outside the try: a database error here must not turn a sent email into a retry. The
+    # secret links' seeds are forgotten with it: nothing can make those links again.
+    _mark(
+        message,
+        "sent",
+        status=_Status.SENT,
+        sent_at=timezone.now(),
+        context=_without_secret_links(message.context),
+        body_text="",
+        body_html="",
+    )
 
 
 def _run_job(message: OutboxMessage) -> None:
@@ -415,17 +517,35 @@ def outbox_drain(*, worker_id: str = "test", max_rounds: int = 20) -> int:
     return total
 
 
-def outbox_requeue(*, ids: list[int]) -> int:
-    """Put FAILED or CANCELLED rows back in the queue, due now, with a fresh retry budget."""
-    return OutboxMessage.objects.filter(
-        id__in=ids, status__in=[_Status.FAILED, _Status.CANCELLED]
-    ).update(
-        status=_Status.PENDING,
-        attempts=0,
-        next_attempt_at=timezone.now(),
-        locked_by="",
-        lease_expires_at=None,
+@transaction.atomic
+def outbox_requeue(*, ids: list[int], actor: User | None) -> int:
+    """Put FAILED or CANCELLED rows back in the queue, due now, with a fresh retry budget.
+
+    Each row put back is recorded in the audit log against ``actor``. Purged rows have nothing
+    left to send and stay where they are.
+    """
+    requeued = list(
+        OutboxMessage.objects.filter(
+            id__in=ids, status__in=[_Status.FAILED, _Status.CANCELLED], purged_at__isnull=True
+        ).values_list("id", "status")
     )
+    for pk, status in requeued:
+        updated = OutboxMessage.objects.filter(id=pk, status=status).update(
+            status=_Status.PENDING,
+            attempts=0,
+            next_attempt_at=timezone.now(),
+            locked_by="",
+            lease_expires_at=None,
+        )
+        if updated:
+            audit_record(
+                actor=actor,
+                action="outbox.requeue",
+                obj=OutboxMessage(pk=pk),
+                object_type="outboxmessage",
+                changes={"status": [status, _Status.PENDING]},
+            )
+    return len(requeued)
 
 
 def outbox_backlog(*, now: datetime | None = None) -> OutboxBacklog:
@@ -447,3 +567,31 @@ def outbox_backlog(*, now: datetime | None = None) -> OutboxBacklog:
             max((now - oldest_due).total_seconds(), 0.0) if oldest_due else 0.0
         ),
     )
+
+
+def outbox_purge(*, now: datetime | None = None, batch: int = 500) -> int:
+    """Forget the address and the content of finished rows older than OUTBOX_RETENTION_DAYS.
+
+    The row stays (status, dedupe key, dates, attempts), so an enqueue of the same event is
+    still recognised as a duplicate. Returns the number of rows purged; idempotent.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.OUTBOX_RETENTION_DAYS)
+    finished = [_Status.SENT, _Status.FAILED, _Status.CANCELLED]
+    total = 0
+    while True:
+        ids = list(
+            OutboxMessage.objects.filter(
+                status__in=finished, created_at__lt=cutoff, purged_at__isnull=True
+            ).values_list("id", flat=True)[:batch]
+        )
+        if not ids:
+            return total
+        total += OutboxMessage.objects.filter(id__in=ids, status__in=finished).update(
+            to_email="",
+            context={},
+            subject="",
+            body_text="",
+            body_html="",
+            purged_at=now,
+        )

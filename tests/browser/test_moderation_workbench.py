@@ -15,6 +15,7 @@ from pytest_django.fixtures import Settings
 from carestory.moderation import services as decisions
 from carestory.moderation.models import StoryRevision
 from carestory.outbox.models import OutboxMessage
+from carestory.outbox.services import outbox_render
 from carestory.outbox.testing import SmtpSink
 from carestory.services.models import Service
 from carestory.stories.models import Story, Tag
@@ -146,7 +147,7 @@ def test_the_answer_and_provider_review_pages_are_accessible(
         services=[world.ward],
     )
     message = OutboxMessage.objects.get(dedupe_key__startswith="story-question:")
-    match = re.search(r"/answer/[^/\s]+/", message.body_text)
+    match = re.search(r"/answer/[^/\s]+/", outbox_render(message).body_text)
     assert match
     author = new_page()
     visit(author, site + match.group(0))

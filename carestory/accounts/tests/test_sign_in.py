@@ -11,6 +11,7 @@ from django.utils import timezone
 from carestory.accounts.models import SignInToken
 from carestory.accounts.services import SIGN_IN_LINKS_PER_HOUR, author_sign_in_request
 from carestory.outbox.models import OutboxMessage
+from carestory.outbox.services import outbox_render
 from conftest import World
 from tests.factories import StoryFactory
 
@@ -18,7 +19,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _link_path(message: OutboxMessage) -> str:
-    link = next(line for line in message.body_text.splitlines() if "/sign-in/" in line)
+    link = next(
+        line for line in outbox_render(message).body_text.splitlines() if "/sign-in/" in line
+    )
     return "/sign-in/" + link.split("/sign-in/", 1)[1]
 
 

@@ -29,6 +29,7 @@ from carestory.outbox.services import (
     message_id_for,
     outbox_backlog,
     outbox_drain,
+    outbox_render,
     outbox_requeue,
     outbox_run_once,
 )
@@ -103,7 +104,7 @@ def test_email_enqueue_is_idempotent_and_keeps_the_outer_transaction_usable() ->
     assert second is None
     assert job is not None
     assert OutboxMessage.objects.count() == 2
-    assert reload(first).subject == "Test message: Tea & toast"
+    assert outbox_render(reload(first)).subject == "Test message: Tea & toast"
 
 
 def test_job_enqueue_is_idempotent() -> None:
@@ -115,23 +116,28 @@ def test_job_enqueue_is_idempotent() -> None:
     assert list(OutboxMessage.objects.values_list("payload", flat=True)) == [{"n": 1}]
 
 
-def test_enqueue_renders_the_three_templates() -> None:
+def test_the_three_templates_are_rendered_when_sent_not_stored() -> None:
     message = reload(enqueue_email(title="Tea & <toast>"))
     assert message.kind == OutboxMessage.Kind.EMAIL
     assert message.status == Status.PENDING
     assert message.to_email == RECIPIENT
-    assert message.subject == "Test message: Tea & <toast>"
-    assert 'about "Tea & <toast>"' in message.body_text
-    assert "<strong>Tea &amp; &lt;toast&gt;</strong>" in message.body_html
+    # Nothing rendered is kept in the row: only the template's name and its context.
+    assert (message.subject, message.body_text, message.body_html) == ("", "", "")
+    assert message.template == "outbox_test"
+    rendered = outbox_render(message)
+    assert rendered.subject == "Test message: Tea & <toast>"
+    assert 'about "Tea & <toast>"' in rendered.body_text
+    assert "<strong>Tea &amp; &lt;toast&gt;</strong>" in rendered.body_html
 
 
 def test_subject_is_one_line_and_truncated() -> None:
     message = reload(enqueue_email(title="Hi\r\nBcc: x@evil.example\r\n\u2028" + "y" * 500))
-    assert "\r" not in message.subject
-    assert "\n" not in message.subject
-    assert "\u2028" not in message.subject
-    assert message.subject.startswith("Test message: Hi Bcc: x@evil.example y")
-    assert len(message.subject) == 200
+    subject = outbox_render(message).subject
+    assert "\r" not in subject
+    assert "\n" not in subject
+    assert "\u2028" not in subject
+    assert subject.startswith("Test message: Hi Bcc: x@evil.example y")
+    assert len(subject) == 200
 
 
 @pytest.mark.parametrize(
@@ -330,9 +336,28 @@ def test_max_attempts_marks_the_row_failed(settings: Any) -> None:
     # A failed row is never picked up again...
     assert outbox_run_once(worker_id="w1", now=now + timedelta(days=1)) == 0
     # ...until someone asks for it.
-    assert outbox_requeue(ids=[row.pk]) == 1
+    assert outbox_requeue(ids=[row.pk], actor=None) == 1
     assert reload(message).status == Status.PENDING
     assert reload(message).attempts == 0
+
+
+def test_retry_now_in_the_admin_is_audited(client: Any, settings: Any) -> None:
+    from carestory.audit.models import AuditEvent
+    from tests.factories import UserFactory
+
+    message = enqueue_email()
+    assert message is not None
+    OutboxMessage.objects.filter(pk=message.pk).update(status=Status.FAILED)
+    admin_user = UserFactory(email="admin@example.org", is_staff=True, is_superuser=True)
+    client.force_login(admin_user)
+    response = client.post(
+        f"/{settings.ADMIN_URL}outbox/outboxmessage/",
+        {"action": "retry_now", "_selected_action": [message.pk]},
+    )
+    assert response.status_code == 302
+    assert reload(message).status == Status.PENDING
+    event = AuditEvent.objects.get(action="outbox.requeue")
+    assert event.actor == admin_user and event.object_id == str(message.pk)
 
 
 def test_backoff_doubles_with_jitter_and_is_capped() -> None:

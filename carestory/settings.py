@@ -218,9 +218,14 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 120)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 12)
 OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 20)
+# Finished outbox rows keep their address and content this long (for support), then only
+# their status, dates and dedupe key.
+OUTBOX_RETENTION_DAYS = env_int("OUTBOX_RETENTION_DAYS", 30)
 
 # Story rules.
 STORY_MAX_WORDS = env_int("STORY_MAX_WORDS", 1500)
+# A character limit too, so one giant "word" cannot make a story of any size.
+STORY_MAX_CHARACTERS = env_int("STORY_MAX_CHARACTERS", 20_000)
 AUTHOR_LINK_HOURS = env_int("AUTHOR_LINK_HOURS", 24)
 CONSENT_VERSION = env_str("CONSENT_VERSION", "2026-11")
 

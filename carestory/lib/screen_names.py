@@ -3,8 +3,10 @@
 `screen_name_problem()` returns None for an acceptable name, or a short machine code the caller
 turns into a message:
 
+* ``invisible``   a bidi control, zero-width or other invisible character
 * ``empty``       nothing but spaces
 * ``too_long``    more than 40 characters
+* ``no_letters``  no letter or digit at all (only punctuation or symbols)
 * ``email``       an email address, or any ``@``
 * ``phone``       a phone-number-like run of 7 or more digits (spaces, dashes, brackets and
                   +44 allowed)
@@ -77,6 +79,11 @@ _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _WORD = re.compile(rf"{_LETTERS}(?:['\u2019]{_LETTERS})*")
 
 
+# Format (bidi controls, zero-width characters), private-use, unassigned and surrogate code
+# points: nothing a reader can see.
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Co", "Cn", "Cs"})
+
+
 @lru_cache(maxsize=1)
 def first_names() -> frozenset[str]:
     """The common first names from data/first_names.txt, lower-cased. Read once."""
@@ -147,11 +154,17 @@ def _has_birth_year(text: str) -> bool:
 
 def screen_name_problem(name: str) -> str | None:
     """None when `name` is an acceptable anonymous screen name, else a short problem code."""
+    if any(unicodedata.category(c) in _INVISIBLE_CATEGORIES for c in name):
+        # Bidi controls can make a name read differently from what it is; zero-width and
+        # other format characters make two names look the same.
+        return "invisible"
     text = _normalise(name)
     if not text:
         return "empty"
     if len(text) > MAX_LENGTH:
         return "too_long"
+    if not any(c.isalnum() for c in text):
+        return "no_letters"
     if _EMAIL.search(text):
         return "email"
     if _has_phone(text):

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from carestory.moderation.models import RejectionReason
@@ -25,8 +26,21 @@ class StoryModerationForm(forms.Form):
     )
 
     version = forms.IntegerField(widget=forms.HiddenInput)
-    title = forms.CharField(label=_("Public title"), max_length=200)
-    body = forms.CharField(label=_("Public text"), widget=forms.Textarea(attrs={"rows": 14}))
+    title = forms.CharField(
+        label=_("Public title"),
+        max_length=200,
+        error_messages={"max_length": _("The title must be 200 characters or fewer")},
+    )
+    body = forms.CharField(
+        label=_("Public text"),
+        widget=forms.Textarea(attrs={"rows": 14}),
+        max_length=settings.STORY_MAX_CHARACTERS,
+        error_messages={
+            "max_length": _(
+                "The public text has %(show_value)s characters: the limit is %(limit_value)s"
+            )
+        },
+    )
     criticality = forms.TypedChoiceField(
         label=_("Criticality (staff only, never public)"),
         choices=[("", _("Not rated yet")), *Criticality.choices],
@@ -45,6 +59,8 @@ class StoryModerationForm(forms.Form):
     note = forms.CharField(
         label=_("Private moderator note (optional)"),
         widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=4000,
+        error_messages={"max_length": _("The note must be 4,000 characters or fewer")},
         required=False,
     )
     question = forms.CharField(
@@ -65,6 +81,8 @@ class StoryModerationForm(forms.Form):
     message = forms.CharField(
         label=_("Message to the author"),
         widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=4000,
+        error_messages={"max_length": _("The message must be 4,000 characters or fewer")},
         required=False,
     )
 
@@ -106,10 +124,17 @@ class VersionForm(forms.Form):
 
 class ItemModerationForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
-    body = forms.CharField(label=_("Public text"), widget=forms.Textarea(attrs={"rows": 8}))
+    body = forms.CharField(
+        label=_("Public text"),
+        widget=forms.Textarea(attrs={"rows": 8}),
+        max_length=10_000,
+        error_messages={"max_length": _("The public text must be 10,000 characters or fewer")},
+    )
     reason = forms.CharField(
         label=_("If not publishing, tell them why"),
         widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=4000,
+        error_messages={"max_length": _("The reason must be 4,000 characters or fewer")},
         required=False,
     )
 

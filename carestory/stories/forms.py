@@ -17,6 +17,11 @@ from carestory.stories.models import AgeGroup, AuthorRole, Tag
 SCREEN_NAME_MESSAGES = {
     "empty": _("Enter a screen name"),
     "too_long": _("Your screen name must be 40 characters or fewer"),
+    "invisible": _(
+        "Your screen name contains an invisible character (such as a zero-width space or a "
+        "text-direction mark): type it again using letters, numbers and spaces"
+    ),
+    "no_letters": _("Your screen name must contain at least one letter or number"),
     "email": _("Your screen name must not contain an email address"),
     "phone": _("Your screen name must not contain a phone number"),
     "full_name": _(
@@ -54,7 +59,14 @@ class StoryForm(forms.Form):
         )
         % {"limit": settings.STORY_MAX_WORDS},
         widget=forms.Textarea(attrs={"rows": 12}),
-        error_messages={"required": _("Enter your story")},
+        max_length=settings.STORY_MAX_CHARACTERS,
+        error_messages={
+            "required": _("Enter your story"),
+            "max_length": _(
+                "Your story has %(show_value)s characters: shorten it to %(limit_value)s "
+                "characters or fewer"
+            ),
+        },
     )
     good = TagChoiceField(Tag.Group.ASPECT, label=_("What was good?"))
     improve = TagChoiceField(Tag.Group.ASPECT, label=_("What could be improved?"))

@@ -141,6 +141,9 @@ class Story(models.Model):
     suggested_criticality = models.SmallIntegerField(
         choices=Criticality.choices, null=True, blank=True
     )
+    # When the automated checks last ran on the current text; empty = not checked yet (the
+    # checks run in the worker after the story is saved, see stories/jobs.py).
+    checked_at = models.DateTimeField(null=True, blank=True)
     approved_at = models.DateTimeField(null=True, blank=True)
     provider_review_due_at = models.DateTimeField(null=True, blank=True)
 

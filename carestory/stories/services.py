@@ -10,6 +10,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,10 +23,11 @@ from carestory.accounts.services import (
 from carestory.audit.services import audit_record
 from carestory.lib.locking import update_if_version
 from carestory.lib.text import normalise_text, word_count
+from carestory.lib.tokens import secret_link
 from carestory.lib.urls import absolute_url
 from carestory.moderation.automod import analyse
 from carestory.moderation.models import StoryRevision
-from carestory.outbox.services import email_enqueue
+from carestory.outbox.services import email_enqueue, job_enqueue
 from carestory.services.models import Service
 from carestory.stories.models import Story, StoryQuerySet, StoryService, StoryTag, Tag
 
@@ -66,6 +68,11 @@ def story_tag_pairs(
 
 
 def _check_length(body: str) -> None:
+    if len(body) > settings.STORY_MAX_CHARACTERS:
+        raise ValidationError(
+            _("Your story has %(count)s characters: the limit is %(limit)s")
+            % {"count": len(body), "limit": settings.STORY_MAX_CHARACTERS}
+        )
     words = word_count(body)
     if words > settings.STORY_MAX_WORDS:
         raise ValidationError(
@@ -87,22 +94,17 @@ def _check_draft(draft: StoryDraft) -> None:
 UNCONFIRMED_PER_DAY = 5
 
 
-def _check_unconfirmed_limit(email: str) -> None:
-    """At most five unconfirmed stories a day for one address: nobody can use the form to
-    flood someone else's inbox with confirmation emails."""
+def _may_email_confirmation(author: User) -> bool:
+    """At most five confirmation emails a day for one address: nobody can use the form to
+    flood someone else's inbox. Past the limit the story is still kept (nothing accepted is
+    lost) and the page says the same as always, so the form tells nobody anything about an
+    address; the author confirms it from "My stories" after signing in."""
     waiting = Story.objects.filter(
-        author__email=email.strip().lower(),
+        author=author,
         status=Story.Status.AWAITING_VERIFICATION,
         submitted_at__gte=timezone.now() - timedelta(days=1),
     ).count()
-    if waiting >= UNCONFIRMED_PER_DAY:
-        raise ValidationError(
-            _(
-                "You have %(count)s stories waiting for you to confirm your email address. "
-                "Please follow the link in one of our emails before sending another."
-            )
-            % {"count": waiting}
-        )
+    return waiting <= UNCONFIRMED_PER_DAY
 
 
 def _acknowledge(story: Story) -> None:
@@ -129,7 +131,6 @@ def story_submit(
     existing = Story.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return _same_submission(existing, draft)
-    _check_unconfirmed_limit(draft.email)
     try:
         return _story_create(draft=draft, idempotency_key=idempotency_key, signed_in=signed_in)
     except IntegrityError:
@@ -180,7 +181,7 @@ def _story_create(
     StoryRevision.objects.create(
         story=story, kind=StoryRevision.Kind.SUBMITTED, editor=author, title=title, body=body
     )
-    story_automod_refresh(story=story)
+    story_checks_enqueue(story=story)
     pairs = story_tag_pairs(
         good=draft.good_tags, improve=draft.improve_tags, feelings=draft.feeling_tags
     )
@@ -189,8 +190,8 @@ def _story_create(
     )
     if verified:
         _acknowledge(story)
-    else:
-        token, raw = sign_in_token_issue(
+    elif _may_email_confirmation(author):
+        token, seed = sign_in_token_issue(
             user=author, purpose=SignInToken.Purpose.VERIFY_STORY, story_id=story.pk
         )
         email_enqueue(
@@ -199,7 +200,7 @@ def _story_create(
             template="story_verify",
             context={
                 "story_title": title,
-                "link": absolute_url("stories:verify", raw),
+                "link": secret_link("stories:verify", seed),
                 "hours": settings.AUTHOR_LINK_HOURS,
             },
         )
@@ -212,13 +213,36 @@ def story_verify(*, raw_token: str) -> Story | None:
     token = sign_in_token_redeem(raw=raw_token, purpose=SignInToken.Purpose.VERIFY_STORY)
     if token is None or token.story_id is None:
         return None
-    updated = Story.objects.filter(
-        pk=token.story_id, status=Story.Status.AWAITING_VERIFICATION
-    ).update(status=Story.Status.IN_MODERATION, verified_at=timezone.now())
     story = Story.objects.select_related("author").get(pk=token.story_id)
-    if updated:
-        _acknowledge(story)
+    _enter_moderation(story)
     return story
+
+
+def _enter_moderation(story: Story) -> bool:
+    """awaiting_verification -> in_moderation, checked in the database; True if it moved."""
+    now = timezone.now()
+    updated = Story.objects.filter(pk=story.pk, status=Story.Status.AWAITING_VERIFICATION).update(
+        status=Story.Status.IN_MODERATION, verified_at=now, version=F("version") + 1
+    )
+    if updated:
+        story.refresh_from_db()
+        audit_record(
+            actor=story.author,
+            action="story.verify",
+            obj=story,
+            changes={"status": [Story.Status.AWAITING_VERIFICATION, Story.Status.IN_MODERATION]},
+        )
+        _acknowledge(story)
+    return bool(updated)
+
+
+@transaction.atomic
+def story_confirm_signed_in(*, story: Story, author: User) -> bool:
+    """An author signed in with their verified address confirms a story waiting for it (for
+    example one told after the day's confirmation emails had all been sent)."""
+    if story.author_id != author.pk or author.email_verified_at is None:
+        raise PermissionError("Not the author")
+    return _enter_moderation(story)
 
 
 DUPLICATE_WINDOW = timedelta(days=90)
@@ -240,20 +264,41 @@ def story_possible_duplicates(*, story: Story) -> StoryQuerySet:
     )
 
 
+def story_checks_enqueue(*, story: Story) -> None:
+    """Queue the automated checks for the story's current text, in the caller's transaction.
+
+    The checks never run while the author waits: a failing or slow check cannot lose a story
+    or delay its acknowledgement. Until the job has run, ``checked_at`` is empty and the
+    workbench says "not checked yet"; a failing check is retried with backoff by the worker.
+    """
+    story.checked_at = None
+    Story.objects.filter(pk=story.pk).update(checked_at=None)
+    job_enqueue(
+        name="stories.check",
+        payload={"story_id": story.pk},
+        dedupe_key=f"story-check:{story.pk}:{uuid.uuid4().hex}",
+    )
+
+
 def story_automod_refresh(*, story: Story) -> None:
     """Run the automated checks on the current public text and keep their whole-story signals:
     safeguarding signals put the story first in the queue; another recent story by the same
-    author about the same service raises DUPLICATE_RISK. Nothing is rejected here."""
+    author about the same service raises DUPLICATE_RISK. Nothing is rejected here.
+
+    Runs in the worker (job ``stories.check``); an exception propagates so the job is retried.
+    """
     analysis = analyse(title=story.title, body=story.body)
     story.automod_flags = list(analysis.flags)
     if story_possible_duplicates(story=story).exists():
         story.automod_flags.append("DUPLICATE_RISK")
     story.urgent = "SAFEGUARDING" in analysis.flags
     story.suggested_criticality = analysis.criticality
+    story.checked_at = timezone.now()
     Story.objects.filter(pk=story.pk).update(
         automod_flags=story.automod_flags,
         urgent=story.urgent,
         suggested_criticality=story.suggested_criticality,
+        checked_at=story.checked_at,
     )
 
 
@@ -281,7 +326,7 @@ def story_author_edit(*, story: Story, author: User, title: str, body: str, vers
         story=story, kind=StoryRevision.Kind.AUTHOR_EDIT, editor=author, title=title, body=body
     )
     story.title, story.body = title, body
-    story_automod_refresh(story=story)
+    story_checks_enqueue(story=story)
 
 
 @transaction.atomic

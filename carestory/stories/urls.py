@@ -20,4 +20,5 @@ urlpatterns = [
     path("my-stories/", views.my_stories, name="my_stories"),
     path("my-stories/<slug:public_id>/", views.my_story, name="my_story"),
     path("my-stories/<slug:public_id>/withdraw/", views.withdraw, name="withdraw"),
+    path("my-stories/<slug:public_id>/confirm/", views.confirm, name="confirm"),
 ]

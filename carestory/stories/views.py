@@ -9,8 +9,9 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from carestory.accounts.models import SignInToken, User
 from carestory.accounts.services import sign_in_token_peek
@@ -32,6 +33,7 @@ from carestory.stories.services import (
     IdempotencyConflict,
     StoryDraft,
     story_author_edit,
+    story_confirm_signed_in,
     story_submit,
     story_verify,
     story_withdraw,
@@ -60,6 +62,53 @@ def _chosen_services(codes: list[str]) -> tuple[list[Service], list[str]]:
     return services, bad
 
 
+# What the author typed, kept in their session while they change the service (or when a
+# service closed while they were writing), so nothing typed is lost.
+DRAFT_SESSION_KEY = "story_draft"
+_DRAFT_FIELDS = (
+    "title",
+    "body",
+    "good",
+    "improve",
+    "feelings",
+    "author_role",
+    "age_group",
+    "postcode",
+    "screen_name",
+    "email",
+    "consent",
+    "idempotency_key",
+)
+_DRAFT_MAX_CHARS = 60_000
+
+
+def _keep_draft(request: HttpRequest) -> None:
+    draft = {name: request.POST.getlist(name)[:50] for name in _DRAFT_FIELDS}
+    if sum(len(v) for values in draft.values() for v in values) <= _DRAFT_MAX_CHARS:
+        request.session[DRAFT_SESSION_KEY] = draft
+
+
+def _draft_initial(request: HttpRequest) -> dict[str, Any]:
+    draft = request.session.get(DRAFT_SESSION_KEY)
+    if not isinstance(draft, dict):
+        return {}
+    initial: dict[str, Any] = {}
+    for name in _DRAFT_FIELDS:
+        values = draft.get(name) or []
+        if not isinstance(values, list) or not values:
+            continue
+        many = name in ("good", "improve", "feelings")
+        initial[name] = [str(v) for v in values] if many else str(values[0])
+    if "consent" in initial:
+        initial["consent"] = initial["consent"] in ("on", "true", "True", "1")
+    return initial
+
+
+def _change_service_url(services: list[Service]) -> str:
+    query = "".join(f"service={s.code}&" for s in services)
+    return f"{reverse('stories:tell')}?{query}add=1"
+
+
 @require_http_methods(["GET", "POST"])
 def tell_your_story(request: HttpRequest) -> HttpResponse:
     codes = request.POST.getlist("service") if request.method == "POST" else []
@@ -68,15 +117,28 @@ def tell_your_story(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     context: dict[str, Any] = {"services": services, "query": query, "bad_codes": bad_codes}
 
+    if request.method == "POST" and (request.POST.get("action") == "change_service" or bad_codes):
+        # The author wants another service, or one they chose has closed or been merged since
+        # they opened the form: keep everything they typed and let them choose again.
+        _keep_draft(request)
+        url = _change_service_url(services)
+        return redirect(f"{url}&closed=1" if bad_codes else url)
+
     if not services or request.GET.get("add"):
         # Step 1: choose the service(s). Works without JavaScript: a GET search form.
         context["results"] = service_search(query=query, open_only=True) if query else []
         context["chosen_codes"] = [s.code for s in services]
+        context["service_closed"] = bool(request.GET.get("closed"))
+        context["draft_kept"] = DRAFT_SESSION_KEY in request.session
         return render(
             request, "stories/choose_service.html", context, status=400 if bad_codes else 200
         )
 
-    form = StoryForm(request.POST or None)
+    if request.method == "POST":
+        form = StoryForm(request.POST)
+    else:
+        form = StoryForm(initial=_draft_initial(request))
+        context["draft_kept"] = DRAFT_SESSION_KEY in request.session
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         draft = StoryDraft(
@@ -105,6 +167,7 @@ def tell_your_story(request: HttpRequest) -> HttpResponse:
                 None, _("This form was already used to send a story. Please start again.")
             )
         else:
+            request.session.pop(DRAFT_SESSION_KEY, None)
             request.session["last_story"] = result.story.public_id
             return redirect("stories:submitted")
     context["form"] = form
@@ -240,6 +303,19 @@ def my_story(request: HttpRequest, public_id: str) -> HttpResponse:
         {"story": story, "form": form, "conflict": conflict, "responses": responses},
         status=409 if conflict else (400 if form is not None and form.errors else 200),
     )
+
+
+@author_required
+@require_POST
+def confirm(request: HttpRequest, public_id: str) -> HttpResponse:
+    """A signed-in author sends a story that waits for email confirmation to the moderators."""
+    assert isinstance(request.user, User)
+    story = story_get_for_author(public_id=public_id, author=request.user)
+    try:
+        story_confirm_signed_in(story=story, author=request.user)
+    except PermissionError as exc:
+        raise Http404 from exc
+    return redirect("stories:my_story", public_id=story.public_id)
 
 
 @author_required

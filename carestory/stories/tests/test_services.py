@@ -14,6 +14,7 @@ from carestory.accounts.models import SignInToken
 from carestory.audit.models import AuditEvent
 from carestory.lib.locking import ConflictError
 from carestory.outbox.models import OutboxMessage
+from carestory.outbox.services import outbox_drain, outbox_render
 from carestory.stories.models import Story, Tag
 from carestory.stories.services import (
     IdempotencyConflict,
@@ -50,7 +51,8 @@ def draft(world: World, **overrides: object) -> StoryDraft:
 
 def _verify_token_from_outbox(story: Story) -> str:
     message = OutboxMessage.objects.get(dedupe_key__startswith="story-verify:")
-    link = next(line for line in message.body_text.splitlines() if "/verify/" in line)
+    text = outbox_render(message).body_text
+    link = next(line for line in text.splitlines() if "/verify/" in line)
     return link.rstrip("/").rsplit("/", 1)[-1]
 
 
@@ -68,7 +70,7 @@ def test_submit_commits_story_awaiting_verification_and_queues_email(world: Worl
     assert polarities == {"staff-attitude": 1, "food": -1, "anxious": -1}
     email = OutboxMessage.objects.get(dedupe_key__startswith="story-verify:")
     assert email.to_email == "new.author@example.org"
-    assert "/verify/" in email.body_text
+    assert "/verify/" in outbox_render(email).body_text
 
 
 def test_double_submit_with_same_key_makes_one_story(world: World) -> None:
@@ -171,8 +173,9 @@ def test_verify_moves_story_to_moderation_once(world: World) -> None:
     assert verified.status == Story.Status.IN_MODERATION
     assert verified.author.email_verified_at is not None
     ack = OutboxMessage.objects.get(dedupe_key=f"story-received:{story.pk}")
-    assert "999" in ack.body_text and "116 123" in ack.body_text  # crisis signposting
-    assert "/my-stories/" in ack.body_text
+    ack_text = outbox_render(ack).body_text
+    assert "999" in ack_text and "116 123" in ack_text  # crisis signposting
+    assert "/my-stories/" in ack_text
     assert story_verify(raw_token=token) is None  # single use
 
 
@@ -246,6 +249,7 @@ def test_a_second_story_about_the_same_service_is_flagged_as_a_possible_duplicat
         idempotency_key=uuid.uuid4(),
         signed_in=world.author,
     ).story
+    outbox_drain()  # the checks run in the worker
     assert "DUPLICATE_RISK" in Story.objects.get(pk=second.pk).automod_flags
     assert "DUPLICATE_RISK" not in Story.objects.get(pk=other_service.pk).automod_flags
     # Withdrawn earlier stories do not count.
@@ -256,6 +260,8 @@ def test_a_second_story_about_the_same_service_is_flagged_as_a_possible_duplicat
         idempotency_key=uuid.uuid4(),
         signed_in=world.author,
     ).story
+    outbox_drain()
+    assert Story.objects.get(pk=third.pk).checked_at is not None
     assert "DUPLICATE_RISK" not in Story.objects.get(pk=third.pk).automod_flags
     # And a story told more than 90 days later is a new episode.
     with time_machine.travel(timezone.now() + timedelta(days=91)):
@@ -264,20 +270,35 @@ def test_a_second_story_about_the_same_service_is_flagged_as_a_possible_duplicat
             idempotency_key=uuid.uuid4(),
             signed_in=world.author,
         ).story
+        outbox_drain()
+    assert Story.objects.get(pk=later.pk).checked_at is not None
     assert "DUPLICATE_RISK" not in Story.objects.get(pk=later.pk).automod_flags
 
 
-def test_unconfirmed_stories_are_limited_per_address(world: World) -> None:
-    from carestory.stories.services import UNCONFIRMED_PER_DAY
+def test_confirmation_emails_are_limited_per_address_without_losing_stories(
+    world: World,
+) -> None:
+    from carestory.stories.services import UNCONFIRMED_PER_DAY, story_confirm_signed_in
 
     for _ in range(UNCONFIRMED_PER_DAY):
         story_submit(draft=draft(world), idempotency_key=uuid.uuid4())
-    with pytest.raises(ValidationError, match="waiting for you to confirm"):
-        story_submit(draft=draft(world), idempotency_key=uuid.uuid4())
-    assert Story.objects.count() == UNCONFIRMED_PER_DAY
+    # One more: kept (nothing accepted is lost), but no sixth email, and no error that would
+    # tell the sender anything about the address.
+    extra = story_submit(draft=draft(world), idempotency_key=uuid.uuid4()).story
+    assert Story.objects.count() == UNCONFIRMED_PER_DAY + 1
     verify_emails = OutboxMessage.objects.filter(dedupe_key__startswith="story-verify:")
     assert verify_emails.count() == UNCONFIRMED_PER_DAY
+    # The author, signed in with that address, sends it to the moderators from My stories.
+    extra.author.email_verified_at = timezone.now()
+    extra.author.save()
+    assert story_confirm_signed_in(story=extra, author=extra.author)
+    extra.refresh_from_db()
+    assert extra.status == Story.Status.IN_MODERATION
+    assert AuditEvent.objects.filter(action="story.verify", object_id=extra.public_id).exists()
+    assert not story_confirm_signed_in(story=extra, author=extra.author)  # only once
     # Another address is not affected, and a day later the limit has passed.
     story_submit(draft=draft(world, email="other@example.org"), idempotency_key=uuid.uuid4())
+    assert verify_emails.count() == UNCONFIRMED_PER_DAY + 1
     with time_machine.travel(timezone.now() + timedelta(days=1, minutes=1)):
         story_submit(draft=draft(world), idempotency_key=uuid.uuid4())
+    assert verify_emails.count() == UNCONFIRMED_PER_DAY + 2

@@ -8,6 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from carestory.outbox.models import OutboxMessage
+from carestory.outbox.services import outbox_render
 from carestory.responses.models import AuthorReply
 from carestory.stories.models import Story, Tag
 from conftest import World
@@ -104,10 +105,44 @@ def test_bad_input_shows_specific_message_and_changes_nothing(
 
 
 def test_unknown_service_code_is_explained(client: Client, world: World) -> None:
-    response = client.post(TELL, form_data(world, service=["NOPE1"]))
+    response = client.get(TELL, {"service": ["NOPE1"]})
     assert response.status_code == 400
     assert "could not find an open service with the code NOPE1" in response.content.decode()
     assert Story.objects.count() == 0
+
+
+@pytest.mark.parametrize("how", ["closed", "unknown"])
+def test_a_service_closed_while_writing_keeps_everything_typed(
+    client: Client, world: World, how: str
+) -> None:
+    data = form_data(world)
+    if how == "closed":
+        world.ward.is_open = False
+        world.ward.save()
+    else:
+        data["service"] = ["NOPE1"]
+    response = client.post(TELL, data)
+    assert response.status_code == 302
+    assert Story.objects.count() == 0
+    chooser = client.get(response["Location"]).content.decode()
+    assert "Your story has not been sent yet" in chooser
+    # Choose an open service again: the form comes back with everything the author typed.
+    page = client.get(TELL, {"service": world.other_ward.code}).content.decode()
+    assert data["title"] in page and data["body"] in page and data["screen_name"] in page
+    assert str(data["idempotency_key"]) in page  # so a resubmission is still one story
+    sent = client.post(TELL, {**data, "service": [world.other_ward.code]})
+    assert sent.status_code == 302
+    assert Story.objects.get().services.get() == world.other_ward
+    assert client.session.get("story_draft") is None
+
+
+def test_change_service_keeps_the_draft_without_javascript(client: Client, world: World) -> None:
+    data = form_data(world)
+    response = client.post(TELL, {**data, "action": "change_service"})
+    assert response.status_code == 302 and "add=1" in response["Location"]
+    assert Story.objects.count() == 0
+    page = client.get(TELL, {"service": world.ward.code}).content.decode()
+    assert data["body"] in page
 
 
 def test_forged_status_field_is_ignored(client: Client, world: World) -> None:
@@ -118,7 +153,9 @@ def test_forged_status_field_is_ignored(client: Client, world: World) -> None:
 def test_verify_get_does_not_change_state_post_does(client: Client, world: World) -> None:
     client.post(TELL, form_data(world))
     message = OutboxMessage.objects.get(dedupe_key__startswith="story-verify:")
-    link = next(line for line in message.body_text.splitlines() if "/verify/" in line)
+    link = next(
+        line for line in outbox_render(message).body_text.splitlines() if "/verify/" in line
+    )
     path = (
         link.split("127.0.0.1:8000", 1)[-1]
         if "127.0.0.1:8000" in link

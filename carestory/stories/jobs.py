@@ -1,0 +1,21 @@
+"""Outbox jobs for stories: the automated checks run in the worker, after the story is saved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from carestory.outbox.registry import register_job
+from carestory.stories.models import Story
+
+
+@register_job("stories.check")
+def check_story(payload: dict[str, Any]) -> None:
+    """Run the automated checks on the story's current text. Idempotent: a re-run computes
+    the same signals again. A story that no longer exists needs nothing; an error in a check
+    propagates, so the outbox retries the job with backoff (the story stays "not checked")."""
+    from carestory.stories.services import story_automod_refresh
+
+    story = Story.objects.filter(pk=payload["story_id"]).first()
+    if story is None:
+        return
+    story_automod_refresh(story=story)

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.contrib.syndication.views import Feed
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import linebreaks
 from django.utils.translation import gettext_lazy as _
 
 from carestory.stories.models import Story, StoryQuerySet
@@ -25,7 +26,9 @@ class PublishedStoriesFeed(Feed):  # type: ignore[type-arg]
         return item.title
 
     def item_description(self, item: Story) -> str:
-        return item.body
+        # Atom's summary is type="html": readers render it as HTML, so the plain text is
+        # escaped here (paragraphs and line breaks kept). Markup in a story shows as text.
+        return linebreaks(item.body, autoescape=True)
 
     def item_pubdate(self, item: Story) -> datetime | None:
         return item.published_at

@@ -264,3 +264,22 @@ def test_story_list_pages_do_not_grow_queries(
         assert client.get(reverse("stories:list")).status_code == 200
     with django_assert_max_num_queries(12):
         assert client.get(reverse("services:detail", args=[world.trust.code])).status_code == 200
+
+
+def test_the_feed_publishes_story_text_as_text_not_markup(client: Client, world: World) -> None:
+    from xml.etree import ElementTree
+
+    from tests.factories import StoryFactory
+
+    attack = 'Hello <script>alert(1)</script> <img src=x onerror="alert(2)">\n\nSecond & last'
+    StoryFactory(services=[world.ward], published=True, body=attack)
+    response = client.get("/stories/feed.atom")
+    root = ElementTree.fromstring(response.content)
+    ns = {"atom": "http://www.w3.org/2005/Atom"}
+    summary = root.find("atom:entry/atom:summary", ns)
+    assert summary is not None and summary.get("type") == "html"
+    html = summary.text or ""
+    # A feed reader renders this HTML: the story's markup must arrive escaped, as text.
+    assert "<script" not in html and "<img" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<p>Second &amp; last</p>" in html

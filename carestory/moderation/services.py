@@ -57,7 +57,7 @@ from carestory.moderation.selectors import (
 )
 from carestory.outbox.services import email_enqueue, job_enqueue
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
-from carestory.responses.services import response_mark_published
+from carestory.responses.services import NotAllowed, response_mark_published
 from carestory.services.models import Service
 from carestory.stories.models import Story, StoryService, StoryTag, Tag
 from carestory.subscriptions.selectors import subscriptions_covering
@@ -959,6 +959,8 @@ def response_reject(*, response: Response, moderator: User, version: int, reason
 def reply_publish(*, reply: AuthorReply, moderator: User, version: int, body: str) -> None:
     _require_moderator(moderator)
     _require_status(reply, ModerationStatus.IN_MODERATION)
+    if not Story.objects.filter(pk=reply.response.story_id, status=_S.PUBLISHED).exists():
+        raise NotAllowed()  # the story was withdrawn: its replies are never published
     body = normalise_text(body)
     if not body:
         raise ValidationError(_("The reply needs some text"))

@@ -32,6 +32,7 @@ from carestory.moderation.selectors import (
     story_suggestions,
 )
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
+from carestory.responses.services import NotAllowed
 from carestory.services.models import Service
 from carestory.stories.models import Criticality, Story, Tag
 from carestory.stories.services import story_tag_pairs
@@ -408,6 +409,8 @@ def _item_view(
                     publish(moderator=moderator, version=data["version"], body=data["body"])
             except ConflictError:
                 conflict = True
+            except NotAllowed as exc:
+                raise Http404 from exc
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
@@ -427,6 +430,8 @@ def response_moderate(request: HttpRequest, pk: int) -> HttpResponse:
     response = get_object_or_404(
         Response.objects.select_related("story", "subscription", "responder"), pk=pk
     )
+    if response.story.status != Story.Status.PUBLISHED:
+        raise Http404  # a withdrawn story's responses are never published
 
     def publish(**kw: Any) -> None:
         decisions.response_publish(response=response, **kw)
@@ -445,7 +450,7 @@ def reply_moderate(request: HttpRequest, pk: int) -> HttpResponse:
     reply = get_object_or_404(
         AuthorReply.objects.select_related("response__story", "response__subscription"), pk=pk
     )
-    if reply.response.story.status == Story.Status.WITHDRAWN:
+    if reply.response.story.status != Story.Status.PUBLISHED:
         raise Http404
 
     def publish(**kw: Any) -> None:

@@ -78,6 +78,16 @@ def _clean_body(body: str, *, what: str) -> str:
     return body
 
 
+def _form_reused(what: str) -> ValidationError:
+    """The same form (idempotency key) was sent again for something else: tell the person,
+    change nothing."""
+    return ValidationError(
+        _("This form was already used to send a %(what)s. Reload the page and try again.")
+        % {"what": what},
+        code="form_reused",
+    )
+
+
 def _clean_change(change: str, change_description: str) -> str:
     """The change description to store ("" when there is no change claim)."""
     if change not in Response.Change.values:
@@ -112,8 +122,8 @@ def response_post(
     body = _clean_body(body, what=_("response"))
     change_description = _clean_change(change, change_description)
     existing = Response.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None and existing.responder_id == responder.pk:
-        return existing
+    if existing is not None:
+        return _same_response(existing, story=story, responder=responder)
     try:
         with transaction.atomic():
             response = Response.objects.create(
@@ -143,11 +153,18 @@ def response_post(
                 run_at=response.editable_until,
             )
     except IntegrityError:
+        # A concurrent double submit: the other request's insert won the unique key.
         existing = Response.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is None or existing.responder_id != responder.pk:
+        if existing is None:
             raise
-        return existing
+        return _same_response(existing, story=story, responder=responder)
     return response
+
+
+def _same_response(existing: Response, *, story: Story, responder: User) -> Response:
+    if existing.responder_id != responder.pk or existing.story_id != story.pk:
+        raise _form_reused(_("response"))
+    return existing
 
 
 def reply_post(
@@ -164,8 +181,8 @@ def reply_post(
         raise NotAllowed()
     body = _clean_body(body, what=_("reply"))
     existing = AuthorReply.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None and existing.author_id == author.pk:
-        return existing
+    if existing is not None:
+        return _same_reply(existing, response=response, author=author)
     try:
         with transaction.atomic():
             reply = AuthorReply.objects.create(
@@ -177,17 +194,33 @@ def reply_post(
             )
     except IntegrityError:
         existing = AuthorReply.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is None or existing.author_id != author.pk:
+        if existing is None:
             raise
-        return existing
+        return _same_reply(existing, response=response, author=author)
     return reply
+
+
+def _same_reply(existing: AuthorReply, *, response: Response, author: User) -> AuthorReply:
+    if existing.author_id != author.pk or existing.response_id != response.pk:
+        raise _form_reused(_("reply"))
+    return existing
+
+
+def responder_still_covers(*, response: Response) -> bool:
+    """The responder still has a responder's membership covering the story: a revoked or
+    frozen member can no longer change, delete or be fast-tracked with their response."""
+    responder = response.responder
+    if not responder.is_active:
+        return False
+    services = response.story.services.all()
+    return membership_covering(user=responder, services=services, responders_only=True) is not None
 
 
 # The edit window -----------------------------------------------------------------------------
 
 
 def _require_own_editable(*, response: Response, responder: User, now: datetime) -> None:
-    if response.responder_id != responder.pk or not responder.is_active:
+    if response.responder_id != responder.pk or not responder_still_covers(response=response):
         raise NotAllowed()
     if not response_is_editable(response=response, now=now):
         raise EditWindowClosed(response)
@@ -300,6 +333,8 @@ def response_mark_published(
     otherwise). ``body`` is the public text: when it differs from the responder's
     ``original_body`` the response is marked ``edited_by_moderator``.
     """
+    if not Story.objects.filter(pk=response.story_id, status=Story.Status.PUBLISHED).exists():
+        raise NotAllowed()  # the story was withdrawn (or unpublished): nothing to answer
     update_if_version(
         Response,
         pk=response.pk,
@@ -358,7 +393,11 @@ def response_release(*, response_id: int, now: datetime | None = None) -> str | 
         decision = response_fast_track_decision(
             responder=response.responder, story=response.story, change=response.change
         )
-        fast_track = decision.fast_track and response.responder.is_active
+        fast_track = (
+            decision.fast_track
+            and response.story.status == Story.Status.PUBLISHED
+            and responder_still_covers(response=response)
+        )
         try:
             with transaction.atomic():
                 if fast_track:

@@ -283,3 +283,36 @@ def test_the_feed_publishes_story_text_as_text_not_markup(client: Client, world:
     assert "<script" not in html and "<img" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<p>Second &amp; last</p>" in html
+
+
+@pytest.mark.parametrize(
+    ("screen_name", "message"),
+    [
+        ("\u200b\u200b\u200b", "invisible character"),
+        ("Grateful\u202epatient", "invisible character"),
+        ("Happy\u2066 patient", "invisible character"),
+        ("\ufeffNurse fan", "invisible character"),
+        ("!!! ... ???", "at least one letter or number"),
+    ],
+)
+def test_screen_names_of_invisible_characters_or_no_letters_are_refused(
+    client: Client, world: World, screen_name: str, message: str
+) -> None:
+    response = client.post(TELL, form_data(world, screen_name=screen_name))
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert Story.objects.count() == 0
+
+
+def test_a_story_of_120000_characters_is_refused_with_a_clear_message(
+    client: Client, world: World
+) -> None:
+    response = client.post(TELL, form_data(world, body="!" * 120_000))
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Your story has 120000 characters: shorten it to 20000 characters or fewer" in page
+    assert Story.objects.count() == 0
+    # And as one giant word, which the word limit alone would let through.
+    response = client.post(TELL, form_data(world, body="a" * 25_000))
+    assert response.status_code == 400
+    assert Story.objects.count() == 0

@@ -33,6 +33,11 @@ def hash_token(token: str) -> str:
 SECRET_LINK_KEY = "$secret_link"  # noqa: S105  (a dictionary key, not a secret)
 
 
+# Every view whose URL carries such a token. The outbox refuses a context string that contains
+# one of their paths, so a raw token cannot be queued by mistake.
+SECRET_LINK_VIEWS = ("stories:verify", "accounts:sign_in_confirm", "author_answer:answer")
+
+
 def new_link_seed() -> str:
     """A random seed for one secret link (stored in the outbox row until the email is sent)."""
     return secrets.token_urlsafe(24)

@@ -28,11 +28,12 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Min, Q, QuerySet
 from django.template.loader import get_template, render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 
 from carestory.audit.services import audit_record
-from carestory.lib.tokens import SECRET_LINK_KEY, token_from_seed
+from carestory.lib.tokens import SECRET_LINK_KEY, SECRET_LINK_VIEWS, token_from_seed
 from carestory.lib.urls import absolute_url
 from carestory.outbox.models import OutboxMessage
 from carestory.outbox.registry import get_guard, get_job
@@ -109,11 +110,29 @@ def render_email(*, template: str, context: dict[str, Any]) -> tuple[str, str, s
     return subject, body_text, body_html
 
 
+def _secret_link_prefixes() -> list[str]:
+    """The path prefixes of every view whose URL carries a secret token (a ``<token>`` path
+    parameter): such a link may reach the outbox only as ``lib.tokens.secret_link``."""
+    prefixes = []
+    for view_name in SECRET_LINK_VIEWS:
+        marker = "tokenmarker"
+        path = reverse(view_name, args=[marker])
+        prefixes.append(path[: path.index(marker)])
+    return prefixes
+
+
 def _jsonable(value: Any) -> Any:
     """The context as JSON values: lazy translations become text; anything else that JSON
-    cannot hold is a programming error, raised at enqueue time (not in the worker)."""
+    cannot hold is a programming error, raised at enqueue time (not in the worker). A string
+    holding a secret link is refused: it would put a working token in the database."""
     if isinstance(value, Promise):
-        return str(value)
+        value = str(value)
+    if isinstance(value, str):
+        if any(
+            re.search(re.escape(prefix) + r"[^/\s?#]", value) for prefix in _secret_link_prefixes()
+        ):
+            raise ValueError("A link with a secret token must be queued as secret_link()")
+        return value
     if isinstance(value, datetime):
         if timezone.is_naive(value):
             raise TypeError("Email context datetimes must be aware")
@@ -122,7 +141,7 @@ def _jsonable(value: Any) -> Any:
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, str | int | float | bool):
+    if value is None or isinstance(value, int | float | bool):
         return value
     raise TypeError(f"Email context values must be JSON values, not {type(value).__name__}")
 

@@ -162,3 +162,42 @@ def test_purge_forgets_address_and_content_of_old_finished_rows(settings: object
     # A purged row cannot be put back in the queue (it has nothing left to send).
     OutboxMessage.objects.filter(pk=old.pk).update(status=Status.FAILED)
     assert outbox_requeue(ids=[old.pk], actor=None) == 0
+
+
+@pytest.mark.parametrize("view_name", ["stories:verify", "accounts:sign_in_confirm"])
+def test_a_raw_token_link_cannot_be_queued(view_name: str) -> None:
+    from carestory.lib.urls import absolute_url
+
+    with pytest.raises(ValueError, match="secret_link"):
+        email_enqueue(
+            dedupe_key="raw:1",
+            to="a@example.org",
+            template="outbox_test",
+            context={"title": "t", "link": absolute_url(view_name, "a-working-token")},
+        )
+    assert not OutboxMessage.objects.exists()
+    # The page to ask for a sign-in link has no token: it may be linked to.
+    assert email_enqueue(
+        dedupe_key="plain:1",
+        to="a@example.org",
+        template="outbox_test",
+        context={"title": "t", "link": absolute_url("accounts:sign_in")},
+    )
+
+
+def test_every_url_with_a_token_is_a_known_secret_link_view() -> None:
+    """A new view taking a token must join SECRET_LINK_VIEWS, so the outbox guards it."""
+    from django.urls import get_resolver
+
+    from carestory.lib.tokens import SECRET_LINK_VIEWS
+
+    found = set()
+    for namespace, (_prefix, resolver) in get_resolver().namespace_dict.items():
+        reverse_dict = resolver.reverse_dict
+        for name in list(reverse_dict):
+            if not isinstance(name, str):
+                continue
+            for _bits, pattern, _defaults, _converters in reverse_dict.getlist(name):
+                if "(?P<token>" in pattern:
+                    found.add(f"{namespace}:{name}")
+    assert found == set(SECRET_LINK_VIEWS)

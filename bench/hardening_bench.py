@@ -10,8 +10,8 @@ Django's test client in this process (no network):
 * the author's story of 20,000 characters of "a.a.a.a" and "!!!!" submitted, then checked by
   the worker job (the whole automated analysis);
 * a moderator opening the workbench for a story whose public version differs from the original
-  in about 400 scattered places over about 40,000 tokens (both versions), and for the adversarial "a.a.a" story whose
-  public text was rewritten.
+  in about 400 scattered places over about 40,000 tokens (both versions), and for the
+  adversarial "a.a.a" story whose public text was rewritten.
 
 Each is timed 5 times; the median and the worst are printed (seconds). The target is under one
 second for every line.

@@ -232,20 +232,42 @@ CONSENT_VERSION = env_str("CONSENT_VERSION", "2026-11")
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# JSON lines on stderr, each with the request id, scrubbed of values (addresses, postcodes, link
+# tokens, the values PostgreSQL quotes in its errors, debug SQL literals): carestory/lib/logging.py.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "carestory.lib.logging.RequestIdFilter"}},
-    "formatters": {"json": {"()": "carestory.lib.logging.JsonFormatter"}},
+    "filters": {
+        "request_id": {"()": "carestory.lib.logging.RequestIdFilter"},
+        "scrub": {"()": "carestory.lib.logging.ScrubFilter"},
+    },
+    "formatters": {
+        "json": {"()": "carestory.lib.logging.JsonFormatter"},
+        # runserver's access log keeps Django's readable format; ScrubFilter redacts it.
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json",
             "filters": ["request_id"],
-        }
+        },
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["scrub"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's own handlers (a plain console in DEBUG, mail_admins) would print exceptions
+        # unscrubbed; its records go to the root's JSON handler instead.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "INFO"},
     },
 }

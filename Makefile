@@ -10,24 +10,37 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 
-.PHONY: help run test lint format migrate seed worker venv deps dev-deps browser clean
+.PHONY: help run test lint format migrate seed worker venv deps dev-deps lock browser clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
+# Every package is pinned with its hashes: pip refuses anything else (see `make lock`).
 $(VENV)/.deps: requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -r requirements.lock
+	$(PIP) install --quiet --require-hashes -r requirements.lock
 	@touch $@
 
 $(VENV)/.dev-deps: $(VENV)/.deps requirements-dev.lock
-	$(PIP) install --quiet -r requirements.lock -r requirements-dev.lock
+	$(PIP) install --quiet --require-hashes -r requirements.lock -r requirements-dev.lock
 	@touch $@
 
 deps: $(VENV)/.deps ## Create .venv and install the pinned runtime dependencies
 
 dev-deps: $(VENV)/.dev-deps ## Install the pinned test and lint dependencies too
+
+# pip-tools runs from its own virtualenv under var/, never from .venv. The current pins are kept
+# unless LOCK_ARGS says otherwise (LOCK_ARGS=--upgrade, or --upgrade-package NAME).
+LOCK_VENV := var/pip-tools
+LOCK_ARGS ?=
+PIP_COMPILE := $(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
+	--no-emit-index-url --no-emit-find-links --strip-extras $(LOCK_ARGS)
+
+lock: ## Regenerate requirements*.lock (with hashes) from requirements*.in
+	@test -x $(LOCK_VENV)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_VENV) && \
+		$(LOCK_VENV)/bin/pip install --quiet pip-tools==7.6.2; }
+	$(PIP_COMPILE) --output-file=requirements.lock requirements.in
+	$(PIP_COMPILE) --output-file=requirements-dev.lock requirements-dev.in
 
 migrate: deps ## Apply database migrations
 	@mkdir -p var
@@ -36,7 +49,7 @@ migrate: deps ## Apply database migrations
 seed: migrate ## Load the demo data into an empty database
 	$(PY) manage.py seed_demo --if-empty
 
-run: seed ## Serve on http://127.0.0.1:8000 with the outbox worker, after migrating and seeding
+run: seed ## Serve on http://HOST:PORT (127.0.0.1:8000) with the outbox worker; emailed links follow
 	@scripts/run.sh $(HOST) $(PORT)
 
 worker: deps ## Run the outbox worker alone

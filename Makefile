@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 
-.PHONY: help run test lint format migrate seed worker venv deps dev-deps lock browser clean
+.PHONY: help run test lint format migrate seed worker venv deps dev-deps lock browser clean bench
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -54,6 +54,10 @@ run: seed ## Serve on http://HOST:PORT (127.0.0.1:8000) with the outbox worker; 
 
 worker: deps ## Run the outbox worker alone
 	$(PY) manage.py run_worker
+
+# PostgreSQL (DATABASE_URL, default carestory_bench on 127.0.0.1), gunicorn, wrk: see bench/run.py.
+bench: deps ## Measure every page under load on synthetic data (BENCH_STORIES=100000, ~10 min)
+	$(PY) bench/run.py
 
 browser: ## Install Debian's chromium for the browser tests if it is missing
 	@scripts/ensure-chromium.sh

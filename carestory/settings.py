@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "carestory.outbox",
     "carestory.api",
     "carestory.reports",
+    "carestory.synthetic",
 ]
 
 MIDDLEWARE = [

@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A session made by an emailed link ends if its account is made staff or moderator.
+    "carestory.accounts.middleware.LinkSessionGuardMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -231,6 +233,28 @@ AUTHOR_LINK_HOURS = env_int("AUTHOR_LINK_HOURS", 24)
 CONSENT_VERSION = env_str("CONSENT_VERSION", "2026-11")
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Client identity (carestory/lib/client.py): how many reverse proxies of ours append to
+# X-Forwarded-For in front of the app. 0 = use the connection's address and ignore the header.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# Requests per client (an IPv4 address or IPv6 /64) before 429 Too Many Requests; 0 = no limit.
+# Counted in the database, shared by every process (carestory/lib/ratelimit.py).
+RATE_LIMIT_API_PER_MINUTE = env_int("RATE_LIMIT_API_PER_MINUTE", 300)
+RATE_LIMIT_SUGGEST_PER_MINUTE = env_int("RATE_LIMIT_SUGGEST_PER_MINUTE", 120)
+RATE_LIMIT_GUIDANCE_PER_MINUTE = env_int("RATE_LIMIT_GUIDANCE_PER_MINUTE", 60)
+RATE_LIMIT_STORIES_PER_HOUR = env_int("RATE_LIMIT_STORIES_PER_HOUR", 20)
+RATE_LIMIT_SIGN_IN_LINKS_PER_HOUR = env_int("RATE_LIMIT_SIGN_IN_LINKS_PER_HOUR", 20)
+for _name in (
+    "TRUSTED_PROXY_COUNT",
+    "RATE_LIMIT_API_PER_MINUTE",
+    "RATE_LIMIT_SUGGEST_PER_MINUTE",
+    "RATE_LIMIT_GUIDANCE_PER_MINUTE",
+    "RATE_LIMIT_STORIES_PER_HOUR",
+    "RATE_LIMIT_SIGN_IN_LINKS_PER_HOUR",
+):
+    if globals()[_name] < 0:
+        raise ConfigError(f"{_name} must be 0 or more")
+del _name
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 # JSON lines on stderr, each with the request id, scrubbed of values (addresses, postcodes, link

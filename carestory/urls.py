@@ -2,11 +2,15 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from carestory.accounts.signin import AdminLoginForm, password_login
 from carestory.api import views as api_views
 from carestory.api.api import api
 from carestory.lib.health import healthz
 
 admin.site.site_header = "Carestory internal admin"
+# The admin login goes through the sign-in throttle and is recorded (LoginAttempt, "admin"):
+# the form checks and records, the wrapper answers 429 and sets the device cookie.
+admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("", include("carestory.stories.urls")),
@@ -23,5 +27,6 @@ urlpatterns = [
     path("api/v1/docs", api_views.docs, name="api_docs"),
     path("api/v1/", api.urls),
     path("healthz", healthz, name="healthz"),
+    path(settings.ADMIN_URL + "login/", password_login(admin.site.login)),
     path(settings.ADMIN_URL, admin.site.urls),
 ]

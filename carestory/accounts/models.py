@@ -6,17 +6,39 @@ from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from carestory.lib.emails import normalise_email
+
+
+class NormalisedEmailField(models.EmailField):  # type: ignore[type-arg]
+    """An address always stored and looked up in ``lib.emails.normalise_email`` form.
+
+    ``pre_save`` normalises the instance (save, bulk_create) and ``get_prep_value`` every value
+    sent to the database (``update()``, filters), so no path can store or compare a variant.
+    """
+
+    def pre_save(self, model_instance: Model, add: bool) -> Any:
+        value = getattr(model_instance, self.attname)
+        if isinstance(value, str):
+            value = normalise_email(value)
+            setattr(model_instance, self.attname, value)
+        return value
+
+    def get_prep_value(self, value: Any) -> Any:
+        value = super().get_prep_value(value)
+        return normalise_email(value) if isinstance(value, str) else value
 
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
-        if not email:
+        if not email or not normalise_email(email):
             raise ValueError("An email address is required")
-        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user = self.model(email=normalise_email(email), **extra)
         if password:
             user.set_password(password)
         else:
@@ -30,11 +52,15 @@ class UserManager(BaseUserManager["User"]):
         return self.create_user(email, password, **extra)
 
     def get_by_email(self, email: str) -> User | None:
-        return self.filter(email=email.strip().lower()).first()
+        return self.filter(email=normalise_email(email)).first()
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        # Both password sign-ins (staff and admin) look the account up here.
+        return self.get(email=normalise_email(username or ""))
 
 
 class User(AbstractBaseUser, PermissionsMixin):
-    email = models.EmailField(_("email address"), unique=True)
+    email = NormalisedEmailField(_("email address"), unique=True)
     full_name = models.CharField(_("full name"), max_length=150, blank=True)
     job_title = models.CharField(_("job title"), max_length=150, blank=True)
     is_active = models.BooleanField(default=True)
@@ -55,6 +81,22 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.full_name or f"user {self.pk}"
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = normalise_email(self.email)
+
+    @property
+    def signs_in_with_password(self) -> bool:
+        """Staff, moderators, administrators and members of any subscription: their sessions
+        come only from a password sign-in, never from an emailed link."""
+        return (
+            self.is_staff
+            or self.is_superuser
+            or self.is_moderator
+            or self.is_senior_moderator
+            or self.memberships.exists()
+        )
 
 
 class SignInToken(models.Model):
@@ -77,3 +119,17 @@ class SignInToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} token {self.pk}"
+
+
+class RateLimitBucket(models.Model):
+    """One client's request count in one window of one rate limit (``lib/ratelimit.py``).
+
+    ``key`` is a hash of (limit, client, window number); rows are counted with one atomic
+    ``INSERT ... ON CONFLICT DO UPDATE SET hits = hits + 1`` and purged once expired."""
+
+    key = models.CharField(max_length=64, unique=True)
+    hits = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"rate limit bucket {self.pk}: {self.hits}"

@@ -6,21 +6,35 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from carestory.accounts.models import SignInToken, User
 from carestory.audit.services import audit_record
+from carestory.lib.emails import normalise_email
 from carestory.lib.tokens import hash_token, new_link_seed, secret_link, token_from_seed
 from carestory.outbox.services import email_enqueue
 
 
 def author_get_or_create(*, email: str) -> User:
-    email = email.strip().lower()
+    """The account for this address (normalised), created if new.
+
+    Two first stories from one new address can arrive together (two forms): both find no
+    account and both insert. The insert runs in a savepoint, so the loser's unique violation
+    (whose message quotes the address) is caught here, its transaction goes on, and it takes
+    the winner's account (visible once the winner commits: the insert waits for that)."""
+    email = normalise_email(email)
     user = User.objects.get_by_email(email)
-    if user is None:
-        user = User.objects.create_user(email)
-    return user
+    if user is not None:
+        return user
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(email)
+    except IntegrityError:
+        user = User.objects.get_by_email(email)
+        if user is None:
+            raise
+        return user
 
 
 def sign_in_token_issue(
@@ -82,9 +96,13 @@ def author_sign_in_request(*, email: str) -> None:
     """Email a sign-in link if the address belongs to an author. Says nothing either way.
 
     At most SIGN_IN_LINKS_PER_HOUR links an hour per address, so nobody can flood an inbox.
+    Never to an account that signs in with a password (staff, moderators, members): an
+    emailed link must not be a way into such an account, even with author rights.
     """
     user = User.objects.get_by_email(email)
     if user is None or not user.is_active or not user.stories.exists():
+        return
+    if user.signs_in_with_password:
         return
     recent = SignInToken.objects.filter(
         user=user,

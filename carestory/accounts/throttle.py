@@ -1,41 +1,178 @@
-"""Brute-force protection for staff password sign-in: failures per address and per IP
-address in a sliding window, with a finite cool-off (never a permanent lockout)."""
+"""Brute-force protection for password sign-in (the staff login and the internal admin).
+
+Nobody can lock another person out, and nobody can guess a password:
+
+- **Account and client together.** At most ``MAX_FAILURES_PER_ACCOUNT_AND_CLIENT`` failures in
+  ``WINDOW`` for one account from one client; then that client waits for that account (a
+  finite cool-off; a success resets the pair). Other clients, and this client's other accounts,
+  are untouched. The client is the IP address (``lib.client``, honouring
+  ``TRUSTED_PROXY_COUNT``; an IPv6 /64) or, for a browser that has signed in to this account
+  before, its *device cookie* (OWASP's "device cookies"): then someone at the same address,
+  behind the same proxy or NAT, cannot touch its count at all.
+- **Per client.** At most ``MAX_FAILURES_PER_CLIENT`` failures in ``WINDOW`` from one unknown
+  client across all accounts (password spraying).
+- **Per account, slowing only.** Past ``ACCOUNT_CEILING`` failures on one account from unknown
+  clients in ``WINDOW`` (many addresses guessing one password), unknown clients get one attempt
+  on that account every ``SLOW_INTERVAL``. The owner is never locked out: a known browser is
+  not slowed at all, a new one waits half a minute.
+
+Each attempt is a ``LoginAttempt`` row written *before* the password is checked (outcome
+``pending``, committed at once: sign-in runs in autocommit) and counted with every other row,
+so concurrent guesses cannot all slip under a limit: of N racing attempts, the last to commit
+sees all the others. The row then gets its outcome; ``refused`` rows (answered by the throttle
+without checking a password) are kept as the record but never counted.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import timedelta
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from django.db.models import Q
+from django.conf import settings
+from django.core import signing
+from django.db.models import Max, QuerySet
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from carestory.audit.models import LoginAttempt
+from carestory.lib.client import network_key
+from carestory.lib.emails import normalise_email
 
 logger = logging.getLogger(__name__)
 
 WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_ADDRESS = 5
-MAX_FAILURES_PER_IP = 50
+MAX_FAILURES_PER_ACCOUNT_AND_CLIENT = 5
+MAX_FAILURES_PER_CLIENT = 50
+ACCOUNT_CEILING = 20
+SLOW_INTERVAL = timedelta(seconds=30)
+
+DEVICE_COOKIE_MAX_AGE = 180 * 24 * 3600
+DEVICE_COOKIE_ACCOUNTS = 5  # a shared computer remembers the last five accounts
+_DEVICE_SALT = "carestory.accounts.device"
+
+_Outcome = LoginAttempt.Outcome
+_COUNTED = (_Outcome.PENDING, _Outcome.FAILED)
 
 
-def _hash(email: str) -> str:
-    return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
+def account_key(email: str) -> str:
+    """The account's key in the table: an HMAC of the normalised address (not reversible
+    without the SECRET_KEY, so the table does not collect addresses)."""
+    return salted_hmac(
+        "carestory.login-account", normalise_email(email), algorithm="sha256"
+    ).hexdigest()
 
 
-def login_throttled(*, email: str, ip: str | None) -> bool:
-    since = timezone.now() - WINDOW
-    failures = LoginAttempt.objects.filter(at__gte=since, succeeded=False)
-    by_address = failures.filter(email_hash=_hash(email)).count()
-    by_ip = failures.filter(ip=ip).count() if ip else 0
-    return by_address >= MAX_FAILURES_PER_ADDRESS or by_ip >= MAX_FAILURES_PER_IP
+def device_cookie_name() -> str:
+    return "__Host-device" if settings.SESSION_COOKIE_SECURE else "device"
 
 
-def login_attempt_record(
-    *, email: str, ip: str | None, succeeded: bool, user_id: int | None
-) -> None:
-    LoginAttempt.objects.create(email_hash=_hash(email), ip=ip, succeeded=succeeded)
-    if succeeded:
-        # A success clears the address's failures, so a colleague's typo streak ends.
-        LoginAttempt.objects.filter(Q(email_hash=_hash(email)) & Q(succeeded=False)).delete()
-    logger.info("staff sign-in %s: user %s", "succeeded" if succeeded else "failed", user_id or "-")
+@dataclass(frozen=True)
+class Device:
+    id: str
+    accounts: tuple[str, ...]  # prefixes of account keys that signed in from this browser
+
+
+def device_read(cookie: str | None) -> Device | None:
+    if not cookie:
+        return None
+    try:
+        data = signing.loads(cookie, salt=_DEVICE_SALT, max_age=DEVICE_COOKIE_MAX_AGE)
+        device_id, accounts = str(data["d"]), tuple(str(a) for a in data["a"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+    return Device(id=device_id, accounts=accounts[:DEVICE_COOKIE_ACCOUNTS])
+
+
+def device_cookie_value(*, device: Device | None, account: str) -> str:
+    """The cookie to set after a successful sign-in: this account first."""
+    device_id = device.id if device is not None else secrets.token_urlsafe(16)
+    known = device.accounts if device is not None else ()
+    accounts = [account[:16]] + [a for a in known if a != account[:16]]
+    payload = {"d": device_id, "a": accounts[:DEVICE_COOKIE_ACCOUNTS]}
+    return signing.dumps(payload, salt=_DEVICE_SALT)
+
+
+@dataclass(frozen=True)
+class LoginGate:
+    """The throttle's answer to one attempt, before the password is checked."""
+
+    attempt_id: int
+    account: str
+    surface: str
+    allowed: bool
+    retry_after: int  # seconds; 0 when allowed
+    device: Device | None
+
+
+def _retry_after(rows: QuerySet[LoginAttempt], limit: int, span: timedelta) -> int | None:
+    """Seconds until ``rows`` (this attempt included) would hold at most ``limit`` - 1 others,
+    or None if they are within the limit now."""
+    times: list[datetime] = list(rows.order_by("-at").values_list("at", flat=True)[: limit + 1])
+    if len(times) <= limit:
+        return None
+    wait = (times[limit] + span - timezone.now()).total_seconds()
+    return max(1, math.ceil(wait))
+
+
+def login_attempt_begin(
+    *, email: str, ip: str | None, device_cookie: str | None, surface: str
+) -> LoginGate:
+    """Record an attempt (pending) and decide whether its password may be checked."""
+    account = account_key(email)
+    device = device_read(device_cookie)
+    trusted = device is not None and account[:16] in device.accounts
+    if trusted and device is not None:
+        client = "device:" + hashlib.sha256(device.id.encode()).hexdigest()[:32]
+    else:
+        client = "ip:" + (network_key(ip) if ip else "unknown")
+    now = timezone.now()
+    attempt = LoginAttempt.objects.create(
+        at=now,
+        email_hash=account,
+        ip=ip,
+        client_key=client,
+        trusted_device=trusted,
+        surface=surface,
+        outcome=_Outcome.PENDING,
+    )
+    recent = LoginAttempt.objects.filter(at__gte=now - WINDOW)
+
+    pair = recent.filter(email_hash=account, client_key=client)
+    last_success = pair.filter(outcome=_Outcome.SUCCEEDED).aggregate(last=Max("at"))["last"]
+    pair_failures = pair.filter(outcome__in=_COUNTED)
+    if last_success is not None:
+        pair_failures = pair_failures.filter(at__gt=last_success)
+    waits = [_retry_after(pair_failures, MAX_FAILURES_PER_ACCOUNT_AND_CLIENT, WINDOW)]
+
+    if not trusted:
+        by_client = recent.filter(client_key=client, trusted_device=False, outcome__in=_COUNTED)
+        waits.append(_retry_after(by_client, MAX_FAILURES_PER_CLIENT, WINDOW))
+        on_account = recent.filter(email_hash=account, trusted_device=False, outcome__in=_COUNTED)
+        if len(on_account.values_list("pk", flat=True)[: ACCOUNT_CEILING + 1]) > ACCOUNT_CEILING:
+            checked = LoginAttempt.objects.filter(
+                email_hash=account, trusted_device=False, at__gte=now - SLOW_INTERVAL
+            ).exclude(outcome=_Outcome.REFUSED)
+            waits.append(_retry_after(checked, 1, SLOW_INTERVAL))
+
+    wait = max((w for w in waits if w is not None), default=0)
+    if wait:
+        LoginAttempt.objects.filter(pk=attempt.pk).update(outcome=_Outcome.REFUSED)
+        logger.info("sign-in %s refused by the throttle: retry after %ss", surface, wait)
+    return LoginGate(
+        attempt_id=attempt.pk,
+        account=account,
+        surface=surface,
+        allowed=not wait,
+        retry_after=wait,
+        device=device,
+    )
+
+
+def login_attempt_finish(*, gate: LoginGate, succeeded: bool, user_id: int | None) -> None:
+    outcome = _Outcome.SUCCEEDED if succeeded else _Outcome.FAILED
+    LoginAttempt.objects.filter(pk=gate.attempt_id).update(outcome=outcome)
+    logger.info("sign-in %s %s: user %s", gate.surface, outcome, user_id or "-")

@@ -1,16 +1,17 @@
-"""Signing in: authors by an emailed link, staff and moderators with a password."""
+"""Signing in: authors by an emailed link, staff and moderators with a password.
+
+Sessions are made only in ``accounts.signin`` (an emailed link never signs in a staff or
+moderator account)."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from django.contrib.auth import login, logout
+from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from carestory.accounts.models import SignInToken
@@ -19,12 +20,14 @@ from carestory.accounts.services import (
     sign_in_token_peek,
     sign_in_token_redeem,
 )
-from carestory.accounts.throttle import login_attempt_record, login_throttled
+from carestory.accounts.signin import StaffAuthenticationForm, session_start
+from carestory.lib.ratelimit import SIGN_IN_LINKS, rate_limited
 from carestory.stories.forms import EmailForm
 
 logger = logging.getLogger(__name__)
 
 
+@rate_limited(SIGN_IN_LINKS, methods=("POST",))
 @require_http_methods(["GET", "POST"])
 def sign_in(request: HttpRequest) -> HttpResponse:
     form = EmailForm(request.POST or None)
@@ -37,17 +40,35 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     )
 
 
+def use_password_page(request: HttpRequest, *, story_confirmed: bool = False) -> HttpResponse:
+    """An emailed link for an account that signs in with a password: no session, and where to
+    sign in instead. 403 for a sign-in link; 200 when the link also confirmed a story."""
+    return render(
+        request,
+        "accounts/use_password.html",
+        {"story_confirmed": story_confirmed},
+        status=200 if story_confirmed else 403,
+    )
+
+
 @require_http_methods(["GET", "POST"])
 def sign_in_confirm(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
-        valid = sign_in_token_peek(raw=token, purpose=SignInToken.Purpose.SIGN_IN) is not None
+        peeked = sign_in_token_peek(raw=token, purpose=SignInToken.Purpose.SIGN_IN)
+        if peeked is not None and peeked.user.signs_in_with_password:
+            return use_password_page(request)
         return render(
-            request, "accounts/sign_in_confirm.html", {"valid": valid}, status=200 if valid else 404
+            request,
+            "accounts/sign_in_confirm.html",
+            {"valid": peeked is not None},
+            status=200 if peeked is not None else 404,
         )
     redeemed = sign_in_token_redeem(raw=token, purpose=SignInToken.Purpose.SIGN_IN)
     if redeemed is None:
         return render(request, "accounts/sign_in_confirm.html", {"valid": False}, status=404)
-    login(request, redeemed.user, backend="django.contrib.auth.backends.ModelBackend")
+    if not session_start(request, redeemed.user, via="link"):
+        logger.info("sign-in link refused for a password account: user %s", redeemed.user.pk)
+        return use_password_page(request)
     logger.info("author signed in by link: user %s", redeemed.user.pk)
     return redirect("stories:my_stories")
 
@@ -58,44 +79,18 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     return redirect("stories:home")
 
 
-def _client_ip(request: HttpRequest) -> str | None:
-    """REMOTE_ADDR: behind a proxy, configure the server (e.g. gunicorn
-    --forwarded-allow-ips) so it is the client's address; X-Forwarded-For is never trusted here."""
-    return request.META.get("REMOTE_ADDR") or None
-
-
 class StaffLoginView(auth_views.LoginView):
+    """Wrapped in ``signin.password_login`` (urls.py): 429 and the device cookie."""
+
     template_name = "accounts/staff_login.html"
     redirect_authenticated_user = False
-
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        email = str(request.POST.get("username", ""))[:254]
-        if login_throttled(email=email, ip=_client_ip(request)):
-            form = self.get_form()
-            form.errors.clear()
-            form.add_error(
-                None,
-                _("Too many failed attempts to sign in. Wait 15 minutes and try again."),
-            )
-            response = self.render_to_response(self.get_context_data(form=form))
-            response.status_code = 429
-            return response
-        return super().post(request, *args, **kwargs)
+    authentication_form = StaffAuthenticationForm
 
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
-        user = form.get_user()
-        login_attempt_record(
-            email=user.get_username(), ip=_client_ip(self.request), succeeded=True, user_id=user.pk
-        )
-        return super().form_valid(form)
+        session_start(self.request, form.get_user(), via="password")
+        return HttpResponseRedirect(self.get_success_url())
 
     def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
-        login_attempt_record(
-            email=str(self.request.POST.get("username", ""))[:254],
-            ip=_client_ip(self.request),
-            succeeded=False,
-            user_id=None,
-        )
         response = super().form_invalid(form)
         response.status_code = 400
         return response

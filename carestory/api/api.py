@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Query, Schema
+from ninja.errors import Throttled
 from pydantic import Field
 
 from carestory.api.schemas import (
@@ -17,6 +19,7 @@ from carestory.api.schemas import (
     StoryOut,
     TagOut,
 )
+from carestory.lib.ratelimit import API, ClientThrottle
 from carestory.services.models import Service
 from carestory.services.selectors import service_get, service_search_services
 from carestory.stories.models import Story
@@ -28,7 +31,15 @@ api = NinjaAPI(
     description="Published stories, responses and services. Read-only; public data only.",
     urls_namespace="api-v1",
     docs_url=None,  # our own page (carestory.api.views.docs) works under our CSP, no CDN
+    throttle=[ClientThrottle(API)],  # per client, shared by all processes (lib/ratelimit.py)
 )
+
+
+@api.exception_handler(Throttled)
+def _throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
+    """429 in the API's error shape; ninja adds the Retry-After header."""
+    detail = _("Too many requests from your network. Wait %(seconds)s seconds and try again.")
+    return api.create_response(request, {"detail": detail % {"seconds": exc.wait or 1}}, status=429)
 
 
 class Page(Schema):

@@ -39,14 +39,41 @@ class AuditEvent(models.Model):
 
 
 class LoginAttempt(models.Model):
-    """Staff password sign-in attempts, for throttling and the security record.
+    """Password sign-in attempts (staff login and the admin login): the throttle's counts and
+    the security record.
 
-    The address is stored hashed: the table proves attempts, it does not collect addresses."""
+    The address is stored as an HMAC under the SECRET_KEY of its normalised form: the table
+    proves attempts, it does not collect addresses. A row is written *pending* before the
+    password is checked (so concurrent guesses are counted) and then marked with the outcome;
+    ``refused`` means the throttle answered before any password was checked."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "pending"
+        SUCCEEDED = "succeeded", "succeeded"
+        FAILED = "failed", "failed"
+        REFUSED = "refused", "refused (throttled)"
+
+    class Surface(models.TextChoices):
+        STAFF = "staff", "staff sign-in"
+        ADMIN = "admin", "internal admin"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
-    email_hash = models.CharField(max_length=64, db_index=True)
+    email_hash = models.CharField(max_length=64)
     ip = models.GenericIPAddressField(null=True, blank=True)
-    succeeded = models.BooleanField(default=False)
+    client_key = models.CharField(
+        max_length=64, default="", help_text="The client the throttle counts: network or device."
+    )
+    trusted_device = models.BooleanField(
+        default=False, help_text="The browser had signed in to this account before."
+    )
+    surface = models.CharField(max_length=10, choices=Surface.choices, default=Surface.STAFF)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["email_hash", "at"]),
+            models.Index(fields=["client_key", "at"]),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {'ok' if self.succeeded else 'failed'}"
+        return f"{self.at:%Y-%m-%d %H:%M} {self.surface} {self.outcome}"

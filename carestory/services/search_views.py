@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from carestory.lib.ratelimit import SERVICE_SUGGESTIONS, rate_limited
 from carestory.services.models import Service
 from carestory.services.selectors import ServiceHit, service_search
 
@@ -58,6 +59,7 @@ def _suggestion(hit: ServiceHit) -> dict[str, Any]:
     }
 
 
+@rate_limited(SERVICE_SUGGESTIONS, methods=("GET",), as_json=True)
 @require_GET
 def service_suggest(request: HttpRequest) -> JsonResponse:
     """A few matches for the text typed so far, as JSON: the enhancement of the search forms.

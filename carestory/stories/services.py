@@ -21,6 +21,7 @@ from carestory.accounts.services import (
     sign_in_token_redeem,
 )
 from carestory.audit.services import audit_record
+from carestory.lib.emails import normalise_email
 from carestory.lib.locking import update_if_version
 from carestory.lib.text import normalise_text, word_count
 from carestory.lib.tokens import secret_link
@@ -142,7 +143,7 @@ def story_submit(
 
 
 def _same_submission(existing: Story, draft: StoryDraft) -> SubmitResult:
-    if existing.author.email != draft.email.strip().lower():
+    if existing.author.email != normalise_email(draft.email):
         raise IdempotencyConflict()
     return SubmitResult(story=existing, created=False)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import login
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -15,8 +14,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from carestory.accounts.models import SignInToken, User
 from carestory.accounts.services import sign_in_token_peek
+from carestory.accounts.signin import session_start
+from carestory.accounts.views import use_password_page
 from carestory.lib.decorators import author_required
 from carestory.lib.locking import ConflictError
+from carestory.lib.ratelimit import STORY_SUBMISSIONS, rate_limit_request, too_many_requests
 from carestory.responses.models import Response
 from carestory.responses.services import NotAllowed, reply_post
 from carestory.services.models import Service
@@ -140,6 +142,11 @@ def tell_your_story(request: HttpRequest) -> HttpResponse:
         form = StoryForm(initial=_draft_initial(request))
         context["draft_kept"] = DRAFT_SESSION_KEY in request.session
     if request.method == "POST" and form.is_valid():
+        limited = rate_limit_request(request, STORY_SUBMISSIONS)
+        if not limited.allowed:  # nothing is saved; what they typed is kept for later
+            _keep_draft(request)
+            back = reverse("stories:tell") + "?" + "&".join(f"service={s.code}" for s in services)
+            return too_many_requests(request, limited, kept=True, back_url=back)
         data = form.cleaned_data
         draft = StoryDraft(
             email=data["email"],
@@ -198,7 +205,8 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
     story = story_verify(raw_token=token)
     if story is None:
         return render(request, "stories/verify.html", {"valid": False}, status=404)
-    login(request, story.author, backend="django.contrib.auth.backends.ModelBackend")
+    if not session_start(request, story.author, via="link"):
+        return use_password_page(request, story_confirmed=True)  # staff: no session by link
     return render(request, "stories/verified.html", {"story": story})
 
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from carestory.lib.ratelimit import AUTHOR_GUIDANCE, rate_limited
 from carestory.moderation.automod.engine import analyse
 from carestory.moderation.automod.guidance import author_messages
 
@@ -26,6 +27,7 @@ def _error(message: str, status: int = 400) -> JsonResponse:
 
 
 @never_cache
+@rate_limited(AUTHOR_GUIDANCE, methods=("POST",), as_json=True)
 @require_POST
 def guidance(request: HttpRequest) -> JsonResponse:
     """POST title and body (form-encoded); CSRF-protected like every form on the site."""

@@ -10,6 +10,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from carestory.lib.emails import normalise_email
 from carestory.lib.screen_names import screen_name_problem
 from carestory.lib.text import normalise_text, word_count
 from carestory.stories.models import AgeGroup, AuthorRole, Tag
@@ -156,7 +157,7 @@ class StoryForm(forms.Form):
         return postcode
 
     def clean_email(self) -> str:
-        return str(self.cleaned_data["email"]).strip().lower()
+        return normalise_email(str(self.cleaned_data["email"]))
 
 
 class StoryEditForm(forms.Form):

@@ -27,13 +27,36 @@ def default_worker_id() -> str:
     return socket.gethostname()[: 80 - len(suffix)] + suffix
 
 
-def _close_old_connections() -> None:
-    """Drop broken or expired DB connections between batches (as Django does between requests).
+def _in_transaction() -> bool:
+    # call_command from a test runs inside the test's transaction, which closing would destroy.
+    return any(conn.in_atomic_block for conn in connections.all(initialized_only=True))
 
-    Skipped inside a transaction (call_command from a test), which closing would destroy.
-    """
-    if not any(conn.in_atomic_block for conn in connections.all(initialized_only=True)):
+
+def _close_old_connections() -> None:
+    """Drop broken or expired DB connections between batches (as Django does between requests)."""
+    if not _in_transaction():
         close_old_connections()
+
+
+def _close_all_connections() -> None:
+    """After a database error: drop every connection, so the next batch opens a new one."""
+    if not _in_transaction():
+        connections.close_all()
+
+
+ERROR_BACKOFF_CAP_SECONDS = 30.0
+
+
+def error_backoff_seconds(failures: int, interval: float) -> float:
+    """The wait after ``failures`` batches in a row failed (the database is down, say): the idle
+    interval (1 s if none), doubling with each failure, at most 30 s; a database coming back
+    after a restart is not hammered, and the worker is back within 30 s of it."""
+    base = interval if interval > 0 else 1.0
+    return float(min(ERROR_BACKOFF_CAP_SECONDS, base * 2 ** min(max(failures - 1, 0), 16)))
+
+
+def _wait(stop: threading.Event, seconds: float) -> None:
+    stop.wait(seconds)
 
 
 class PeriodicRunner:
@@ -90,6 +113,7 @@ class Command(BaseCommand):
             f"(batch {settings.OUTBOX_BATCH_SIZE}, idle interval {interval:g}s)"
         )
         processed_total = 0
+        failures = 0
         periodic = None if options["no_periodic"] else PeriodicRunner()
         try:
             while not stop.is_set():
@@ -105,16 +129,28 @@ class Command(BaseCommand):
                 except Exception as exc:
                     if once:
                         raise
-                    # The database is unreachable, say: log, wait and try again.
-                    logger.error("outbox worker batch-error error=%s", type(exc).__name__)
-                    _close_old_connections()
-                    stop.wait(interval or 1.0)
+                    # The database is unreachable, say: never exit (nothing would send the
+                    # queue), drop the broken connection, back off and try again. Rows this
+                    # worker had claimed come back to a worker when their lease runs out.
+                    failures += 1
+                    wait = error_backoff_seconds(failures, interval)
+                    logger.error(
+                        "outbox worker batch-error error=%s failures=%s retry_in=%.1fs",
+                        type(exc).__name__,
+                        failures,
+                        wait,
+                    )
+                    _close_all_connections()
+                    _wait(stop, wait)
                     continue
+                if failures:
+                    logger.info("outbox worker recovered after failures=%s", failures)
+                    failures = 0
                 processed_total += processed
                 if once:
                     break
                 if processed == 0:
-                    stop.wait(interval)
+                    _wait(stop, interval)
         finally:
             _close_old_connections()
             self._restore_signal_handlers(previous)

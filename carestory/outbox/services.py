@@ -378,9 +378,16 @@ class _SendError(Exception):
 
 
 def _is_permanent(exc: BaseException) -> bool:
-    """Every recipient refused with a 5xx code: retrying will not help."""
+    """A 5xx answer about this message: every recipient refused, or the message (DATA) or its
+    sender (MAIL FROM) refused. Retrying will not help; "Retry now" in the admin can, after a
+    fix. A refused sign-in to the server (535) is our configuration, not the message, so it
+    is retried like a temporary failure while someone fixes it."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused) and exc.recipients:
         return all(code >= 500 for code, _reply in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return False
+    if isinstance(exc, smtplib.SMTPDataError | smtplib.SMTPSenderRefused):
+        return 500 <= exc.smtp_code < 600
     return False
 
 

@@ -103,14 +103,6 @@ def test_a_permanent_refusal_fails_at_once_and_is_visible(pg_db: FaultDb) -> Non
         smtp.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "outbox/services.py _is_permanent only treats SMTPRecipientsRefused as permanent: a 5xx "
-        "at DATA (SMTPDataError) or MAIL FROM (SMTPSenderRefused) is retried up to "
-        "OUTBOX_MAX_ATTEMPTS times over hours (reported; that file belongs to another change)"
-    ),
-)
 def test_a_permanent_refusal_of_the_message_fails_at_once(pg_db: FaultDb) -> None:
     smtp = FaultSmtp("perm_fail_data").start()
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import smtplib
 import socket
 import threading
 import time
@@ -311,6 +312,24 @@ def test_a_permanently_refused_recipient_fails_at_once(smtp_sink: SmtpSink) -> N
     assert row.last_error.startswith("SMTPRecipientsRefused")
     assert "gone@example.org" not in row.last_error
     assert smtp_sink.messages == []
+
+
+@pytest.mark.parametrize(
+    ("exc", "permanent"),
+    [
+        (smtplib.SMTPDataError(554, b"message refused"), True),
+        (smtplib.SMTPSenderRefused(550, b"sender refused", "from@example.org"), True),
+        (smtplib.SMTPDataError(451, b"try later"), False),
+        (smtplib.SMTPAuthenticationError(535, b"bad password"), False),
+        (smtplib.SMTPServerDisconnected("dropped"), False),
+        (smtplib.SMTPRecipientsRefused({"a@example.org": (550, b"no")}), True),
+        (smtplib.SMTPRecipientsRefused({"a@example.org": (450, b"later")}), False),
+    ],
+)
+def test_which_smtp_refusals_are_permanent(exc: Exception, permanent: bool) -> None:
+    from carestory.outbox.services import _is_permanent
+
+    assert _is_permanent(exc) is permanent
 
 
 def test_max_attempts_marks_the_row_failed(settings: Any) -> None:

@@ -13,13 +13,13 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from carestory.stories.selectors import StoryCursor
+from carestory.stories.forms import StoryPageForm
 
 FIRST_YEAR = 1900
 LAST_YEAR = 2999
 
 
-class StoryFilterForm(forms.Form):
+class StoryFilterForm(StoryPageForm):
     """GET filters on the service page: ``tag``, ``from``, ``to``, and the keyset cursor
     (``after`` for older stories, ``before`` for newer ones). ``from`` is a Python keyword,
     so the fields are declared in ``__init__``."""
@@ -54,8 +54,6 @@ class StoryFilterForm(forms.Form):
                 )
             },
         )
-        self.fields["after"] = forms.CharField(required=False, widget=forms.HiddenInput)
-        self.fields["before"] = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean_from(self) -> date | None:
         value: date | None = self.cleaned_data.get("from")
@@ -74,23 +72,6 @@ class StoryFilterForm(forms.Form):
                 % {"first": FIRST_YEAR, "last": LAST_YEAR}
             )
         return value
-
-    def _cursor(self, name: str) -> StoryCursor | None:
-        value = (self.cleaned_data.get(name) or "").strip()
-        if not value:
-            return None
-        try:
-            return StoryCursor.decode(value)
-        except ValueError:
-            raise ValidationError(
-                _("This page link is not valid. Showing the newest stories instead.")
-            ) from None
-
-    def clean_after(self) -> StoryCursor | None:
-        return self._cursor("after")
-
-    def clean_before(self) -> StoryCursor | None:
-        return self._cursor("before")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

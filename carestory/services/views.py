@@ -16,8 +16,9 @@ from carestory.services.services import (
     service_profile,
     service_redirect_target,
 )
+from carestory.stories.forms import story_page_links
 from carestory.stories.models import Tag
-from carestory.stories.selectors import StoryCursor, stories_published_page, story_counts
+from carestory.stories.selectors import stories_published_page, story_counts
 
 STORIES_PER_PAGE = 20
 
@@ -30,12 +31,6 @@ def _map_url(service: Service) -> str:
     return (
         f"https://www.openstreetmap.org/?{urlencode({'mlat': lat, 'mlon': lon})}#map=16/{lat}/{lon}"
     )
-
-
-def _page_link(filters: dict[str, str], **cursor: StoryCursor | None) -> str:
-    params = {k: v for k, v in filters.items() if v}
-    params.update({k: c.encode() for k, c in cursor.items() if c is not None})
-    return f"?{urlencode(params)}"
 
 
 def service_detail(request: HttpRequest, code: str) -> HttpResponse:
@@ -72,8 +67,7 @@ def service_detail(request: HttpRequest, code: str) -> HttpResponse:
         "breadcrumbs": ancestors,
         "children": list(service.children.order_by("name")),
         "page": page,
-        "newer_url": _page_link(filters, before=page.newer) if page.newer else "",
-        "older_url": _page_link(filters, after=page.older) if page.older else "",
+        **story_page_links(page, filters),
         "filters_active": any(filters.values()),
         "form": form,
         "counts": story_counts(service=service),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -14,6 +15,7 @@ from carestory.lib.emails import normalise_email
 from carestory.lib.screen_names import screen_name_problem
 from carestory.lib.text import normalise_text, word_count
 from carestory.stories.models import AgeGroup, AuthorRole, Tag
+from carestory.stories.selectors import StoryCursor, StoryPage
 
 SCREEN_NAME_MESSAGES = {
     "empty": _("Enter a screen name"),
@@ -196,3 +198,48 @@ class EmailForm(forms.Form):
             "invalid": _("Enter an email address in the correct format, like name@example.com"),
         },
     )
+
+
+class StoryPageForm(forms.Form):
+    """The keyset cursor of a story list, from the query string: ``after`` (older stories) or
+    ``before`` (newer ones). A broken link shows the newest page with a message."""
+
+    after = forms.CharField(required=False, widget=forms.HiddenInput)
+    before = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def _cursor(self, name: str) -> StoryCursor | None:
+        value = (self.cleaned_data.get(name) or "").strip()
+        if not value:
+            return None
+        try:
+            return StoryCursor.decode(value)
+        except ValueError:
+            raise forms.ValidationError(
+                _("This page link is not valid. Showing the newest stories instead.")
+            ) from None
+
+    def clean_after(self) -> StoryCursor | None:
+        return self._cursor("after")
+
+    def clean_before(self) -> StoryCursor | None:
+        return self._cursor("before")
+
+    def cursor(self) -> tuple[StoryCursor | None, StoryCursor | None]:
+        """``after`` and ``before`` for ``stories_published_page`` (both None when invalid)."""
+        if not self.is_valid():
+            return None, None
+        return self.cleaned_data["after"], self.cleaned_data["before"]
+
+
+def story_page_links(page: StoryPage, filters: dict[str, str] | None = None) -> dict[str, str]:
+    """``newer_url`` and ``older_url`` (query strings keeping the filters) for a page."""
+
+    def link(**cursor: StoryCursor) -> str:
+        params = {k: v for k, v in (filters or {}).items() if v}
+        params.update({k: c.encode() for k, c in cursor.items()})
+        return f"?{urlencode(params)}"
+
+    return {
+        "newer_url": link(before=page.newer) if page.newer else "",
+        "older_url": link(after=page.older) if page.older else "",
+    }

@@ -158,6 +158,14 @@ class Story(models.Model):
                 name="published_story_has_date",
             ),
         ]
+        indexes = [
+            # Every public list: published stories, newest first, by keyset (published_at, id).
+            models.Index(
+                fields=["-published_at", "-id"],
+                condition=models.Q(status="published"),
+                name="story_published_newest",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"story {self.public_id}"

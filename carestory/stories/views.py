@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,11 +22,18 @@ from carestory.responses.models import Response
 from carestory.responses.services import NotAllowed, reply_post
 from carestory.services.models import Service
 from carestory.services.selectors import service_search
-from carestory.stories.forms import ReplyForm, StoryEditForm, StoryForm
+from carestory.stories.forms import (
+    ReplyForm,
+    StoryEditForm,
+    StoryForm,
+    StoryPageForm,
+    story_page_links,
+)
 from carestory.stories.models import Story
 from carestory.stories.selectors import (
     stories_for_author,
     stories_published,
+    stories_published_page,
     story_get_for_author,
     story_get_published,
 )
@@ -50,9 +56,20 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "stories/home.html", {"recent": recent})
 
 
+STORIES_PER_PAGE = 20
+
+
 def story_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(stories_published(), 20).get_page(request.GET.get("page"))
-    return render(request, "stories/story_list.html", {"page": page})
+    """All published stories, newest first, by keyset: page 1,000 costs what page 1 costs."""
+    form = StoryPageForm(request.GET)
+    after, before = form.cursor()
+    page = stories_published_page(size=STORIES_PER_PAGE, after=after, before=before)
+    return render(
+        request,
+        "stories/story_list.html",
+        {"page": page, "form": form, **story_page_links(page)},
+        status=400 if form.errors else 200,
+    )
 
 
 def _chosen_services(codes: list[str]) -> tuple[list[Service], list[str]]:

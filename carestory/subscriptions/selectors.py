@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Q
-
 from carestory.accounts.models import User
 from carestory.services.models import Service
 from carestory.subscriptions.models import Membership, Subscription
@@ -44,19 +42,13 @@ def membership_covering(
     return qs.select_related("subscription").order_by("-role").first()
 
 
-def scope_filter_for(*, user: User, prefix: str = "services__") -> Q | None:
-    """A Q that matches objects linked to services in the user's scope, or None if no scope."""
-    paths = list(
+def scope_services_for(*, user: User) -> list[Service]:
+    """The roots of the subtrees the user's active memberships cover."""
+    return list(
         Service.objects.filter(
             subscriptions__memberships__in=Membership.objects.active().filter(user=user)
-        ).values_list("path", flat=True)
+        ).distinct()
     )
-    if not paths:
-        return None
-    condition = Q()
-    for path in paths:
-        condition |= Q(**{f"{prefix}path__startswith": path})
-    return condition
 
 
 def memberships_covering(*, services: Iterable[Service], roles: Iterable[str]) -> list[Membership]:

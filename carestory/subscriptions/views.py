@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from carestory.accounts.models import User
 from carestory.lib.decorators import staff_required
-from carestory.stories.selectors import stories_published
-from carestory.subscriptions.selectors import memberships_for, scope_filter_for
+from carestory.stories.forms import StoryPageForm, story_page_links
+from carestory.stories.selectors import stories_published_page
+from carestory.subscriptions.selectors import memberships_for, scope_services_for
+
+STORIES_PER_PAGE = 20
 
 
 @staff_required
 def dashboard(request: HttpRequest) -> HttpResponse:
+    """Stories about the services in the member's scope, newest first, by keyset."""
     user = request.user
     assert isinstance(user, User)
     memberships = memberships_for(user=user)
-    scope = scope_filter_for(user=user)
-    page = None
-    if scope is not None:
-        stories = stories_published().filter(scope).distinct()
-        page = Paginator(stories, 20).get_page(request.GET.get("page"))
+    scope = scope_services_for(user=user)
+    form = StoryPageForm(request.GET)
+    context: dict[str, Any] = {"memberships": memberships, "page": None, "form": form}
+    if scope:
+        after, before = form.cursor()
+        page = stories_published_page(
+            service=scope, size=STORIES_PER_PAGE, after=after, before=before
+        )
+        context |= {"page": page, **story_page_links(page)}
     return render(
-        request, "subscriptions/dashboard.html", {"memberships": memberships, "page": page}
+        request, "subscriptions/dashboard.html", context, status=400 if form.errors else 200
     )

@@ -63,7 +63,7 @@ def test_a_submission_the_database_refuses_is_503_not_saved_send_again(
 
 def test_a_page_the_database_cannot_serve_is_503_try_again(client: Client, world: World) -> None:
     with mock.patch(
-        "carestory.stories.views.stories_published", side_effect=OperationalError("down")
+        "carestory.stories.views.stories_published_page", side_effect=OperationalError("down")
     ):
         response = client.get(reverse("stories:list"))
     body = response.content.decode()
@@ -101,6 +101,8 @@ def test_the_session_failing_after_the_story_committed_does_not_say_nothing_was_
 
 def test_other_errors_stay_500(world: World) -> None:
     client = Client(raise_request_exception=False)
-    with mock.patch("carestory.stories.views.stories_published", side_effect=ValueError("bug")):
+    with mock.patch(
+        "carestory.stories.views.stories_published_page", side_effect=ValueError("bug")
+    ):
         response = client.get(reverse("stories:list"))
     assert response.status_code == 500

@@ -1,0 +1,105 @@
+"""Public story lists and the staff dashboard: newest first by keyset (no COUNT, no OFFSET),
+the response count per story without a JOIN over every response, never a private column."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from carestory.responses.models import ModerationStatus
+from carestory.stories.models import Story
+from carestory.stories.selectors import stories_published
+from conftest import World
+from tests.factories import ResponseFactory, StoryFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _publish(world: World, n: int, **kwargs: object) -> list[Story]:
+    now = timezone.now()
+    return [
+        StoryFactory(
+            services=kwargs.get("services", [world.ward]),
+            published=True,
+            published_at=now - timedelta(minutes=i),
+            title=f"Story number {i}",
+        )
+        for i in range(n)
+    ]
+
+
+def _titles(page: str) -> list[str]:
+    import re
+
+    return re.findall(r"Story number \d+", page)
+
+
+def test_the_story_list_pages_by_keyset_newest_first(client: Client, world: World) -> None:
+    _publish(world, 45)
+    first = client.get("/stories/").content.decode()
+    assert _titles(first) == [f"Story number {i}" for i in range(20)]
+    assert "?page=" not in first
+    older = first.split('rel="next" href="')[1].split('"')[0].replace("&amp;", "&")
+    second = client.get(f"/stories/{older}").content.decode()
+    assert _titles(second) == [f"Story number {i}" for i in range(20, 40)]
+    newer = second.split('rel="prev" href="')[1].split('"')[0].replace("&amp;", "&")
+    assert _titles(client.get(f"/stories/{newer}").content.decode()) == _titles(first)
+
+
+def test_a_broken_page_link_shows_the_newest_with_a_message(client: Client, world: World) -> None:
+    _publish(world, 3)
+    response = client.get("/stories/", {"after": "not-a-cursor"})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "This page link is not valid" in body
+    assert _titles(body) == ["Story number 0", "Story number 1", "Story number 2"]
+
+
+def test_the_story_list_costs_the_same_queries_for_any_page(client: Client, world: World) -> None:
+    _publish(world, 45)
+    with CaptureQueriesContext(connection) as first:
+        client.get("/stories/")
+    body = client.get("/stories/").content.decode()
+    older = body.split('rel="next" href="')[1].split('"')[0].replace("&amp;", "&")
+    with CaptureQueriesContext(connection) as second:
+        client.get(f"/stories/{older}")
+    assert len(first) == len(second)
+    sql = " ".join(q["sql"] for q in first.captured_queries).upper()
+    assert "OFFSET" not in sql and "COUNT(*)" not in sql
+    assert "COUNT(DISTINCT" not in sql  # responses are counted per listed row, not joined
+
+
+def test_public_lists_never_read_the_private_original(world: World) -> None:
+    _publish(world, 2)
+    with CaptureQueriesContext(connection) as queries:
+        stories = list(stories_published()[:6])
+    assert stories
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "original_body" not in sql and "original_title" not in sql
+
+
+def test_the_response_count_counts_published_responses_only(world: World) -> None:
+    [story] = _publish(world, 1)
+    ResponseFactory(story=story, status=ModerationStatus.PUBLISHED)
+    ResponseFactory(story=story, status=ModerationStatus.PUBLISHED)
+    ResponseFactory(story=story, status=ModerationStatus.IN_MODERATION)
+    [listed] = list(stories_published()[:1])
+    assert listed.published_response_count == 2  # type: ignore[attr-defined]
+
+
+def test_the_staff_dashboard_shows_its_scope_by_keyset(world: World) -> None:
+    ours = _publish(world, 25)
+    StoryFactory(services=[world.other_ward], published=True, title="Not ours at all")
+    client = Client()
+    client.force_login(world.responder)
+    first = client.get("/staff/").content.decode()
+    assert "Not ours at all" not in first
+    assert len(_titles(first)) == 20
+    older = first.split('rel="next" href="')[1].split('"')[0].replace("&amp;", "&")
+    second = client.get(f"/staff/{older}").content.decode()
+    assert len(_titles(second)) == len(ours) - 20

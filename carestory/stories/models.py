@@ -67,7 +67,9 @@ class Tag(models.Model):
 
 class StoryQuerySet(models.QuerySet["Story"]):
     def published(self) -> StoryQuerySet:
-        return self.filter(status=Story.Status.PUBLISHED)
+        # Every published story has a date (a check constraint); saying so lets the database
+        # skip the undated rows (NULLs come first in a newest-first index scan).
+        return self.filter(status=Story.Status.PUBLISHED, published_at__isnull=False)
 
     def in_moderation(self) -> StoryQuerySet:
         return self.filter(status=Story.Status.IN_MODERATION)

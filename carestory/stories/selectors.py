@@ -7,7 +7,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
+from django.db.models import (
+    Count,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -21,20 +30,65 @@ from carestory.stories.models import Story, StoryQuerySet, StoryService, StoryTa
 _PRIVATE_COLUMNS = ("original_title", "original_body")
 
 
+def _scope_services(scope: Service | Sequence[Service]) -> QuerySet[Service]:
+    roots = [scope] if isinstance(scope, Service) else list(scope)
+    in_subtrees = Q(pk__in=[])
+    for root in roots:
+        in_subtrees |= Q(path__startswith=root.path)
+    return Service.objects.filter(in_subtrees)
+
+
 def _published_about(scope: Service | Sequence[Service] | None) -> StoryQuerySet:
     """Published stories, optionally about any service in one or several subtrees (no
     prefetch, no order). The subtree is a subquery, so no JOIN multiplies the rows."""
     qs = Story.objects.published()
     if scope is None:
         return qs
-    roots = [scope] if isinstance(scope, Service) else list(scope)
-    if not roots:
-        return qs.none()
-    in_subtrees = Q()
-    for root in roots:
-        in_subtrees |= Q(path__startswith=root.path)
-    ids = Service.objects.filter(in_subtrees).values("pk")
+    ids = _scope_services(scope)
     return qs.filter(pk__in=StoryService.objects.filter(service__in=ids).values("story"))
+
+
+# A subtree with at least this many story links is "large": its page is found by walking the
+# newest-first index of all published stories and keeping the ones in the subtree, rather than
+# by collecting every story of the subtree and sorting them (78,000 of them for a big trust).
+LARGE_SUBTREE_LINKS = 5_000
+_WALK_FIRST_BATCH = 256
+_WALK_MAX_BATCH = 16_384
+_WALK_MAX_ROWS = 200_000
+
+
+def _is_large(scope: Service | Sequence[Service]) -> bool:
+    """Whether the subtree has LARGE_SUBTREE_LINKS story links: one index-only count that
+    stops there, so it costs the same for a trust as for a GP practice."""
+    links = StoryService.objects.filter(service__in=_scope_services(scope))
+    return links.values("pk")[:LARGE_SUBTREE_LINKS].count() >= LARGE_SUBTREE_LINKS
+
+
+def _walk_ids(
+    ordered: StoryQuerySet, scope: Service | Sequence[Service], want: int
+) -> list[int] | None:
+    """The first ``want`` story ids of ``ordered`` (published stories in keyset order) that
+    are about the subtree, found batch by batch (256, then 4 times more each time); None if
+    that would read more than _WALK_MAX_ROWS stories (the caller then asks the database the
+    other way round)."""
+    service_ids = list(_scope_services(scope).values_list("pk", flat=True))
+    found: list[int] = []
+    offset, batch = 0, _WALK_FIRST_BATCH
+    while len(found) < want:
+        if offset >= _WALK_MAX_ROWS:
+            return None
+        chunk = list(ordered.values_list("pk", flat=True)[offset : offset + batch])
+        if not chunk:
+            break
+        members = set(
+            StoryService.objects.filter(story_id__in=chunk, service_id__in=service_ids).values_list(
+                "story_id", flat=True
+            )
+        )
+        found += [pk for pk in chunk if pk in members]
+        offset += len(chunk)
+        batch = min(batch * 4, _WALK_MAX_BATCH)
+    return found[:want]
 
 
 def stories_published(*, service: Service | None = None) -> StoryQuerySet:
@@ -137,17 +191,29 @@ def stories_published_page(
     Dates are whole days in the site's time zone, both ends included. Page 1,000 costs what
     page 1 costs: an index range on (published_at, id) from the cursor.
     """
-    qs = _published_about(service)
+    large = service is not None and not tag and _is_large(service)
+    qs = Story.objects.published() if large else _published_about(service)
     if tag:
         qs = qs.filter(pk__in=StoryTag.objects.filter(tag__slug=tag).values("story"))
     if published_from is not None:
         qs = qs.filter(published_at__gte=_day_start(published_from))
     if published_to is not None:
         qs = qs.filter(published_at__lt=_day_start(published_to + timedelta(days=1)))
+
+    def first(ordered: StoryQuerySet, n: int) -> list[Story]:
+        if large:
+            assert service is not None
+            ids = _walk_ids(ordered, service, n)
+            if ids is not None:
+                order = ordered.query.order_by
+                return list(_page_prefetch(Story.objects.filter(pk__in=ids).order_by(*order)))
+            ordered = ordered.filter(pk__in=_published_about(service).values("pk"))
+        return list(_page_prefetch(ordered)[:n])
+
     if before is not None:
         at, pk = before.published_at, before.id
         newer = qs.filter(Q(published_at__gte=at) & (Q(published_at__gt=at) | Q(pk__gt=pk)))
-        rows = list(_page_prefetch(newer.order_by("published_at", "id"))[: size + 1])
+        rows = first(newer.order_by("published_at", "id"), size + 1)
         if not rows:
             # Nothing newer (stories were withdrawn meanwhile): show the newest page.
             return stories_published_page(
@@ -167,7 +233,7 @@ def stories_published_page(
     if after is not None:
         at, pk = after.published_at, after.id
         qs = qs.filter(Q(published_at__lte=at) & (Q(published_at__lt=at) | Q(pk__lt=pk)))
-    rows = list(_page_prefetch(qs.order_by("-published_at", "-id"))[: size + 1])
+    rows = first(qs.order_by("-published_at", "-id"), size + 1)
     stories = rows[:size]
     return StoryPage(
         stories=stories,

@@ -55,7 +55,7 @@ run: seed ## Serve on http://HOST:PORT (127.0.0.1:8000) with the outbox worker; 
 worker: deps ## Run the outbox worker alone
 	$(PY) manage.py run_worker
 
-# PostgreSQL (DATABASE_URL, default carestory_bench on 127.0.0.1), gunicorn, wrk: see bench/run.py.
+# PostgreSQL (DATABASE_URL, default carestory_bench[_N] on 127.0.0.1), gunicorn, wrk: bench/run.py
 bench: deps ## Measure every page under load on synthetic data (BENCH_STORIES=100000, ~10 min)
 	$(PY) bench/run.py
 

@@ -6,9 +6,10 @@ bare Django view (the floor), on production settings, gunicorn and PostgreSQL.
 
 Steps (every step is bounded in time; everything listens on 127.0.0.1 only):
 
-1. the database: DATABASE_URL, or postgres://postgres@127.0.0.1:5432/carestory_bench (created
-   if missing), migrated; the service tree imported from ../shared/data when the tree is small
-   (else the demo slice); ``generate_synthetic --stories N --seed S`` unless the database
+1. the database: DATABASE_URL, or postgres://postgres@127.0.0.1:5432/carestory_bench for
+   1,000,000 stories and .../carestory_bench_<N> for any other N (created if missing),
+   migrated; the service tree imported from ../shared/data when the tree is small (else the
+   demo slice); ``generate_synthetic --stories N --seed S`` unless the database
    already holds that dataset (same N, seed and generator version: it is reused);
 2. collectstatic, then gunicorn with CARESTORY_ENV=production (a throwaway SECRET_KEY), 2 sync
    workers, DJANGO_SETTINGS_MODULE=carestory.synthetic.bench_settings: the production settings
@@ -64,7 +65,7 @@ RESULTS = ROOT / "bench" / "results"
 DOC = ROOT / "docs" / "performance.md"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
-DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/carestory_bench"
+NATIONAL = 1_000_000
 
 
 def env_int(name: str, default: int) -> int:
@@ -84,6 +85,11 @@ WORKERS = env_int("BENCH_WORKERS", 2)
 LABEL = os.environ.get("BENCH_LABEL", "")
 DOC_SECTION = os.environ.get("BENCH_DOC_SECTION", "latest")
 ONLY = [p for p in os.environ.get("BENCH_PAGES", "").split(",") if p]
+# One database per dataset size, so that switching sizes never regenerates: carestory_bench holds
+# the national figure (1,000,000 stories), carestory_bench_<N> any other size.
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/carestory_bench" + (
+    "" if STORIES == NATIONAL else f"_{STORIES}"
+)
 DATABASE_URL = os.environ.get("DATABASE_URL") or DEFAULT_DB
 BASE = f"http://127.0.0.1:{PORT}"
 HOST = f"127.0.0.1:{PORT}"

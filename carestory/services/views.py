@@ -18,7 +18,12 @@ from carestory.services.services import (
 )
 from carestory.stories.forms import story_page_links
 from carestory.stories.models import Tag
-from carestory.stories.selectors import stories_published_page, story_counts
+from carestory.stories.selectors import (
+    stories_published_page,
+    story_counts,
+    subtree_is_large,
+)
+from carestory.stories.services import story_counts_refresh_request
 
 STORIES_PER_PAGE = 20
 
@@ -60,7 +65,11 @@ def service_detail(request: HttpRequest, code: str) -> HttpResponse:
             "before": data["before"],
         }
         filters = {name: request.GET.get(name, "").strip() for name in ("tag", "from", "to")}
-    page = stories_published_page(service=service, size=STORIES_PER_PAGE, **query)
+    large = subtree_is_large(service)
+    page = stories_published_page(service=service, size=STORIES_PER_PAGE, large=large, **query)
+    counts = story_counts(service=service, large=large)
+    if counts is None or counts.stale:
+        story_counts_refresh_request(service=service)
     ancestors = service.ancestors()
     context = {
         "service": service,
@@ -70,7 +79,7 @@ def service_detail(request: HttpRequest, code: str) -> HttpResponse:
         **story_page_links(page, filters),
         "filters_active": any(filters.values()),
         "form": form,
-        "counts": story_counts(service=service),
+        "counts": counts,
         "profile": service_profile(service=service, ancestors=ancestors),
         "map_url": _map_url(service),
         "permissions": service_permissions(user=request.user, service=service),

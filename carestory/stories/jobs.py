@@ -19,3 +19,14 @@ def check_story(payload: dict[str, Any]) -> None:
     if story is None:
         return
     story_automod_refresh(story=story)
+
+
+@register_job("stories.recount")
+def recount_service(payload: dict[str, Any]) -> None:
+    """Count a large subtree's published stories again (see ServiceStoryCounts)."""
+    from carestory.services.models import Service
+    from carestory.stories.services import story_counts_store
+
+    service = Service.objects.filter(pk=payload["service_id"]).first()
+    if service is not None:
+        story_counts_store(service=service)

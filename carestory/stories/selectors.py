@@ -24,7 +24,13 @@ from django.utils import timezone
 from carestory.accounts.models import User
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.services.models import Service
-from carestory.stories.models import Story, StoryQuerySet, StoryService, StoryTag
+from carestory.stories.models import (
+    ServiceStoryCounts,
+    Story,
+    StoryQuerySet,
+    StoryService,
+    StoryTag,
+)
 
 # What a public list never needs: the author's private words (the largest columns).
 _PRIVATE_COLUMNS = ("original_title", "original_body")
@@ -57,7 +63,7 @@ _WALK_MAX_BATCH = 16_384
 _WALK_MAX_ROWS = 200_000
 
 
-def _is_large(scope: Service | Sequence[Service]) -> bool:
+def subtree_is_large(scope: Service | Sequence[Service]) -> bool:
     """Whether the subtree has LARGE_SUBTREE_LINKS story links: one index-only count that
     stops there, so it costs the same for a trust as for a GP practice."""
     links = StoryService.objects.filter(service__in=_scope_services(scope))
@@ -184,6 +190,7 @@ def stories_published_page(
     after: StoryCursor | None = None,
     before: StoryCursor | None = None,
     size: int = 20,
+    large: bool | None = None,
 ) -> StoryPage:
     """One page of published stories, newest first, by keyset (no OFFSET).
 
@@ -191,7 +198,9 @@ def stories_published_page(
     Dates are whole days in the site's time zone, both ends included. Page 1,000 costs what
     page 1 costs: an index range on (published_at, id) from the cursor.
     """
-    large = service is not None and not tag and _is_large(service)
+    if large is None:
+        large = service is not None and subtree_is_large(service)
+    large = large and service is not None and not tag
     qs = Story.objects.published() if large else _published_about(service)
     if tag:
         qs = qs.filter(pk__in=StoryTag.objects.filter(tag__slug=tag).values("story"))
@@ -222,6 +231,7 @@ def stories_published_page(
                 published_from=published_from,
                 published_to=published_to,
                 size=size,
+                large=large,
             )
         more_newer = len(rows) > size
         stories = list(reversed(rows[:size]))
@@ -247,6 +257,9 @@ class StoryCounts:
     stories: int
     responses: int
     answered: int  # stories with at least one published response
+    # For a large subtree, when the worker counted (None: counted now); stale: ask again.
+    counted_at: datetime | None = None
+    stale: bool = False
 
     @property
     def answered_percent(self) -> int | None:
@@ -256,8 +269,12 @@ class StoryCounts:
         return round(100 * self.answered / self.stories)
 
 
-def story_counts(*, service: Service | None = None) -> StoryCounts:
-    """Published stories, their published responses, and how many were answered. One query."""
+COUNTS_MAX_AGE = timedelta(minutes=10)
+
+
+def story_counts_live(*, service: Service | None = None) -> StoryCounts:
+    """Published stories, their published responses, and how many were answered. One query,
+    whose cost grows with the subtree: the worker's job and small subtrees use it."""
     published_response = Q(responses__status=ModerationStatus.PUBLISHED)
     totals = _published_about(service).aggregate(
         n_stories=Count("pk", distinct=True),
@@ -268,6 +285,26 @@ def story_counts(*, service: Service | None = None) -> StoryCounts:
         stories=totals["n_stories"] or 0,
         responses=totals["n_responses"] or 0,
         answered=totals["n_answered"] or 0,
+    )
+
+
+def story_counts(*, service: Service, large: bool | None = None) -> StoryCounts | None:
+    """The counts for a service page: live for a small subtree; for a large one, the worker's
+    last count (``stale`` when older than COUNTS_MAX_AGE), or None before the first.
+    ``large``: ``subtree_is_large(service)`` when the caller knows it already."""
+    if large is None:
+        large = subtree_is_large(service)
+    if not large:
+        return story_counts_live(service=service)
+    row = ServiceStoryCounts.objects.filter(service=service).first()
+    if row is None:
+        return None
+    return StoryCounts(
+        stories=row.stories,
+        responses=row.responses,
+        answered=row.answered,
+        counted_at=row.counted_at,
+        stale=row.counted_at < timezone.now() - COUNTS_MAX_AGE,
     )
 
 

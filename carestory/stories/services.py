@@ -30,7 +30,14 @@ from carestory.moderation.automod import analyse
 from carestory.moderation.models import StoryRevision
 from carestory.outbox.services import email_enqueue, job_enqueue
 from carestory.services.models import Service
-from carestory.stories.models import Story, StoryQuerySet, StoryService, StoryTag, Tag
+from carestory.stories.models import (
+    ServiceStoryCounts,
+    Story,
+    StoryQuerySet,
+    StoryService,
+    StoryTag,
+    Tag,
+)
 
 
 class IdempotencyConflict(Exception):
@@ -347,3 +354,33 @@ def story_withdraw(*, story: Story, author: User) -> None:
             obj=story,
             changes={"status": [story.status, Story.Status.WITHDRAWN]},
         )
+
+
+COUNTS_REFRESH_SECONDS = 600
+
+
+def story_counts_refresh_request(*, service: Service) -> None:
+    """Ask the worker to count a large subtree's stories again: at most one job per service
+    in each ten-minute window, however many visitors ask."""
+    window = int(timezone.now().timestamp()) // COUNTS_REFRESH_SECONDS
+    job_enqueue(
+        name="stories.recount",
+        payload={"service_id": service.pk},
+        dedupe_key=f"stories.recount:{service.pk}:{window}",
+    )
+
+
+def story_counts_store(*, service: Service) -> None:
+    """Count the subtree now and keep the result (the worker's job ``stories.recount``)."""
+    from carestory.stories.selectors import story_counts_live
+
+    counts = story_counts_live(service=service)
+    ServiceStoryCounts.objects.update_or_create(
+        service=service,
+        defaults={
+            "stories": counts.stories,
+            "responses": counts.responses,
+            "answered": counts.answered,
+            "counted_at": timezone.now(),
+        },
+    )

@@ -132,3 +132,35 @@ def test_a_service_page_is_the_same_whichever_way_it_is_found(
     back = selectors.stories_published_page(service=trust, size=7, before=page.newer)
     assert [s.pk for s in back.stories] == pages[-2]
     assert back.stories[0].published_response_count == 0  # type: ignore[attr-defined]
+
+
+def test_a_large_subtree_shows_the_workers_counts(
+    client: Client, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time_machine
+
+    from carestory.outbox.models import OutboxMessage
+    from carestory.outbox.services import outbox_drain
+    from carestory.stories import selectors
+
+    [story] = _publish(world, 1)
+    ResponseFactory(story=story, status=ModerationStatus.PUBLISHED)
+    _publish(world, 2)
+    monkeypatch.setattr(selectors, "LARGE_SUBTREE_LINKS", 1)
+    url = f"/services/{world.trust.code}/"
+
+    first = client.get(url).content.decode()
+    assert "being counted" in first  # never counted: no live count of a large subtree
+    client.get(url)
+    assert OutboxMessage.objects.filter(job_name="stories.recount").count() == 1  # once
+    outbox_drain()
+    page = client.get(url).content.decode()
+    assert "3 stories published" in page and "1 response published" in page
+    assert "33% of stories have a published response" in page and "Counted at" in page
+
+    _publish(world, 1)
+    assert "3 stories published" in client.get(url).content.decode()  # not yet recounted
+    with time_machine.travel(timezone.now() + timedelta(minutes=11)):
+        client.get(url)  # stale: ask again
+        outbox_drain()
+        assert "4 stories published" in client.get(url).content.decode()

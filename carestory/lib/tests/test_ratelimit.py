@@ -3,9 +3,7 @@ links: 429 with Retry-After and a clear message, per client, sliding, failing op
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
-from typing import Any
 
 import pytest
 import time_machine
@@ -17,26 +15,13 @@ from pytest_django.fixtures import Settings
 
 from carestory.accounts.models import RateLimitBucket
 from carestory.lib.ratelimit import RateLimit, _wait, rate_limit_hit, rate_limit_purge
-from carestory.stories.models import Story, Tag
+from carestory.stories.models import Story
+from carestory.stories.tests.test_views import form_data
 from conftest import World
 
 pytestmark = pytest.mark.django_db
 
 TELL = reverse("stories:tell")
-
-
-def _story_form(world: World) -> dict[str, Any]:
-    return {
-        "service": [world.ward.code],
-        "idempotency_key": str(uuid.uuid4()),
-        "title": "Kind nurses",
-        "body": "The nurses on the ward were kind and explained everything.",
-        "good": [str(Tag.objects.get(slug="staff-attitude").pk)],
-        "author_role": "patient",
-        "screen_name": "Grateful patient",
-        "email": "teller@example.org",
-        "consent": "on",
-    }
 
 
 def test_the_api_answers_429_with_retry_after(client: Client, settings: Settings) -> None:
@@ -76,10 +61,10 @@ def test_story_submissions_are_limited_and_keep_what_was_typed(
 ) -> None:
     settings.RATE_LIMIT_STORIES_PER_HOUR = 2
     for _ in range(3):  # a form with a mistake is not counted
-        assert client.post(TELL, _story_form(world) | {"consent": ""}).status_code == 400
+        assert client.post(TELL, form_data(world) | {"consent": ""}).status_code == 400
     for _ in range(2):
-        assert client.post(TELL, _story_form(world)).status_code == 302
-    form = _story_form(world) | {"title": "A third story"}
+        assert client.post(TELL, form_data(world)).status_code == 302
+    form = form_data(world) | {"title": "A third story"}
     refused = client.post(TELL, form)
     assert refused.status_code == 429
     assert int(refused["Retry-After"]) > 0
@@ -91,7 +76,7 @@ def test_story_submissions_are_limited_and_keep_what_was_typed(
     assert "A third story" in again.content.decode()
     # The limit slides: two hours later, stories go through again.
     with time_machine.travel(timezone.now() + timedelta(hours=2)):
-        assert client.post(TELL, _story_form(world)).status_code == 302
+        assert client.post(TELL, form_data(world)).status_code == 302
 
 
 def test_sign_in_link_requests_are_limited(client: Client, settings: Settings) -> None:
@@ -112,7 +97,7 @@ def test_a_broken_limiter_lets_stories_through(
     with connection.cursor() as cursor:  # rolled back with the test
         cursor.execute("DROP TABLE accounts_ratelimitbucket")
     for _ in range(3):
-        assert client.post(TELL, _story_form(world)).status_code == 302
+        assert client.post(TELL, form_data(world)).status_code == 302
     assert Story.objects.count() == 3
 
 

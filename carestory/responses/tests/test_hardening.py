@@ -35,15 +35,16 @@ def _story(world: World) -> Story:
     return story
 
 
-def _response(world: World, story: Story, **fields: object) -> Response:
+def _response(
+    world: World, story: Story, key: uuid.UUID | None = None, body: str = "Thank you."
+) -> Response:
     return response_post(
         story=story,
         responder=world.responder,
-        body="Thank you for telling us.",
+        body=body,
         change="none",
         change_description="",
-        idempotency_key=uuid.uuid4(),
-        **fields,  # type: ignore[arg-type]
+        idempotency_key=key or uuid.uuid4(),
     )
 
 
@@ -96,37 +97,16 @@ def test_a_reused_response_form_gets_a_message_not_an_error(world: World) -> Non
     key = uuid.uuid4()
     first = _story(world)
     second = _story(world)
-    response_post(
-        story=first,
-        responder=world.responder,
-        body="One",
-        change="none",
-        change_description="",
-        idempotency_key=key,
-    )
+    _response(world, first, key, "One")
     with pytest.raises(ValidationError, match="already used"):
-        response_post(
-            story=second,
-            responder=world.responder,
-            body="Two",
-            change="none",
-            change_description="",
-            idempotency_key=key,
-        )
+        _response(world, second, key, "Two")
     assert Response.objects.count() == 1
 
 
 def test_a_reused_response_form_through_the_page_answers_400(world: World) -> None:
     key = uuid.uuid4()
     first, second = _story(world), _story(world)
-    response_post(
-        story=first,
-        responder=world.responder,
-        body="One",
-        change="none",
-        change_description="",
-        idempotency_key=key,
-    )
+    _response(world, first, key, "One")
     client = Client()
     client.force_login(world.responder)
     page = client.post(

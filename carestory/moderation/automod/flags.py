@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from carestory.moderation.automod import text as textlib
@@ -19,6 +20,10 @@ from carestory.moderation.automod.profanity import is_insult
 
 ALL_CAPS_SHARE = 0.8
 ALL_CAPS_MIN_LETTERS = 20
+# How far before and after a cue, inside its sentence, the negation, screening-question and
+# conditional patterns look (characters). Far more than they need ("asked whether ... ever
+# thought of suicide"), and a bound on the work per cue in a story with no full stops.
+CONTEXT_CHARS = 400
 
 
 @dataclass
@@ -56,20 +61,39 @@ def safeguarding(text: str) -> tuple[float, list[str]]:
     negated_after = compiled(rules["negated_after"])
     screening = compiled(rules["screening_before"])
     recovering = bool(compiled(rules["recovery_markers"]).search(text))
+    index = textlib.SentenceIndex(text)
+    in_the_past: dict[tuple[int, int], bool] = {}
     best: dict[str, float] = {}
     for cue in rules["cues"]:
+        name, base = cue["name"], float(cue["weight"])
+        recovery = recovering and cue["category"] in rules["recovery_categories"]
+        # The most a match of this cue can weigh: once reached, later matches cannot add.
+        ceiling = max(0.0, base, base * float(rules["past_factor"]))
+        if recovery:
+            ceiling *= float(rules["recovery_factor"])
+        # Sentences where a match already counted: every other match there weighs the same
+        # or nothing (only negation and screening differ within one sentence).
+        counted: set[tuple[int, int]] = set()
         for match in compiled(cue["pattern"]).finditer(text):
-            weight = float(cue["weight"])
-            sentence = textlib.sentence_at(text, match.start())
-            before = text[sentence.start : match.start()]
-            after = text[match.end() : sentence.end]
+            sentence = index.at(match.start())
+            key = (sentence.start, sentence.end)
+            if key in counted:
+                continue
+            weight = base
+            before, after = _context(text, sentence, match)
             if negated_after.search(after) or screening.search(before):
                 weight = 0.0
-            if past.search(sentence.text):
+            else:
+                counted.add(key)
+            if key not in in_the_past:
+                in_the_past[key] = bool(past.search(sentence.text))
+            if in_the_past[key]:
                 weight *= float(rules["past_factor"])
-            if recovering and cue["category"] in rules["recovery_categories"]:
+            if recovery:
                 weight *= float(rules["recovery_factor"])
-            best[cue["name"]] = max(best.get(cue["name"], 0.0), weight)
+            best[name] = max(best.get(name, 0.0), weight)
+            if best[name] >= ceiling:
+                break
     context = sum(w for name, w in best.items() if _category(rules, name) == "context")
     score = sum(w for name, w in best.items() if _category(rules, name) != "context")
     if score > 0:
@@ -89,19 +113,36 @@ def complaint(text: str) -> list[str]:
     text = _blank(text, rules["exclusions"])
     negation = compiled(rules["negation_before"])
     conditional = compiled(rules["conditional"])
+    index = textlib.SentenceIndex(text)
+    is_conditional: dict[tuple[int, int], bool] = {}
     found = []
     for cue in rules["cues"]:
         for match in compiled(cue["pattern"], re.IGNORECASE | re.MULTILINE).finditer(text):
-            sentence = textlib.sentence_at(text, match.start())
-            before = text[sentence.start : match.start()]
-            if negation.search(before) or conditional.search(sentence.text):
+            sentence = index.at(match.start())
+            key = (sentence.start, sentence.end)
+            if key not in is_conditional:
+                is_conditional[key] = bool(conditional.search(sentence.text))
+            if is_conditional[key]:
+                continue
+            before, _after = _context(text, sentence, match)
+            if negation.search(before):
                 continue
             found.append(cue["name"])
             break
     return found
 
 
-def alternatives(pattern: str) -> list[str]:
+def _context(text: str, sentence: textlib.Sentence, match: re.Match[str]) -> tuple[str, str]:
+    """The text of the sentence before and after a match, at most ``CONTEXT_CHARS`` each way
+    (the cues' context patterns look a few words away; the cap keeps a story written without
+    full stops linear rather than quadratic)."""
+    before = text[max(sentence.start, match.start() - CONTEXT_CHARS) : match.start()]
+    after = text[match.end() : min(sentence.end, match.end() + CONTEXT_CHARS)]
+    return before, after
+
+
+@cache
+def alternatives(pattern: str) -> tuple[str, ...]:
     """The top-level alternatives of a regular expression (split at ``|`` outside groups)."""
     parts, depth, start, escaped = [], 0, 0, False
     for i, ch in enumerate(pattern):
@@ -117,7 +158,7 @@ def alternatives(pattern: str) -> list[str]:
             parts.append(pattern[start:i])
             start = i + 1
     parts.append(pattern[start:])
-    return parts
+    return tuple(parts)
 
 
 def _weighted(name: str, text: str) -> tuple[float, list[str]]:
@@ -128,9 +169,15 @@ def _weighted(name: str, text: str) -> tuple[float, list[str]]:
     per_alternative = int(rules.get("per_alternative", 1))
     score = 0.0
     reasons = []
+    flags = re.IGNORECASE | re.MULTILINE
     for cue in rules["cues"]:
-        flags = re.IGNORECASE | re.MULTILINE
-        hits = sum(1 for alt in alternatives(cue["pattern"]) if compiled(alt, flags).search(text))
+        # Stop searching once the cue counts as much as it can.
+        hits = 0
+        for alt in alternatives(cue["pattern"]):
+            if compiled(alt, flags).search(text):
+                hits += 1
+                if hits >= per_alternative:
+                    break
         if hits:
             score += float(cue["weight"]) * min(hits, per_alternative)
             reasons.append(cue["name"])

@@ -4,6 +4,7 @@ sentence they are in, and feelings. Slugs come from ``stories/vocabulary.py``.""
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 from carestory.moderation.automod import text as textlib
@@ -12,14 +13,19 @@ from carestory.moderation.automod.lexicon import compiled, json_rules
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
 
+@cache
+def _tone_words() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    rules: dict[str, Any] = json_rules("tags")
+    return (
+        frozenset(rules["positive"]),
+        frozenset(rules["negative"]),
+        frozenset(rules["negators"]),
+    )
+
+
 def tone(sentence: str) -> int:
     """+1, -1 or 0 from the positive and negative word lists, with negation."""
-    rules: dict[str, Any] = json_rules("tags")
-    positive, negative, negators = (
-        set(rules["positive"]),
-        set(rules["negative"]),
-        set(rules["negators"]),
-    )
+    positive, negative, negators = _tone_words()
     score = 0
     previous: list[str] = []
     for word in _WORD.findall(sentence.lower().replace("\u2019", "'")):

@@ -5,6 +5,8 @@ numbers and postcodes. Patterns and word lists live in ``rules/contact.json``,
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from collections.abc import Iterator
 
 from django.utils.translation import gettext as _
 
@@ -13,28 +15,64 @@ from carestory.moderation.automod.lexicon import compiled, json_rules, word_list
 
 # --- Email -------------------------------------------------------------------------------
 
-_EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
-_AT = r"\s*[\[(]?\s*(?:at)\s*[\])]?\s*"
-_DOT = r"\s*[\[(]?\s*(?:dot)\s*[\])]?\s*"
+# An address: a local part, "@", a domain. Matched only from the first possible start of a
+# run of local-part characters (see ``_email_matches``); the possessive local part cannot
+# backtrack, since "@" is not one of its characters.
+_EMAIL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+-]*+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_EMAIL_START = re.compile(r"(?<![\w.+-])[A-Za-z0-9]")
+_EMAIL_LOCAL_RUN = re.compile(r"[A-Za-z0-9._%+-]+")
+
+# "name at example dot com", "name (at) example [dot] com". The spaces and brackets around
+# "at" and "dot" are read one way only (possessive), a "dot" between two parts of the name
+# needs a space or a bracket (written "namedotname" it is just part of a word), and the parts
+# are bounded (a domain label has at most 63 characters, an address at most 8 dots on each
+# side): the unbounded, ambiguous pattern this replaces took exponential time on
+# "a dot a dot a dot ..." and could never finish.
+_OPEN = r"\s*+(?:[\[(]\s*+)?"
+_CLOSE = r"\s*+(?:[\])]\s*+)?"
+_AT = rf"{_OPEN}at{_CLOSE}"
+_DOT = rf"{_OPEN}dot{_CLOSE}"
+_SPACED_DOT = rf"(?=[\s\[(]|dot[\s\])]){_DOT}"
+_LABEL = r"[A-Za-z0-9][\w-]{0,62}"
 _OBFUSCATED_EMAIL = re.compile(
-    rf"(?<![\w.@-])([A-Za-z0-9][\w+-]*(?:(?:{_DOT}|[._])[\w+-]+)*){_AT}([A-Za-z0-9][\w-]*(?:{_DOT}[A-Za-z0-9][\w-]*)+)\b",
+    rf"(?<![\w.@-])([A-Za-z0-9][\w+-]*(?:(?:{_SPACED_DOT}|\.)[\w+-]+){{0,8}})"
+    rf"{_AT}({_LABEL}(?:{_DOT}{_LABEL}){{1,8}})\b",
     re.IGNORECASE,
 )
+_DOT_SEPARATOR = re.compile(_DOT, re.IGNORECASE)
+
+
+def _email_matches(text: str) -> Iterator[re.Match[str]]:
+    """``_EMAIL`` over the text, as ``finditer`` with the lookbehind ``(?<![\\w.+-])`` would
+    find it, without retrying inside a run of local-part characters: when the match fails at
+    the first start of a run it fails at every later start in that run too (they reach the
+    same "@", or none), and retrying each was quadratic ("a%a%a%...")."""
+    pos = 0
+    while (start := _EMAIL_START.search(text, pos)) is not None:
+        match = _EMAIL.match(text, start.start())
+        if match is not None:
+            yield match
+            pos = match.end()
+        else:
+            run = _EMAIL_LOCAL_RUN.match(text, start.start())
+            assert run is not None  # the start is one of the run's characters
+            pos = run.end()
 
 
 def find_emails(ctx: Context) -> list[Span]:
     spans = []
     text = ctx.text
-    for match in _EMAIL.finditer(text):
+    removed = _("[email address removed]")  # translated once, not once per finding
+    for match in _email_matches(text):
         end = match.end()
         while text[end - 1] in ".-":
             end -= 1
-        spans.append(Span(match.start(), end, "EMAIL", "email", _("[email address removed]")))
+        spans.append(Span(match.start(), end, "EMAIL", "email", removed))
     context = compiled(json_rules("contact")["email_context"])
     tlds = set(json_rules("contact")["tlds"])
     for match in _OBFUSCATED_EMAIL.finditer(text):
         local, domain = match.group(1), match.group(2)
-        last = re.split(r"\s*[\[(]?\s*dot\s*[\])]?\s*", domain, flags=re.IGNORECASE)[-1].lower()
+        last = _DOT_SEPARATOR.split(domain)[-1].lower()
         if last not in tlds:
             continue
         dotted_local = bool(re.search(r"\bdot\b|[._\d]", local, re.IGNORECASE))
@@ -47,7 +85,7 @@ def find_emails(ctx: Context) -> list[Span]:
                 match.end(),
                 "EMAIL",
                 "email-obfuscated",
-                _("[email address removed]"),
+                removed,
             )
         )
     return spans
@@ -78,10 +116,11 @@ def _trim_url(text: str, start: int, end: int) -> int:
 def find_urls(ctx: Context) -> list[Span]:
     text = ctx.text
     spans = []
+    removed = _("[web address removed]")
     for pattern, rule in ((_SCHEME_URL, "url-scheme"), (_WWW_URL, "url-www")):
         for match in pattern.finditer(text):
             end = _trim_url(text, match.start(), match.end())
-            spans.append(Span(match.start(), end, "URL", rule, _("[web address removed]")))
+            spans.append(Span(match.start(), end, "URL", rule, removed))
     for match in _bare_domain().finditer(text):
         start, end = match.start(), _trim_url(text, match.start(), match.end())
         found = text[start:end]
@@ -92,7 +131,7 @@ def find_urls(ctx: Context) -> list[Span]:
         common_ending = host.lower().endswith((".com", ".org", ".net", ".co.uk", ".org.uk"))
         if "/" not in found and not ctx.shouting and capitalised and not common_ending:
             continue  # "Dr.Mensah"-like run-ons: bare domains are written in lower case
-        spans.append(Span(start, end, "URL", "url-bare-domain", _("[web address removed]")))
+        spans.append(Span(start, end, "URL", "url-bare-domain", removed))
     return spans
 
 
@@ -109,6 +148,7 @@ _PHONE = re.compile(
 
 def find_phones(ctx: Context) -> list[Span]:
     spans = []
+    removed = _("[phone number removed]")
     for match in _PHONE.finditer(ctx.text):
         found = match.group(0).rstrip(" -")
         digits = re.sub(r"\D", "", found)
@@ -128,7 +168,7 @@ def find_phones(ctx: Context) -> list[Span]:
                 match.start() + len(found),
                 "PHONE",
                 "phone-uk",
-                _("[phone number removed]"),
+                removed,
             )
         )
     return spans
@@ -160,6 +200,7 @@ def find_nhs_numbers(ctx: Context) -> list[Span]:
     nhs_context = compiled(rules["nhs_context"])
     not_nhs = compiled(rules["not_nhs_context"])
     spans = []
+    removed = _("[NHS number removed]")
     for pattern, needs_context in ((_NHS_SPACED, False), (_NHS_UNBROKEN, True)):
         for match in pattern.finditer(text):
             before = text[max(0, match.start() - 160) : match.start()]
@@ -169,9 +210,7 @@ def find_nhs_numbers(ctx: Context) -> list[Span]:
                 continue
             valid = nhs_number_is_valid(match.group(0))
             rule = "nhs-number-check-digit-valid" if valid else "nhs-number-check-digit-invalid"
-            spans.append(
-                Span(match.start(), match.end(), "NHS_NUMBER", rule, _("[NHS number removed]"))
-            )
+            spans.append(Span(match.start(), match.end(), "NHS_NUMBER", rule, removed))
     return spans
 
 
@@ -189,7 +228,10 @@ def find_postcodes(ctx: Context) -> list[Span]:
     lookalikes = word_list("postcode_lookalikes")
     rules = json_rules("contact")
     spans = []
-    taken: list[tuple[int, int]] = []
+    removed, area_removed = _("[postcode removed]"), _("[area removed]")
+    # Full postcodes found, in text order and not overlapping: looked up by bisection.
+    taken_starts: list[int] = []
+    taken_ends: list[int] = []
     for match in _FULL_POSTCODE.finditer(text):
         area = match.group(1).lower()
         if area not in areas:
@@ -198,10 +240,9 @@ def find_postcodes(ctx: Context) -> list[Span]:
         if found.islower() is False and found.isupper() is False and not ctx.lowercase:
             # Mixed case such as "Bd7 3ab" is unusual; still accept when the letters pair up.
             pass
-        spans.append(
-            Span(match.start(), match.end(), "POSTCODE", "postcode-full", _("[postcode removed]"))
-        )
-        taken.append((match.start(), match.end()))
+        spans.append(Span(match.start(), match.end(), "POSTCODE", "postcode-full", removed))
+        taken_starts.append(match.start())
+        taken_ends.append(match.end())
     area_words = "|".join(re.escape(w) for w in rules["area_words"])
     after_area = re.compile(rf"^\s+(?:{area_words})\b", re.IGNORECASE)
     befores = "|".join(
@@ -209,7 +250,8 @@ def find_postcodes(ctx: Context) -> list[Span]:
     )
     before_location = re.compile(rf"\b(?:{befores})\s+(?:the\s+)?$", re.IGNORECASE)
     for match in _OUTWARD.finditer(text):
-        if any(s <= match.start() < e for s, e in taken):
+        i = bisect_right(taken_starts, match.start()) - 1
+        if i >= 0 and match.start() < taken_ends[i]:
             continue
         code = match.group(0)
         if match.group(1).lower() not in areas or code.lower() in lookalikes:
@@ -220,8 +262,6 @@ def find_postcodes(ctx: Context) -> list[Span]:
             before_location.search(before) and re.search(r"\bthe\s+$", before) is None
         ):
             spans.append(
-                Span(
-                    match.start(), match.end(), "POSTCODE", "postcode-outward", _("[area removed]")
-                )
+                Span(match.start(), match.end(), "POSTCODE", "postcode-outward", area_removed)
             )
     return spans

@@ -8,7 +8,7 @@ from carestory.moderation.automod import contact, people, places, profanity, whe
 from carestory.moderation.automod.base import Context, Span
 from carestory.moderation.automod.criticality import CriticalityModel, suggest
 from carestory.moderation.automod.flags import flag_story
-from carestory.moderation.automod.guidance import label_message
+from carestory.moderation.automod.guidance import label_messages
 from carestory.moderation.automod.results import Analysis, Finding
 from carestory.moderation.automod.tags import suggest_tags
 
@@ -70,14 +70,22 @@ def _merge_same_label(spans: list[Span]) -> list[Span]:
 
 
 def resolve(spans: list[Span]) -> list[Span]:
-    """Non-overlapping spans, in text order."""
+    """Non-overlapping, non-empty spans, in text order.
+
+    The characters already taken are marked in a bytearray, so each candidate is checked in
+    time proportional to its own length (spans of one label are merged first, so that adds up
+    to a few times the text) rather than against every span chosen so far (quadratic in a
+    story with thousands of findings)."""
     chosen: list[Span] = []
+    taken = bytearray(max((s.end for s in spans), default=0))
     for span in sorted(
         _merge_same_label(spans),
         key=lambda s: (PRIORITY.index(s.label), -(s.end - s.start), s.start),
     ):
-        if all(span.end <= c.start or span.start >= c.end for c in chosen):
-            chosen.append(span)
+        if span.start >= span.end or taken.find(1, span.start, span.end) != -1:
+            continue  # empty (the detectors make none: it would redact nothing) or overlapping
+        chosen.append(span)
+        taken[span.start : span.end] = b"\x01" * (span.end - span.start)
     return sorted(chosen, key=lambda s: s.start)
 
 
@@ -100,6 +108,7 @@ def analyse(
     ``suggestions=False`` only spans and flags are computed (the author's live guidance)."""
     findings: list[Finding] = []
     swear_words: list[tuple[str, Span]] = []
+    messages = label_messages()
     for field_name, text in (("title", title), ("body", body)):
         for span in find_spans(text, title=title, body=body):
             findings.append(
@@ -111,7 +120,7 @@ def analyse(
                     rule=span.rule,
                     severity=span.severity,
                     suggestion=span.suggestion,
-                    message=label_message(span.label),
+                    message=messages.get(span.label, ""),
                 )
             )
             if span.label == "PROFANITY":

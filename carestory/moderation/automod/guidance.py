@@ -41,7 +41,13 @@ class Message(TypedDict):
 
 def label_message(label: str) -> str:
     """The short message attached to each finding."""
-    messages = {
+    return label_messages().get(label, "")
+
+
+def label_messages() -> dict[str, str]:
+    """Every label's short message, in the active language (translate them once per story,
+    not once per finding)."""
+    return {
         "PERSON_NAME": _("Names are usually removed before publishing."),
         "STAFF_DESCRIPTOR": _(
             "Descriptions that pick out one member of staff are usually removed."
@@ -58,7 +64,6 @@ def label_message(label: str) -> str:
         "ADDRESS": _("We will remove addresses and room or bed numbers before publishing."),
         "PROFANITY": _("We remove swear words before publishing."),
     }
-    return messages.get(label, "")
 
 
 def _span_message(label: str, count: int) -> str:

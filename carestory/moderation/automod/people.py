@@ -10,8 +10,9 @@ need context), ``rules/common_words.txt``, ``rules/titles.txt``, ``rules/role_wo
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from bisect import bisect_right
 from functools import cache
+from typing import NamedTuple
 
 from django.utils.translation import gettext as _
 
@@ -28,19 +29,19 @@ from carestory.moderation.automod.lexicon import (
 _TOKEN = re.compile(r"[A-Za-z]+(?:['\u2019](?![sS]\b)[A-Za-z]+)*(?:-[A-Za-z]+)*")
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     start: int
     end: int
     text: str
-
-    @property
-    def lower(self) -> str:
-        return self.text.lower().replace("\u2019", "'")
+    lower: str  # the form the word lists are compared with (curly apostrophe made straight)
 
 
 def tokenize(text: str) -> list[Token]:
-    return [Token(m.start(), m.end(), m.group(0)) for m in _TOKEN.finditer(text)]
+    return [
+        Token(m.start(), m.end(), word, word.lower().replace("\u2019", "'"))
+        for m in _TOKEN.finditer(text)
+        for word in (m.group(0),)
+    ]
 
 
 def _adjacent(text: str, left: Token, right: Token, *, allow: str = "") -> bool:
@@ -49,8 +50,20 @@ def _adjacent(text: str, left: Token, right: Token, *, allow: str = "") -> bool:
     return 0 < len(between) <= 3 and all(c == " " or c in allow for c in between)
 
 
+@cache
+def _edge_words(phrases: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """The first and the last words of ``phrases``: a token that is neither starts or ends
+    none of them, which spares joining words for almost every token."""
+    return (
+        frozenset(p.split(" ")[0] for p in phrases),
+        frozenset(p.split(" ")[-1] for p in phrases),
+    )
+
+
 def _phrase_at(tokens: list[Token], i: int, phrases: frozenset[str], max_words: int = 3) -> int:
     """The number of tokens (longest first) from i that spell one of ``phrases``, or 0."""
+    if not 0 <= i < len(tokens) or tokens[i].lower not in _edge_words(phrases)[0]:
+        return 0
     for n in range(max_words, 0, -1):
         if i + n <= len(tokens) and " ".join(t.lower for t in tokens[i : i + n]) in phrases:
             return n
@@ -59,6 +72,8 @@ def _phrase_at(tokens: list[Token], i: int, phrases: frozenset[str], max_words: 
 
 def _phrase_ending(tokens: list[Token], j: int, phrases: frozenset[str], max_words: int = 3) -> int:
     """The number of tokens (longest first) ending at index j that spell one of ``phrases``."""
+    if not 0 <= j < len(tokens) or tokens[j].lower not in _edge_words(phrases)[1]:
+        return 0
     for n in range(max_words, 0, -1):
         if j - n + 1 >= 0 and " ".join(t.lower for t in tokens[j - n + 1 : j + 1]) in phrases:
             return n
@@ -93,19 +108,32 @@ class _NameFinder:
         )
         self.core = core_first_names()
         self.spans: list[Span] = []
+        self.removed = _("[name removed]")  # translated once, not once per name
         self.name_indexes: set[int] = set()
-        self.blocked = self._blocked_ranges()
+        self._blocked_starts, self._blocked_ends = self._blocked_ranges()
 
-    def _blocked_ranges(self) -> list[tuple[int, int]]:
+    def _blocked_ranges(self) -> tuple[list[int], list[int]]:
+        """Where the phrases of ``not_names`` are, merged into disjoint ranges in text order
+        (starts and ends), so a token is looked up by bisection rather than against every
+        range (which was quadratic when a phrase was repeated)."""
         ranges = []
         lowered = self.text.lower()
         for phrase in word_list("not_names"):
             for match in re.finditer(rf"(?<!\w){re.escape(phrase)}(?!\w)", lowered):
                 ranges.append((match.start(), match.end()))
-        return ranges
+        starts: list[int] = []
+        ends: list[int] = []
+        for start, end in sorted(ranges):
+            if ends and start <= ends[-1]:
+                ends[-1] = max(ends[-1], end)
+            else:
+                starts.append(start)
+                ends.append(end)
+        return starts, ends
 
     def _is_blocked(self, token: Token) -> bool:
-        return any(s <= token.start < e for s, e in self.blocked)
+        i = bisect_right(self._blocked_starts, token.start) - 1
+        return i >= 0 and token.start < self._blocked_ends[i]
 
     # -- what a token looks like ----------------------------------------------------------
 
@@ -193,7 +221,7 @@ class _NameFinder:
                 last += 1
                 end = nxt.end
         start = tokens[start_index].start
-        self.spans.append(Span(start, end, "PERSON_NAME", rule, _("[name removed]")))
+        self.spans.append(Span(start, end, "PERSON_NAME", rule, self.removed))
         self.name_indexes.update(range(name_index, last + 1))
         return last
 
@@ -253,9 +281,7 @@ class _NameFinder:
             if low in self.common and low not in self.first:
                 return None
             self.spans.append(
-                Span(
-                    tokens[i].start, candidate.end, "PERSON_NAME", "name-title", _("[name removed]")
-                )
+                Span(tokens[i].start, candidate.end, "PERSON_NAME", "name-title", self.removed)
             )
             self.name_indexes.add(j)
             return j
@@ -393,9 +419,13 @@ def _descriptor_rules() -> tuple[
     shifts = "|".join(sorted((re.escape(s) for s in rules["shift_phrases"]), key=len, reverse=True))
     det = r"(?:the|a|an|his|her|their|big|long|short|bright|massive|huge)"
     feature = rf"(?:{det}\s+)?(?:[\w'-]+\s+){{0,3}}?(?:{features})s?\b"
-    with_part = rf"with\s+{feature}(?:,?\s+and\s+{feature})*"
+    # At most eight features after the first: each role of a long "with X and Y and ..." chain
+    # would otherwise read the chain to its end (O(n²)).
+    with_part = rf"with\s+{feature}(?:,?\s+and\s+{feature}){{0,8}}"
+    # Matched at the end of the role (``match(text, pos)``), so no "^" and no copy of the rest
+    # of the text for each role.
     after = re.compile(
-        rf"^(?P<shift>\s+(?:{shifts})\b)?(?P<with>\s+{with_part})?(?P<shift2>\s+(?:{shifts})\b)?",
+        rf"(?P<shift>\s+(?:{shifts})\b)?(?P<with>\s+{with_part})?(?P<shift2>\s+(?:{shifts})\b)?",
         re.IGNORECASE,
     )
     return (
@@ -409,7 +439,31 @@ def _descriptor_rules() -> tuple[
     )
 
 
-_WHO = re.compile(r"^\s+who\s+([^,.;:!?()\n]*?)(?=\s*[,.;:!?()\n]|\s*$)", re.IGNORECASE)
+_WHO = re.compile(r"\s+who\s+", re.IGNORECASE)
+_CLAUSE_PIECE = re.compile(r"[,.;:!?()\n]|[^,.;:!?()\n\s]+")
+_CLAUSE_END = frozenset(",.;:!?()\n")
+
+
+def _who_clause_end(text: str, pos: int, max_words: int) -> int | None:
+    r"""Where a "who ..." clause starting at ``pos`` ends (before the spaces ahead of the next
+    comma, full stop, bracket or line break, or the end of the text), when it has at most
+    ``max_words`` words after "who"; otherwise None.
+
+    The same as matching ``\s+who\s+([^,.;:!?()\n]*?)(?=\s*[,.;:!?()\n]|\s*$)`` and counting
+    the words of the group, but it stops reading after ``max_words + 1`` words: the regular
+    expression read every clause to its end, once for each role before it, and tried the
+    lookahead at each character (quadratic in a long clause or a long run of spaces)."""
+    who = _WHO.match(text, pos)
+    if who is None:
+        return None
+    end = who.end()
+    for count, piece in enumerate(_CLAUSE_PIECE.finditer(text, who.end()), start=1):
+        if piece.group(0) in _CLAUSE_END:
+            break
+        if count > max_words:
+            return None
+        end = piece.end()
+    return end
 
 
 def find_staff_descriptors(ctx: Context) -> list[Span]:
@@ -417,6 +471,7 @@ def find_staff_descriptors(ctx: Context) -> list[Span]:
     tokens = tokenize(text)
     determiners, roles, appearance, _features, after, max_mods, max_who = _descriptor_rules()
     spans = []
+    staff = _("a member of staff")
     for j in range(len(tokens)):
         n = _phrase_at(tokens, j, roles, max_words=2)
         if not n:
@@ -439,26 +494,26 @@ def find_staff_descriptors(ctx: Context) -> list[Span]:
         pre_feature = any(m in appearance for m in modifiers) or any(
             " ".join(pair) in appearance for pair in zip(modifiers[1:], modifiers, strict=False)
         )
-        match = after.match(text[role_end:])
+        match = after.match(text, role_end)
         end = role_end
         with_feature = False
         if match:
             if match.group("with"):
                 with_feature = True
             if match.group(0).strip():
-                end = role_end + len(match.group(0))
+                end = match.end()
         if not (pre_feature or with_feature):
             continue
-        who = _WHO.match(text[end:])
-        if who and len(who.group(1).split()) <= max_who:
-            end += who.end()
+        clause_end = _who_clause_end(text, end, max_who)
+        if clause_end is not None:
+            end = clause_end
         spans.append(
             Span(
                 tokens[start_index].start,
                 end,
                 "STAFF_DESCRIPTOR",
                 "staff-descriptor",
-                _("a member of staff"),
+                staff,
             )
         )
     return spans

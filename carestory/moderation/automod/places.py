@@ -34,7 +34,9 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
         rf"(?:{places})\s+(?:no\.?\s*|number\s+)?\d{{1,3}}[A-Za-z]?\b"
         r"(?!\s*(?:hours?|hrs?|days?|weeks?|mins?|minutes?|months?|years?|times?|nights?|people|of|x)\b)"
     )
-    facility = re.compile(rf"(?<![\w-]){place}(?:\s*(?:,|and|&)?\s*{place})*", re.IGNORECASE)
+    # One reading of the spaces between two places (possessive): "\s*(?:,|and|&)?\s*" could
+    # split a run of n spaces n ways, and tried them all when no place followed (O(n²)).
+    facility = re.compile(rf"(?<![\w-]){place}(?:\s*+(?:(?:,|and|&)\s*+)?{place})*", re.IGNORECASE)
     return street, unit_only, facility
 
 
@@ -45,6 +47,7 @@ def find_addresses(ctx: Context) -> list[Span]:
     stop = set(rules["not_street_words"])
     street, unit_only, facility = _patterns()
     spans = []
+    removed = _("[address removed]")
     for pattern, rule in ((street, "address-street"), (unit_only, "address-unit")):
         for match in pattern.finditer(text):
             name_words = match.group("name").split()
@@ -69,7 +72,7 @@ def find_addresses(ctx: Context) -> list[Span]:
                 "ave",
             ):
                 end -= 1
-            spans.append(Span(match.start(), end, "ADDRESS", rule, _("[address removed]")))
+            spans.append(Span(match.start(), end, "ADDRESS", rule, removed))
     for match in facility.finditer(text):
         spans.append(Span(match.start(), match.end(), "ADDRESS", "address-numbered-place", None))
     return spans

@@ -21,6 +21,12 @@ def _lists() -> tuple[frozenset[str], tuple[str, ...], frozenset[str]]:
     return frozenset(rules["words"]), tuple(rules["prefixes"]), frozenset(rules["insults"])
 
 
+@cache
+def _longest_listed() -> int:
+    words, prefixes, _insults = _lists()
+    return max(len(w) for w in (*words, *prefixes))
+
+
 def _is_swear(word: str) -> bool:
     words, prefixes, _insults = _lists()
     return word in words or word.startswith(prefixes)
@@ -50,11 +56,15 @@ def _masked_match(token: str) -> str | None:
     word = token.lower()
     if not any(ch in masks for ch in word) or not word[:1].isalpha():
         return None
-    pattern = "".join("[a-z]" if ch in masks else re.escape(ch) for ch in word)
     words, prefixes, _ = _lists()
-    regex = re.compile(pattern)
-    hits = {w for w in words if regex.fullmatch(w)}
-    hits |= {p for p in prefixes if regex.fullmatch(p)}
+    hits: set[str] = set()
+    # Each character of the pattern matches exactly one letter, so only a listed word or
+    # prefix of the token's length can match: a longer token is not compiled into a pattern.
+    if len(word) <= _longest_listed():
+        pattern = "".join("[a-z]" if ch in masks else re.escape(ch) for ch in word)
+        regex = re.compile(pattern)
+        hits = {w for w in words if regex.fullmatch(w)}
+        hits |= {p for p in prefixes if regex.fullmatch(p)}
     if not hits:
         # "f***ing": match a prefix then the rest literally
         for p in prefixes:

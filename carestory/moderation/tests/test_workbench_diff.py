@@ -89,3 +89,42 @@ def test_html_escapes_every_piece_of_text() -> None:
     assert "<" not in ours.sub("", html)  # every other angle bracket was escaped
     assert "&lt;" in html
     assert "&amp;" in html
+
+
+def test_texts_too_repetitive_to_compare_are_shown_whole_and_the_page_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from carestory.moderation import diff
+
+    monkeypatch.setattr(diff, "SMALL_CELLS", 0)
+    monkeypatch.setattr(diff, "MAX_COMPARED_CELLS", 10)
+    old, new = "a b c <b> " * 20, "c b a <b> " * 20
+    result = diff.compare(old, new)
+
+    assert result.whole
+    assert result.ops == [DiffOp("delete", old), DiffOp("insert", new)]
+    assert rebuild(result.ops) == (old, new)
+    html = text_diff_html(old, new)
+    assert html.startswith('<strong class="cs-diff-note">The changes are too many')
+    assert "&lt;b&gt;" in html and "<b>" not in html
+
+
+def test_long_texts_are_compared_between_words_found_once_in_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Above SMALL_CELLS the diff anchors on unique words; the changes are the same ones, and
+    a removed name still reads as one deletion starting with its space."""
+    from carestory.moderation import diff
+
+    monkeypatch.setattr(diff, "SMALL_CELLS", 0)
+    old = "My nurse Jane Smith was lovely. Dr Okafor explained everything. We went home."
+    new = "My nurse was lovely. A doctor explained everything. We went home."
+    ops = word_diff(old, new)
+
+    assert rebuild(ops) == (old, new)
+    assert ops[:3] == [
+        DiffOp("equal", "My nurse"),
+        DiffOp("delete", " Jane Smith"),
+        DiffOp("equal", " was lovely. "),
+    ]
+    assert DiffOp("delete", "Dr Okafor") in ops and DiffOp("insert", "A doctor") in ops

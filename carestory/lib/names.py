@@ -72,14 +72,16 @@ def title_case(value: str) -> str:
 
 def join_address(parts: Iterable[str], *, recase: bool = True) -> str:
     """Address lines joined with ", ", blanks and repeated lines dropped, title-cased."""
-    seen: list[str] = []
+    kept: list[str] = []
+    seen: set[str] = set()  # a set: a list was searched once per line (quadratic)
     for part in parts:
         cleaned = re.sub(r"\s*,\s*", ", ", " ".join(part.split())).strip(" ,")
         if recase:
             cleaned = title_case(cleaned)
         if cleaned and cleaned not in seen:
-            seen.append(cleaned)
-    return ", ".join(seen)
+            kept.append(cleaned)
+            seen.add(cleaned)
+    return ", ".join(kept)
 
 
 def normalise_postcode(value: str) -> str:

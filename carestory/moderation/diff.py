@@ -12,13 +12,15 @@ hours means a story that can never be moderated):
 * what is left is cut at the words that occur exactly once in each version, in the same
   order (patience diff: a longest increasing subsequence, O(n log n)), again and again;
 * only the stretches between those anchors are compared word by word, with
-  ``difflib.SequenceMatcher`` (quadratic), and only while the cells they add up to stay
-  under ``MAX_COMPARED_CELLS``.
+  ``difflib.SequenceMatcher``, while what that can cost (old words x new words x the
+  shorter of the two: SequenceMatcher looks for the longest run again after each run it
+  finds) stays under ``MAX_COMPARED_COST``; a stretch beyond that is shown as its old words
+  removed and its new words added (usually a rewritten paragraph, which is just that).
 
-When that is not enough (a long text of the same few words over and over, "a.a.a.a..."),
-the diff shows the whole old text removed and the whole new text added, and
-``text_diff_html`` says so. Every path keeps the contract: joining the equal and delete
-texts gives ``old``; joining equal and insert gives ``new``.
+If anchoring itself would read the texts more than ``MAX_ANCHOR_PASSES`` times, the diff
+shows the whole old text removed and the whole new text added. ``text_diff_html`` says when
+either happened. Every path keeps the contract: joining the equal and delete texts gives
+``old``; joining equal and insert gives ``new``.
 """
 
 from __future__ import annotations
@@ -39,10 +41,11 @@ Kind = Literal["equal", "delete", "insert"]
 # Words, runs of punctuation and runs of whitespace: "Jane." changes as "Jane" and ".".
 _TOKEN = re.compile(r"\w+|[^\w\s]+|\s+")
 
-# Stretches compared word by word may add up to this many cells (old words x new words):
-# about a tenth of a second of SequenceMatcher in the worst case.
-MAX_COMPARED_CELLS = 1_000_000
-# A stretch this small is compared word by word without looking for anchors first.
+# What the stretches compared by SequenceMatcher may cost in all (old words x new words x the
+# shorter): a few tenths of a second in the worst case ("a.a.a..." against "a a a ...").
+MAX_COMPARED_COST = 20_000_000
+# Texts (and stretches) this small (old words x new words) are compared by SequenceMatcher
+# without looking for anchors first, exactly as they always were.
 SMALL_CELLS = 40_000
 # Anchoring may read the tokens this many times over before the diff gives up (it is
 # usually two or three; a pathological text could make each round find one anchor only).
@@ -60,11 +63,13 @@ class DiffOp:
 
 @dataclass(frozen=True)
 class WordDiff:
-    """The operations, and whether they are the whole-text fallback (the changes were too
-    many, or the texts too repetitive, to show word by word)."""
+    """The operations, and whether some stretches (``partial``) or the whole texts
+    (``whole``) are shown as removed and added rather than word by word (the changes were
+    too many, or the texts too repetitive, to compare in bounded time)."""
 
     ops: list[DiffOp]
     whole: bool = False
+    partial: bool = False
 
 
 def tokenize(text: str) -> list[str]:
@@ -82,14 +87,16 @@ def word_diff(old: str, new: str) -> list[DiffOp]:
 
 
 def compare(old: str, new: str) -> WordDiff:
-    """``word_diff``, saying also whether it fell back to showing both versions whole."""
+    """``word_diff``, saying also whether parts of it, or all, are shown removed and added
+    rather than word by word."""
     if old == new:
         return WordDiff([DiffOp("equal", old)] if old else [])
     a, b = tokenize(old), tokenize(new)
-    blocks = _matching_blocks(a, b)
-    if blocks is None:
+    found = _matching_blocks(a, b)
+    if found is None:
         ops = [DiffOp("delete", old), DiffOp("insert", new)]
         return WordDiff([op for op in ops if op.text], whole=True)
+    blocks, partial = found
     runs: list[tuple[Kind, list[str]]] = []
 
     def add(kind: Kind, tokens: list[str]) -> None:
@@ -109,7 +116,7 @@ def compare(old: str, new: str) -> WordDiff:
     if len(a) * len(b) > SMALL_CELLS:
         _slide_up(runs)
     ops = [DiffOp(kind, "".join(tokens)) for kind, tokens in runs]
-    return WordDiff(_absorb_whitespace([op for op in ops if op.text]))
+    return WordDiff(_absorb_whitespace([op for op in ops if op.text]), partial=partial)
 
 
 def _slide_up(runs: list[tuple[Kind, list[str]]]) -> None:
@@ -133,14 +140,16 @@ def _slide_up(runs: list[tuple[Kind, list[str]]]) -> None:
         runs[k + 1] = (after_kind, moved[size:] + after)
 
 
-def _matching_blocks(a: list[str], b: list[str]) -> list[Block] | None:
-    """The runs of equal tokens, in order, or None when finding them would cost too much."""
+def _matching_blocks(a: list[str], b: list[str]) -> tuple[list[Block], bool] | None:
+    """The runs of equal tokens in order, and whether some stretch was left uncompared
+    (too costly); None when anchoring would read the texts too many times."""
     if len(a) * len(b) <= SMALL_CELLS:
         # Short texts: exactly what SequenceMatcher finds (the longest runs first).
         matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-        return [(i, j, n) for i, j, n in matcher.get_matching_blocks() if n]
+        return [(i, j, n) for i, j, n in matcher.get_matching_blocks() if n], False
     blocks: list[Block] = []
-    cells = 0
+    cost = 0
+    partial = False
     work = 0
     work_limit = MAX_ANCHOR_PASSES * (len(a) + len(b))
     # A stack of things to do, the next on top: a block to output, or a stretch to compare.
@@ -181,20 +190,20 @@ def _matching_blocks(a: list[str], b: list[str]) -> list[Block] | None:
                         todo.append((True, anchor[0], 1, anchor[1], 0))
                     todo.append((False, i0, i1, j0, j1))
             else:
-                cells += size
-                if cells > MAX_COMPARED_CELLS:
-                    return None
-                matcher = difflib.SequenceMatcher(
-                    None, a[mid[0] : mid[1]], b[mid[2] : mid[3]], autojunk=False
-                )
-                found = [
-                    (mid[0] + i, mid[2] + j, n) for i, j, n in matcher.get_matching_blocks() if n
-                ]
-                for i, j, n in reversed(found):
-                    todo.append((True, i, n, j, 0))
+                stretch_cost = size * min(mid[1] - mid[0], mid[3] - mid[2])
+                if cost + stretch_cost > MAX_COMPARED_COST:
+                    partial = True  # no blocks: the stretch reads as a removal and an addition
+                else:
+                    cost += stretch_cost
+                    matcher = difflib.SequenceMatcher(
+                        None, a[mid[0] : mid[1]], b[mid[2] : mid[3]], autojunk=False
+                    )
+                    for i, j, n in reversed(matcher.get_matching_blocks()):
+                        if n:
+                            todo.append((True, mid[0] + i, n, mid[2] + j, 0))
         if start:
             todo.append((True, alo, start, blo, 0))
-    return blocks
+    return blocks, partial
 
 
 def _anchors(
@@ -313,13 +322,17 @@ def diff_html(ops: list[DiffOp]) -> SafeString:
 
 
 def text_diff_html(old: str, new: str) -> SafeString:
-    """The diff as HTML; when it fell back to both versions whole, a note says so first."""
+    """The diff as HTML; when some of it, or all, is shown removed and added rather than word
+    by word, a note says so first."""
     result = compare(old, new)
     html = diff_html(result.ops)
-    if not result.whole:
+    if result.whole:
+        note = _("The changes are too many to show word by word; here are both versions.")
+    elif result.partial:
+        note = _(
+            "Some changes are too many to show word by word: those parts show the old words "
+            "removed and the new words added."
+        )
+    else:
         return html
-    note = format_html(
-        '<strong class="cs-diff-note">{}</strong>\n',
-        _("The changes are too many to show word by word; here are both versions."),
-    )
-    return mark_safe(note + html)  # both parts were escaped above
+    return mark_safe(format_html('<strong class="cs-diff-note">{}</strong>\n', note) + html)

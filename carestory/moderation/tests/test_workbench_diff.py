@@ -97,7 +97,7 @@ def test_texts_too_repetitive_to_compare_are_shown_whole_and_the_page_says_so(
     from carestory.moderation import diff
 
     monkeypatch.setattr(diff, "SMALL_CELLS", 0)
-    monkeypatch.setattr(diff, "MAX_COMPARED_CELLS", 10)
+    monkeypatch.setattr(diff, "MAX_ANCHOR_PASSES", 0)
     old, new = "a b c <b> " * 20, "c b a <b> " * 20
     result = diff.compare(old, new)
 
@@ -128,3 +128,23 @@ def test_long_texts_are_compared_between_words_found_once_in_each(
         DiffOp("equal", " was lovely. "),
     ]
     assert DiffOp("delete", "Dr Okafor") in ops and DiffOp("insert", "A doctor") in ops
+
+
+def test_a_stretch_too_costly_to_compare_reads_as_removed_and_added(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from carestory.moderation import diff
+
+    monkeypatch.setattr(diff, "SMALL_CELLS", 0)
+    monkeypatch.setattr(diff, "MAX_COMPARED_COST", 0)
+    old = "Dr Okafor explained everything carefully. We went home."
+    new = "A doctor explained everything. We went home happy."
+    result = diff.compare(old, new)
+
+    assert result.partial and not result.whole
+    assert rebuild(result.ops) == (old, new)
+    assert DiffOp("delete", "Dr Okafor") in result.ops
+    assert DiffOp("equal", " explained everything") in result.ops
+    assert text_diff_html(old, new).startswith(
+        '<strong class="cs-diff-note">Some changes are too many to show word by word'
+    )

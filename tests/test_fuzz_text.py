@@ -39,6 +39,7 @@ from carestory.moderation.automod import (
     engine,
     flags,
     people,
+    places,
     tags,
 )
 from carestory.moderation.automod import text as textlib
@@ -396,15 +397,19 @@ def test_an_unedited_repetitive_story_opens_at_once(text: str) -> None:
     assert elapsed < 0.5
 
 
-def test_a_repetitive_story_rewritten_falls_back_to_both_versions() -> None:
-    old = "a.a.a.a.a " * 3_300  # 33,000 tokens of the same two words
+def test_a_repetitive_story_rewritten_is_shown_removed_and_added() -> None:
+    """33,000 tokens of the same two words against a rewrite: nothing to anchor on, and far
+    too costly for SequenceMatcher (cubic on such text), so the changed stretch is shown as
+    removed and added, and the page says so."""
+    old = "a.a.a.a.a " * 3_300
     new = old.replace(".", " ")
     result, elapsed = timed(lambda: diff.compare(old, new))
     assert elapsed < 1.0
-    assert result.whole
-    assert result.ops == [diff.DiffOp("delete", old), diff.DiffOp("insert", new)]
-    html = diff.text_diff_html(old, new)
-    assert "too many to show word by word; here are both versions" in html
+    assert result.partial or result.whole
+    _rebuilds(old, new, result.ops)
+    html, elapsed = timed(lambda: diff.text_diff_html(old, new))
+    assert elapsed < 1.0
+    assert "too many to show word by word" in html
 
 
 def _long_story(words: int) -> str:
@@ -443,42 +448,53 @@ def _analysis_of(function: Callable[[Context], list[Span]]) -> Callable[[str], A
     return lambda text: function(Context.for_story(text, title="", body=text))
 
 
-# Each was quadratic or worse before: the detector, the input, the seconds now allowed.
+def _resolve_every_other_character(text: str) -> list[Span]:
+    return engine.resolve([Span(i, i + 1, "PROFANITY", "x") for i in range(0, len(text), 2)])
+
+
+def _at_sentence_start_at_every_word(text: str) -> list[bool]:
+    return [textlib.at_sentence_start(text, token.start) for token in people.tokenize(text)]
+
+
+# Each was quadratic or worse: the function, the input, the seconds now allowed (several times
+# what it takes; the old code took from 3 s to never on the same input).
 QUADRATIC_BEFORE = [
     pytest.param(textlib.sentences, "?" * KB100, 0.5, id="sentence splitter on ?"),
     pytest.param(flags.complaint, "\n" * KB100, 1.0, id="complaint: ^\\s* on blank lines"),
     pytest.param(
-        lambda t: flags.not_an_experience("", t), "should i go " * 16_000, 1.5, id="advice .*\\?"
+        lambda t: flags.not_an_experience("", t), "should i go " * 30_000, 3.0, id="advice .*\\?"
     ),
     pytest.param(
         flags.safeguarding, "asked whether suicide " * 4_500, 2.0, id="safeguarding per match"
     ),
     pytest.param(_analysis_of(contact.find_emails), "a dot " * 16_000, 1.5, id="obfuscated email"),
     pytest.param(_analysis_of(contact.find_emails), "a%" * 50_000, 1.0, id="email restarts"),
+    pytest.param(_analysis_of(contact.find_postcodes), "TS18 1HU " * 11_000, 1.0, id="postcodes"),
     pytest.param(
-        lambda t: engine.find_spans(t, title="", body=t), "my mum " * 14_000, 4.0, id="overlaps"
+        _analysis_of(places.find_addresses),
+        "bed 1" + " " * KB100 + "bed x",
+        1.0,
+        id="numbered places, spaces",
     ),
     pytest.param(
-        lambda t: engine.find_spans(t, title="", body=t),
-        "Gemma and Raj and " * 5_000,
-        4.0,
-        id="names at sentence starts",
+        _analysis_of(contact.find_emails), "a" + " " * KB100 + "x", 1.0, id="email: spaces"
     ),
     pytest.param(
-        lambda t: engine.find_spans(t, title="", body=t),
-        "the tall nurse with red hair and " * 3_000 + "the tall nurse who " * 2_000,
-        4.0,
-        id="staff descriptors",
+        _analysis_of(people.find_staff_descriptors),
+        "the tall nurse who " * 5_000,
+        1.0,
+        id="staff: who clauses",
     ),
     pytest.param(
-        lambda t: engine.find_spans(t, title="", body=t),
-        "bed 1" + " " * KB100 + "x",
-        2.0,
-        id="numbered places and spaces",
+        _analysis_of(people.find_staff_descriptors),
+        "the nurse with hair and " * 4_000,
+        1.0,
+        id="staff: with chains",
     ),
     pytest.param(
-        lambda t: engine.find_spans(t, title="", body=t), "TS18 1HU " * 11_000, 4.0, id="postcodes"
+        _at_sentence_start_at_every_word, "Gemma and Raj and " * 6_000, 0.5, id="sentence starts"
     ),
+    pytest.param(_resolve_every_other_character, "x" * 60_000, 1.0, id="overlapping spans"),
     pytest.param(
         lambda t: names.join_address(t.split("\n")),
         "\n".join(f"{i} High Street" for i in range(30_000)),

@@ -47,7 +47,8 @@ migrate: deps ## Apply database migrations
 	$(PY) manage.py migrate --no-input
 
 seed: migrate ## Load the demo data into an empty database
-	$(PY) manage.py seed_demo --if-empty
+	SITE_URL="$${SITE_URL:-http://$$( [ "$(HOST)" = 0.0.0.0 ] && echo 127.0.0.1 || echo $(HOST) ):$(PORT)}" \
+		$(PY) manage.py seed_demo --if-empty
 
 run: seed ## Serve on http://HOST:PORT (127.0.0.1:8000) with the outbox worker; emailed links follow
 	@scripts/run.sh $(HOST) $(PORT)

@@ -82,6 +82,8 @@ _WORD = re.compile(rf"{_LETTERS}(?:['\u2019]{_LETTERS})*")
 # Format (bidi controls, zero-width characters), private-use, unassigned and surrogate code
 # points: nothing a reader can see.
 _INVISIBLE_CATEGORIES = frozenset({"Cf", "Co", "Cn", "Cs"})
+# Letters by category that show as blank space: the Hangul fillers.
+_INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
 
 
 @lru_cache(maxsize=1)
@@ -154,7 +156,9 @@ def _has_birth_year(text: str) -> bool:
 
 def screen_name_problem(name: str) -> str | None:
     """None when `name` is an acceptable anonymous screen name, else a short problem code."""
-    if any(unicodedata.category(c) in _INVISIBLE_CATEGORIES for c in name):
+    if any(
+        unicodedata.category(c) in _INVISIBLE_CATEGORIES or c in _INVISIBLE_LETTERS for c in name
+    ):
         # Bidi controls can make a name read differently from what it is; zero-width and
         # other format characters make two names look the same.
         return "invisible"

@@ -292,6 +292,9 @@ def test_the_feed_publishes_story_text_as_text_not_markup(client: Client, world:
         ("Grateful\u202epatient", "invisible character"),
         ("Happy\u2066 patient", "invisible character"),
         ("\ufeffNurse fan", "invisible character"),
+        ("\u3164\u3164", "invisible character"),
+        ("\u115f\u1160", "invisible character"),
+        ("Kind\uffa0nurse", "invisible character"),
         ("!!! ... ???", "at least one letter or number"),
     ],
 )

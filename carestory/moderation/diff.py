@@ -324,7 +324,11 @@ def diff_html(ops: list[DiffOp]) -> SafeString:
 def text_diff_html(old: str, new: str) -> SafeString:
     """The diff as HTML; when some of it, or all, is shown removed and added rather than word
     by word, a note says so first."""
-    result = compare(old, new)
+    return compared_html(compare(old, new))
+
+
+def compared_html(result: WordDiff) -> SafeString:
+    """``text_diff_html`` of a comparison already made."""
     html = diff_html(result.ops)
     if result.whole:
         note = _("The changes are too many to show word by word; here are both versions.")

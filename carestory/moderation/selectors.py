@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from carestory.accounts.models import User
 from carestory.moderation.automod import Analysis, analyse
-from carestory.moderation.diff import has_changes, text_diff_html, word_diff
+from carestory.moderation.diff import compare, compared_html, has_changes
 from carestory.moderation.models import AuthorQuestion, ProviderReview, StoryRevision
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.services.models import Service
@@ -275,16 +275,15 @@ def story_history(*, story: Story) -> list[HistoryEntry]:
         if previous is None:
             entries.append(HistoryEntry(revision, _who(revision, story), None, None))
         else:
-            title_ops = word_diff(previous.title, revision.title)
-            body_ops = word_diff(previous.body, revision.body)
+            # Each pair of versions is compared once, and rendered only when it differs.
+            title = compare(previous.title, revision.title)
+            body = compare(previous.body, revision.body)
             entries.append(
                 HistoryEntry(
                     revision,
                     _who(revision, story),
-                    text_diff_html(previous.title, revision.title)
-                    if has_changes(title_ops)
-                    else None,
-                    text_diff_html(previous.body, revision.body) if has_changes(body_ops) else None,
+                    compared_html(title) if has_changes(title.ops) else None,
+                    compared_html(body) if has_changes(body.ops) else None,
                 )
             )
         previous = revision

@@ -110,27 +110,25 @@ def render_email(*, template: str, context: dict[str, Any]) -> tuple[str, str, s
     return subject, body_text, body_html
 
 
-def _secret_link_prefixes() -> list[str]:
-    """The path prefixes of every view whose URL carries a secret token (a ``<token>`` path
-    parameter): such a link may reach the outbox only as ``lib.tokens.secret_link``."""
+def _raw_token_link() -> re.Pattern[str]:
+    """A path of any view whose URL carries a secret token (a ``<token>`` path parameter),
+    followed by a token: such a link may reach the outbox only as ``lib.tokens.secret_link``."""
+    marker = "tokenmarker"
     prefixes = []
     for view_name in SECRET_LINK_VIEWS:
-        marker = "tokenmarker"
         path = reverse(view_name, args=[marker])
-        prefixes.append(path[: path.index(marker)])
-    return prefixes
+        prefixes.append(re.escape(path[: path.index(marker)]))
+    return re.compile("(?:" + "|".join(prefixes) + r")[^/\s?#]")
 
 
-def _jsonable(value: Any) -> Any:
+def _jsonable(value: Any, raw_token_link: re.Pattern[str]) -> Any:
     """The context as JSON values: lazy translations become text; anything else that JSON
     cannot hold is a programming error, raised at enqueue time (not in the worker). A string
     holding a secret link is refused: it would put a working token in the database."""
     if isinstance(value, Promise):
         value = str(value)
     if isinstance(value, str):
-        if any(
-            re.search(re.escape(prefix) + r"[^/\s?#]", value) for prefix in _secret_link_prefixes()
-        ):
+        if raw_token_link.search(value):
             raise ValueError("A link with a secret token must be queued as secret_link()")
         return value
     if isinstance(value, datetime):
@@ -138,9 +136,9 @@ def _jsonable(value: Any) -> Any:
             raise TypeError("Email context datetimes must be aware")
         return {_DATETIME_KEY: value.isoformat()}
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): _jsonable(v, raw_token_link) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [_jsonable(v, raw_token_link) for v in value]
     if value is None or isinstance(value, int | float | bool):
         return value
     raise TypeError(f"Email context values must be JSON values, not {type(value).__name__}")
@@ -220,7 +218,7 @@ def email_enqueue(
             dedupe_key=dedupe_key,
             to_email=to,
             template=template,
-            context=_jsonable(context),
+            context=_jsonable(context, _raw_token_link()),
             language=translation.get_language() or settings.LANGUAGE_CODE,
             guard=guard,
             guard_args=guard_args or {},

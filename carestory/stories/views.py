@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -84,20 +85,7 @@ def _chosen_services(codes: list[str]) -> tuple[list[Service], list[str]]:
 # What the author typed, kept in their session while they change the service (or when a
 # service closed while they were writing), so nothing typed is lost.
 DRAFT_SESSION_KEY = "story_draft"
-_DRAFT_FIELDS = (
-    "title",
-    "body",
-    "good",
-    "improve",
-    "feelings",
-    "author_role",
-    "age_group",
-    "postcode",
-    "screen_name",
-    "email",
-    "consent",
-    "idempotency_key",
-)
+_DRAFT_FIELDS = tuple(StoryForm.base_fields)
 _DRAFT_MAX_CHARS = 60_000
 
 
@@ -112,14 +100,16 @@ def _draft_initial(request: HttpRequest) -> dict[str, Any]:
     if not isinstance(draft, dict):
         return {}
     initial: dict[str, Any] = {}
-    for name in _DRAFT_FIELDS:
+    for name, field in StoryForm.base_fields.items():
         values = draft.get(name) or []
         if not isinstance(values, list) or not values:
             continue
-        many = name in ("good", "improve", "feelings")
-        initial[name] = [str(v) for v in values] if many else str(values[0])
-    if "consent" in initial:
-        initial["consent"] = initial["consent"] in ("on", "true", "True", "1")
+        if isinstance(field, forms.MultipleChoiceField | forms.ModelMultipleChoiceField):
+            initial[name] = [str(v) for v in values]
+        elif isinstance(field, forms.BooleanField):
+            initial[name] = field.to_python(str(values[0]))
+        else:
+            initial[name] = str(values[0])
     return initial
 
 

@@ -276,11 +276,10 @@ def story_checks_enqueue(*, story: Story) -> None:
     """Queue the automated checks for the story's current text, in the caller's transaction.
 
     The checks never run while the author waits: a failing or slow check cannot lose a story
-    or delay its acknowledgement. Until the job has run, ``checked_at`` is empty and the
-    workbench says "not checked yet"; a failing check is retried with backoff by the worker.
+    or delay its acknowledgement. Until the job has run, ``checked_at`` is empty (a new story
+    starts so; an author's edit empties it with the new text) and the workbench says "not
+    checked yet"; a failing check is retried with backoff by the worker.
     """
-    story.checked_at = None
-    Story.objects.filter(pk=story.pk).update(checked_at=None)
     job_enqueue(
         name="stories.check",
         payload={"story_id": story.pk},
@@ -328,12 +327,13 @@ def story_author_edit(*, story: Story, author: User, title: str, body: str, vers
         original_body=body,
         title=title,
         body=body,
+        checked_at=None,  # the new words are not checked yet
         updated_at=timezone.now(),
     )
     StoryRevision.objects.create(
         story=story, kind=StoryRevision.Kind.AUTHOR_EDIT, editor=author, title=title, body=body
     )
-    story.title, story.body = title, body
+    story.title, story.body, story.checked_at = title, body, None
     story_checks_enqueue(story=story)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 from django.db import models
@@ -15,7 +16,14 @@ class ServiceQuerySet(models.QuerySet["Service"]):
 
     def subtree_of(self, service: Service) -> ServiceQuerySet:
         """The service and everything below it."""
-        return self.filter(path__startswith=service.path)
+        return self.subtrees_of([service])
+
+    def subtrees_of(self, roots: Iterable[Service]) -> ServiceQuerySet:
+        """Every root and everything below each (none when there are no roots)."""
+        condition = models.Q(pk__in=[])
+        for root in roots:
+            condition |= models.Q(path__startswith=root.path)
+        return self.filter(condition)
 
 
 class Service(models.Model):

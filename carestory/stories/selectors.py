@@ -37,11 +37,7 @@ _PRIVATE_COLUMNS = ("original_title", "original_body")
 
 
 def _scope_services(scope: Service | Sequence[Service]) -> QuerySet[Service]:
-    roots = [scope] if isinstance(scope, Service) else list(scope)
-    in_subtrees = Q(pk__in=[])
-    for root in roots:
-        in_subtrees |= Q(path__startswith=root.path)
-    return Service.objects.filter(in_subtrees)
+    return Service.objects.subtrees_of([scope] if isinstance(scope, Service) else scope)
 
 
 def _published_about(scope: Service | Sequence[Service] | None) -> StoryQuerySet:

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "carestory.api",
     "carestory.reports",
     "carestory.synthetic",
+    "carestory.pagecache",
 ]
 
 MIDDLEWARE = [
@@ -65,6 +66,8 @@ MIDDLEWARE = [
     # A database outage answers 503 "not saved, send it again", not a bare 500.
     "carestory.lib.errors_middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Public pages for visitors not signed in, from memory while nothing has changed.
+    "carestory.pagecache.middleware.PublicPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -234,7 +237,18 @@ STORY_MAX_CHARACTERS = env_int("STORY_MAX_CHARACTERS", 20_000)
 AUTHOR_LINK_HOURS = env_int("AUTHOR_LINK_HOURS", 24)
 CONSENT_VERSION = env_str("CONSENT_VERSION", "2026-11")
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Rendered public pages (carestory/pagecache), per process; a few hundred at ~50 KB each.
+    "pages": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "pages",
+        "OPTIONS": {"MAX_ENTRIES": env_int("PAGE_CACHE_ENTRIES", 400)},
+    },
+}
+# How long a cached public page may live; every committed write to a public table ends them
+# all sooner (carestory/pagecache/invalidation.py). 0 turns the cache off (tests, development).
+PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 60 if PRODUCTION else 0)
 
 # Client identity (carestory/lib/client.py): how many reverse proxies of ours append to
 # X-Forwarded-For in front of the app. 0 = use the connection's address and ignore the header.

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
+from django.core.cache import caches
 from django.test import Client
 from django.utils import timezone
 
@@ -164,7 +166,14 @@ def _publish(world: World, story: Story) -> Story:
     return Story.objects.get(pk=story.pk)
 
 
-def test_withdrawing_a_published_story_makes_every_surface_404_at_once(world: World) -> None:
+@pytest.mark.parametrize("page_cache", [False, True], ids=["no-page-cache", "page-cache"])
+def test_withdrawing_a_published_story_makes_every_surface_404_at_once(
+    world: World, page_cache: bool, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    # With the public page cache on (as in production), the anonymous pages below are stored
+    # on the first look and must still be gone once the withdrawal commits.
+    settings.PAGE_CACHE_SECONDS = 60 if page_cache else 0
+    caches["pages"].clear()
     story = _publish(
         world, StoryFactory(author=world.author, services=[world.ward], title="Soon to go")
     )
@@ -205,7 +214,10 @@ def test_withdrawing_a_published_story_makes_every_surface_404_at_once(world: Wo
         marker = response.body if url.endswith("/reply/") else "Soon to go"
         assert marker in got.content.decode(), url
 
-    story_withdraw(story=story, author=world.author)
+    if page_cache:  # the anonymous pages were stored, and a second look is served from memory
+        assert anonymous.get("/").headers["X-Page-Cache"] == "hit"
+    with django_capture_on_commit_callbacks(execute=True):  # the test's stand-in for COMMIT
+        story_withdraw(story=story, author=world.author)
 
     for client, url in surfaces:
         got = client.get(url)

@@ -20,6 +20,7 @@ from carestory.api.schemas import (
     TagOut,
 )
 from carestory.lib.ratelimit import API, ClientThrottle
+from carestory.pagecache.middleware import mark_public_page
 from carestory.services.models import Service
 from carestory.services.selectors import service_get, service_search_services
 from carestory.stories.models import Story
@@ -87,6 +88,7 @@ def list_stories(
     request: HttpRequest, page: Query[Page], service: str | None = None
 ) -> list[StoryOut]:
     """Published stories, newest first; `service` limits to a service and everything below it."""
+    mark_public_page(request)
     scope = None
     if service:
         scope = service_get(code=service)
@@ -98,6 +100,7 @@ def list_stories(
 
 @api.get("/stories/{story_id}", response={200: StoryDetailOut, 404: ErrorOut}, tags=["stories"])
 def get_story(request: HttpRequest, story_id: str) -> StoryDetailOut:
+    mark_public_page(request)
     story = story_get_published(public_id=story_id)
     story.published_response_count = len(story.published_responses)  # type: ignore[attr-defined]
     responses = [
@@ -126,11 +129,13 @@ class ServiceSearch(Schema):
 @api.get("/services", response=list[ServiceOut], tags=["services"])
 def list_services(request: HttpRequest, search: Query[ServiceSearch]) -> list[ServiceOut]:
     """Search services by name, code or postcode."""
+    mark_public_page(request)
     return [_service(s) for s in service_search_services(query=search.q)]
 
 
 @api.get("/services/{code}", response={200: ServiceOut, 404: ErrorOut}, tags=["services"])
 def get_service(request: HttpRequest, code: str) -> ServiceOut:
+    mark_public_page(request)
     service = service_get(code=code)
     if service is None:
         raise Http404

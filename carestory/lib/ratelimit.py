@@ -137,6 +137,10 @@ def rate_limit_hit(*, limit: RateLimit, client: str) -> Decision:
 
 
 def rate_limit_request(request: HttpRequest, limit: RateLimit) -> Decision:
+    # Remembered so that a cached copy of the answer (carestory.pagecache) counts it too.
+    applied = request.__dict__.setdefault("rate_limits_applied", [])
+    if limit not in applied:
+        applied.append(limit)
     return rate_limit_hit(limit=limit, client=f"{client_key(request)}")
 
 

@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanen
 from django.shortcuts import render
 from django.utils.http import urlencode
 
+from carestory.pagecache.middleware import public_page
 from carestory.services.forms import StoryFilterForm
 from carestory.services.models import Service
 from carestory.services.selectors import service_get
@@ -38,6 +39,7 @@ def _map_url(service: Service) -> str:
     )
 
 
+@public_page
 def service_detail(request: HttpRequest, code: str) -> HttpResponse:
     service = service_get(code=code)
     if service is None or not service.is_open:

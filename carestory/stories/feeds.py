@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.contrib.syndication.views import Feed
+from django.http import HttpRequest, HttpResponse
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import linebreaks
 from django.utils.translation import gettext_lazy as _
 
+from carestory.pagecache.middleware import mark_public_page
 from carestory.stories.models import Story, StoryQuerySet
 from carestory.stories.selectors import stories_published
 
@@ -18,6 +21,10 @@ class PublishedStoriesFeed(Feed):  # type: ignore[type-arg]
     title = _("Carestory: latest stories")
     link = "/stories/"
     subtitle = _("Stories of care, published after moderation")
+
+    def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        mark_public_page(request)
+        return super().__call__(request, *args, **kwargs)
 
     def items(self) -> StoryQuerySet:
         return stories_published()[:50]

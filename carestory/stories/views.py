@@ -19,6 +19,7 @@ from carestory.accounts.views import use_password_page
 from carestory.lib.decorators import author_required
 from carestory.lib.locking import ConflictError
 from carestory.lib.ratelimit import STORY_SUBMISSIONS, rate_limit_request, too_many_requests
+from carestory.pagecache.middleware import public_page
 from carestory.responses.models import Response
 from carestory.responses.services import NotAllowed, reply_post
 from carestory.services.models import Service
@@ -52,6 +53,7 @@ from carestory.subscriptions.selectors import membership_covering
 MAX_SERVICES_PER_STORY = 5
 
 
+@public_page
 def home(request: HttpRequest) -> HttpResponse:
     recent = stories_published()[:6]
     return render(request, "stories/home.html", {"recent": recent})
@@ -60,6 +62,7 @@ def home(request: HttpRequest) -> HttpResponse:
 STORIES_PER_PAGE = 20
 
 
+@public_page
 def story_list(request: HttpRequest) -> HttpResponse:
     """All published stories, newest first, by keyset: page 1,000 costs what page 1 costs."""
     form = StoryPageForm(request.GET)
@@ -217,6 +220,7 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "stories/verified.html", {"story": story})
 
 
+@public_page
 def story_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     story = story_get_published(public_id=public_id)
     user = request.user

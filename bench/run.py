@@ -85,6 +85,7 @@ PORT = env_int("BENCH_PORT", 8765)
 WORKERS = env_int("BENCH_WORKERS", 2)
 OUTBOX_WORKER = env_int("BENCH_OUTBOX_WORKER", 1)
 LABEL = os.environ.get("BENCH_LABEL", "")
+HALF_RATE = env_int("BENCH_HALF_RATE", 1)
 DOC_SECTION = os.environ.get("BENCH_DOC_SECTION", "latest")
 ONLY = [p for p in os.environ.get("BENCH_PAGES", "").split(",") if p]
 # One database per dataset size, so that switching sizes never regenerates: carestory_bench holds
@@ -416,8 +417,10 @@ end
 """
 
 
-def lua_script(page: Page, salt: int, directory: Path) -> Path:
+def lua_script(page: Page, salt: int, directory: Path, delay_ms: int = 0) -> Path:
     script = LUA_REQUEST.replace("SALT", str(salt)).replace("POST_DOMAIN", POST_DOMAIN)
+    if delay_ms > 0:  # each connection waits this long after an answer: a steadier, lower rate
+        script += f"\ndelay = function() return {delay_ms} end\n"
     if page.method == "POST":
         body = json.dumps(page.body)  # a JSON string of ASCII is a Lua string literal
         script = f'BODY = {body}\nwrk.method = "POST"\n' + script
@@ -427,9 +430,16 @@ def lua_script(page: Page, salt: int, directory: Path) -> Path:
 
 
 def run_wrk(
-    wrk: str, page: Page, *, connections: int, seconds: int, salt: int, directory: Path
+    wrk: str,
+    page: Page,
+    *,
+    connections: int,
+    seconds: int,
+    salt: int,
+    directory: Path,
+    delay_ms: int = 0,
 ) -> dict[str, Any]:
-    script = lua_script(page, salt, directory)
+    script = lua_script(page, salt, directory, delay_ms)
     args = [wrk, f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s"]
     args += ["--timeout", f"{TIMEOUT}s", "-s", str(script)]
     for name, value in (common_headers(page.cookie) | page.headers).items():
@@ -485,7 +495,17 @@ def probe(page: Page) -> dict[str, Any]:
         "sql_ms": float(headers.get("X-Bench-SQL-ms", -1)),
         "view_ms": float(headers.get("X-Bench-View-ms", -1)),
         "bytes": len(body),
+        "page_cache": headers.get("X-Page-Cache", ""),
     }
+
+
+def probe_uncached(page: Page) -> dict[str, Any]:
+    """The page rendered, not served from the public page cache: a visitor with a message
+    waiting (an unreadable ``messages`` cookie, which Django ignores) always misses it."""
+    cookie = "; ".join(c for c in (page.cookie, "messages=bench") if c)
+    return probe(
+        Page(page.key, page.label, page.path, cookie, page.method, page.body, page.headers)
+    )
 
 
 @dataclass
@@ -634,6 +654,23 @@ def measure(wrk: str, pages: list[Page], master: int) -> dict[str, Any]:
                     result = {"probe": first, "load": load, "slow_mode": slow}
                     if load.get("requests", 0) == 0:
                         result["timeout"] = True  # nothing answered within BENCH_TIMEOUT
+                    elif HALF_RATE and not slow and page.method == "GET" and load.get("rps"):
+                        # Latency at about half the throughput just measured: each connection
+                        # waits after its answer so that together they ask ~rps/2 a second.
+                        delay = max(1, round(1000 * connections / (load["rps"] / 2)))
+                        half = run_wrk(
+                            wrk,
+                            page,
+                            connections=connections,
+                            seconds=seconds,
+                            salt=salt + 1,
+                            directory=directory,
+                            delay_ms=max(1, delay - round(load.get("p50_ms", 0))),
+                        )
+                        result["half_rate"] = half
+                        wait_idle(5)
+                if page.method == "GET":
+                    result["uncached"] = probe_uncached(page)
                 result["drain_s"] = drained
                 this["pages"][page.key] = result
                 load = result.get("load", {})
@@ -680,6 +717,8 @@ def summarise(pages: list[Page], measured: dict[str, Any]) -> list[dict[str, Any
         results = [r["pages"][page.key] for r in rounds if page.key in r["pages"]]
         loads = [x["load"] for x in results if "load" in x and "rps" in x["load"]]
         probes = [x["probe"] for x in results]
+        uncached = [x["uncached"] for x in results if "uncached" in x]
+        halves = [x["half_rate"] for x in results if x.get("half_rate", {}).get("requests")]
         timeouts = sum(1 for x in results if x.get("timeout"))
         rps = med([x["rps"] for x in loads]) if loads else 0.0
         rows.append(
@@ -694,6 +733,12 @@ def summarise(pages: list[Page], measured: dict[str, Any]) -> list[dict[str, Any
                 "ratio": round((rps or 0) / floor, 4) if floor else None,
                 "queries": med([p.get("queries") for p in probes if "queries" in p]),
                 "sql_ms": med([p.get("sql_ms") for p in probes if "sql_ms" in p]),
+                "page_cache": sorted({p.get("page_cache") or "-" for p in probes}),
+                "half_rps": med([x["rps"] for x in halves]),
+                "half_p99_ms": med([x["p99_ms"] for x in halves]),
+                "uncached_queries": med([p.get("queries") for p in uncached if "queries" in p]),
+                "uncached_sql_ms": med([p.get("sql_ms") for p in uncached if "sql_ms" in p]),
+                "uncached_view_ms": med([p.get("view_ms") for p in uncached if "view_ms" in p]),
                 "probe_ms": med([p.get("latency_ms") for p in probes]),
                 "status": sorted({p["status"] for p in probes if "status" in p}),
                 "timeouts": timeouts,
@@ -713,6 +758,15 @@ def fmt(value: Any, digits: int = 1) -> str:
     return str(value)
 
 
+def rendered(row: dict[str, Any]) -> str:
+    if row.get("uncached_queries") is None:
+        return "—"
+    return (
+        f"{fmt(row['uncached_queries'], 0)}, {fmt(row['uncached_sql_ms'])}, "
+        f"{fmt(row['uncached_view_ms'])}"
+    )
+
+
 def markdown(result: dict[str, Any]) -> str:
     meta = result["meta"]
     lines = [
@@ -722,8 +776,9 @@ def markdown(result: dict[str, Any]) -> str:
         f"slower than {SLOW_MS} ms). Worker memory (largest RSS): "
         f"{fmt(result['worker_rss_mb_max'])} MB. Raw figures: `{meta['results_file']}`.",
         "",
-        "| page | req/s | p50 ms | p95 ms | p99 ms | ratio to floor | queries | SQL ms | errors |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| page | req/s | p50 ms | p95 ms | p99 ms | ratio to floor | p99 ms at ½ rate | page "
+        "cache | queries | SQL ms | rendered: queries, SQL ms, view ms | errors |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: | ---: | ---: | ---: |",
     ]
     for row in result["pages"]:
         rps = "timeout" if row["timeouts"] and not row["rps"] else fmt(row["rps"])
@@ -734,7 +789,9 @@ def markdown(result: dict[str, Any]) -> str:
         lines.append(
             f"| {row['label']}{note} | {rps} | {fmt(row['p50_ms'])} | {fmt(row['p95_ms'])} | "
             f"{fmt(row['p99_ms'])} | {fmt(row['ratio'], 3) if row['ratio'] is not None else '—'} "
-            f"| {fmt(row['queries'], 0)} | {fmt(row['sql_ms'])} | {row['errors']} |"
+            f"| {fmt(row.get('half_p99_ms'))} | {'/'.join(row.get('page_cache') or []) or '—'} "
+            f"| {fmt(row['queries'], 0)} | {fmt(row['sql_ms'])} | {rendered(row)} "
+            f"| {row['errors']} |"
         )
     return "\n".join(lines)
 
@@ -847,7 +904,8 @@ def main() -> None:
     }
     (RESULTS / name).write_text(json.dumps(result, indent=1) + "\n")
     table = markdown(result)
-    write_doc(DOC_SECTION, table)
+    if DOC_SECTION != "none":  # BENCH_DOC_SECTION=none: the JSON only
+        write_doc(DOC_SECTION, table)
     print()
     print(table)
     log(f"done in {time.monotonic() - started:.0f} s: {RESULTS / name}, {DOC}")

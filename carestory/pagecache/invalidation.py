@@ -52,6 +52,9 @@ PRIVATE_TABLES = frozenset(
         "moderation_storyrevision",
         "moderation_authorquestion",
         "moderation_providerreview",
+        # Rewritten by the worker every ten minutes for each big subtree viewed, mostly with
+        # the same numbers: story_counts_store() bumps itself when a number changed.
+        "stories_servicestorycounts",
     }
 )
 
@@ -119,9 +122,16 @@ def _watch(
     execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
 ) -> Any:
     result = execute(sql, params, many, context)
-    if not _paused and writes_public_table(sql):
+    if not _paused and writes_public_table(sql) and _changed_rows(context):
         _schedule(context["connection"])
     return result
+
+
+def _changed_rows(context: dict[str, Any]) -> bool:
+    """False only when the database says the statement changed no row (an UPDATE whose WHERE
+    matched nothing, as the worker's periodic jobs do every minute); unknown counts bump."""
+    rowcount = getattr(context.get("cursor"), "rowcount", -1)
+    return not (isinstance(rowcount, int) and rowcount == 0)
 
 
 def watch_connection(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:

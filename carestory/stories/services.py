@@ -29,6 +29,7 @@ from carestory.lib.urls import absolute_url
 from carestory.moderation.automod import analyse
 from carestory.moderation.models import StoryRevision
 from carestory.outbox.services import email_enqueue, job_enqueue
+from carestory.pagecache.invalidation import bump as page_cache_bump
 from carestory.services.models import Service
 from carestory.stories.models import (
     ServiceStoryCounts,
@@ -375,12 +376,14 @@ def story_counts_store(*, service: Service) -> None:
     from carestory.stories.selectors import story_counts_live
 
     counts = story_counts_live(service=service)
+    numbers = {
+        "stories": counts.stories,
+        "responses": counts.responses,
+        "answered": counts.answered,
+    }
+    before = ServiceStoryCounts.objects.filter(service=service).values(*numbers).first()
     ServiceStoryCounts.objects.update_or_create(
-        service=service,
-        defaults={
-            "stories": counts.stories,
-            "responses": counts.responses,
-            "answered": counts.answered,
-            "counted_at": timezone.now(),
-        },
+        service=service, defaults={**numbers, "counted_at": timezone.now()}
     )
+    if before != numbers:  # the table is private to the page cache: say when pages changed
+        transaction.on_commit(page_cache_bump, robust=True)

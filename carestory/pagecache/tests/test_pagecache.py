@@ -225,3 +225,32 @@ def test_when_the_generation_cannot_be_read_the_page_is_rendered(page_cache: Non
 def test_off_when_seconds_is_zero(settings: Any) -> None:
     settings.PAGE_CACHE_SECONDS = 0
     assert "X-Page-Cache" not in Client().get("/").headers
+
+
+def test_a_write_that_changes_no_row_does_not_bump(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    bump()
+    start = current_generation()
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        Story.objects.filter(pk=-1).update(title="Nobody")  # the worker's idle periodic jobs
+    assert current_generation() == start
+
+
+def test_recounting_bumps_only_when_a_number_changed(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    from carestory.stories.services import story_counts_store
+
+    StoryFactory(published=True, services=[world.ward])
+    with django_capture_on_commit_callbacks(execute=True):
+        story_counts_store(service=world.trust)
+    start = current_generation()
+    with django_capture_on_commit_callbacks(execute=True):
+        story_counts_store(service=world.trust)  # the same numbers, a new counted_at
+    assert current_generation() == start
+    StoryFactory(published=True, services=[world.ward])
+    start = current_generation()
+    with django_capture_on_commit_callbacks(execute=True):
+        story_counts_store(service=world.trust)
+    assert current_generation() == start + 1

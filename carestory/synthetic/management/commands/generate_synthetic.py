@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
+from carestory.pagecache.invalidation import bump as page_cache_bump
 from carestory.services.demo import demo_postcodes_load, demo_tree_load
 from carestory.services.models import Service
 from carestory.synthetic.generate import (
@@ -72,6 +73,7 @@ class Command(BaseCommand):
             )
         except SyntheticError as exc:
             raise CommandError(str(exc)) from exc
+        page_cache_bump()  # written with COPY, which the page cache's watcher does not see
         if self._interactive:
             self.stdout.write("")
         load_seconds = time.monotonic() - started

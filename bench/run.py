@@ -310,6 +310,16 @@ def worker_rss_mb(master: int) -> list[float]:
     return sorted(out)
 
 
+def process_rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 # --- Requests ------------------------------------------------------------------------------
 
 
@@ -802,7 +812,8 @@ def markdown(result: dict[str, Any]) -> str:
         f"{meta['date']}, commit `{meta['commit']}`, PostgreSQL {meta['postgres']}, gunicorn "
         f"{meta['workers']} sync workers, wrk {meta['connections']} connections (2 for pages "
         f"slower than {SLOW_MS} ms). Worker memory (largest RSS): "
-        f"{fmt(result['worker_rss_mb_max'])} MB. Raw figures: `{meta['results_file']}`.",
+        f"{fmt(result['worker_rss_mb_max'])} MB; outbox worker after the run: "
+        f"{fmt(result.get('outbox_worker_rss_mb'))} MB. Raw figures: `{meta['results_file']}`.",
         "",
         "| page | req/s | p50 ms | p95 ms | p99 ms | ratio to floor | at ½ rate: p95, p99 ms | "
         "page cache | queries | SQL ms | rendered: queries, SQL ms, view ms | errors |",
@@ -893,6 +904,7 @@ def main() -> None:
         if ONLY:
             pages = [p for p in pages if p.key in ONLY]
         measured = measure(wrk, pages, proc.pid)
+        measured["outbox_worker_rss_mb"] = process_rss_mb(outbox.pid) if outbox else None
     finally:
         stop_server(proc)
         if outbox is not None:
@@ -928,6 +940,7 @@ def main() -> None:
         "targets": {k: v for k, v in targets.items() if not k.endswith("_session")},
         "pages": rows,
         "worker_rss_mb_max": measured["worker_rss_mb_max"],
+        "outbox_worker_rss_mb": measured.get("outbox_worker_rss_mb"),
         "rounds": measured["rounds"],
     }
     (RESULTS / name).write_text(json.dumps(result, indent=1) + "\n")

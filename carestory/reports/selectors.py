@@ -14,25 +14,35 @@ Definitions, for a window of the last N days ending now:
 - median time to publication: the median of ``published_at - submitted_at`` over the
   stories published in the window.
 
-Queries: one aggregate for the counts of every window, one grouped count for rejections,
-one for the waiting snapshot, and one that reads the two timestamps of each story published
-in the longest window; the medians are computed in Python from those (portable across SQLite
-and PostgreSQL; a year of publications is a few thousand pairs of datetimes).
+The page reads these figures from the newest ``ModerationSnapshot``, one query whatever the
+number of stories; the worker recomputes them every ten minutes (periodic task
+``reports.moderation_statistics``, ``reports.services.moderation_statistics_refresh``), and
+the page says when ("Figures as of ..."). At a million stories, computing them on each view
+took seconds.
+
+The computation (``moderation_statistics``) reads only the last year's rows through the
+``submitted_at`` and ``published_at`` indexes, plus the rejected stories: one aggregate for
+received and waiting, one for published, one grouped count for rejections (whose sum is the
+rejected count), one for the waiting snapshot, and one per window that reads only the middle
+one or two durations for the median (``ORDER BY ... OFFSET ... LIMIT 2``, exact and the same
+on SQLite and PostgreSQL). Labels are added when the figures are read, in the reader's
+language.
 """
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from carestory.moderation.models import RejectionReason
+from carestory.reports.models import ModerationSnapshot, ModerationSnapshotWindow
 from carestory.stories.models import Story
 
 if TYPE_CHECKING:
@@ -90,37 +100,101 @@ def _reason_label(reason: str) -> str:
     return str(_("Other reasons"))
 
 
-def _median(durations: Sequence[float]) -> timedelta | None:
-    if not durations:
+def _median_to_publication(*, start: datetime, now: datetime, count: int) -> timedelta | None:
+    """The median of ``max(published_at - submitted_at, 0)`` over the ``count`` stories
+    published in ``[start, now]``: the middle one or two durations read with ``ORDER BY ...
+    OFFSET ... LIMIT``, averaged as ``statistics.median`` averages them, so the value is the
+    one the median of every duration gives, to the microsecond, without reading the others.
+    (Clamping at zero keeps the order, so the middle of the raw order, clamped, is the middle
+    of the clamped order.) The difference is an interval on PostgreSQL and exact
+    microseconds on SQLite: the order is exact on both."""
+    if count <= 0:
         return None
-    return timedelta(seconds=statistics.median(durations))
+    middle = (
+        Story.objects.filter(published_at__gte=start, published_at__lte=now)
+        .annotate(
+            duration=ExpressionWrapper(
+                F("published_at") - F("submitted_at"), output_field=DurationField()
+            )
+        )
+        .order_by("duration")
+        .values_list("duration", flat=True)[(count - 1) // 2 : count // 2 + 1]
+    )
+    seconds = [max(d.total_seconds(), 0.0) for d in middle if d is not None]
+    if not seconds:
+        return None
+    return timedelta(seconds=statistics.median(seconds))
+
+
+def _build(
+    *,
+    now: datetime,
+    windows: Iterable[tuple[int, int, int, int, int, timedelta | None, Sequence[Sequence[Any]]]],
+    waiting_now: Mapping[str, int],
+) -> ModerationStatistics:
+    """The statistics with their labels in the current language, from the figures (computed
+    now or stored): the one place both ways go through, so they show the same."""
+    built = [
+        WindowStats(
+            days=days,
+            since=now - timedelta(days=days),
+            received=received,
+            published=published,
+            rejected=rejected,
+            rejected_by_reason=[
+                ReasonCount(reason=str(reason), label=_reason_label(str(reason)), count=int(n))
+                for reason, n in by_reason
+            ],
+            waiting=waiting,
+            median_to_publication=median,
+        )
+        for days, received, published, rejected, waiting, median, by_reason in windows
+    ]
+    by_status = [
+        (status, str(label), int(waiting_now.get(status, 0)))
+        for status, label in WAITING_LABELS.items()
+    ]
+    return ModerationStatistics(
+        now=now,
+        windows=built,
+        waiting_now=WaitingNow(total=sum(n for _s, _l, n in by_status), by_status=by_status),
+    )
 
 
 def moderation_statistics(
     *, now: datetime | None = None, windows_days: Sequence[int] = WINDOWS_DAYS
 ) -> ModerationStatistics:
+    """The statistics computed now from the stories: what the worker stores (the page reads
+    the stored snapshot, ``moderation_statistics_for_page``)."""
     now = now or timezone.now()
     since = {days: now - timedelta(days=days) for days in windows_days}
+    longest = min(since.values(), default=now)
 
-    aggregates: dict[str, Count] = {}
+    # Each query reads only the rows its column puts in the longest window; every FILTER is
+    # the definition itself, unchanged, so restricting the rows changes no count.
+    received_counts: dict[str, Count] = {}
     for days, start in since.items():
         received = Q(submitted_at__gte=start, submitted_at__lte=now) & ~Q(
             status=Story.Status.AWAITING_VERIFICATION
         )
-        aggregates[f"received_{days}"] = Count("pk", filter=received)
-        aggregates[f"waiting_{days}"] = Count(
+        received_counts[f"received_{days}"] = Count("pk", filter=received)
+        received_counts[f"waiting_{days}"] = Count(
             "pk", filter=received & Q(status__in=WAITING_STATUSES)
         )
-        aggregates[f"published_{days}"] = Count(
-            "pk", filter=Q(published_at__gte=start, published_at__lte=now)
-        )
-        aggregates[f"rejected_{days}"] = Count(
-            "pk",
-            filter=Q(status=Story.Status.REJECTED, rejected_at__gte=start, rejected_at__lte=now),
-        )
-    counts = Story.objects.aggregate(**aggregates)
+    counts = Story.objects.filter(submitted_at__gte=longest, submitted_at__lte=now).aggregate(
+        **received_counts
+    )
+    # published_at is never NULL in these rows, so counting it counts the stories (and
+    # lets PostgreSQL answer from the published_at index alone).
+    counts |= Story.objects.filter(published_at__gte=longest, published_at__lte=now).aggregate(
+        **{
+            f"published_{days}": Count(
+                "published_at", filter=Q(published_at__gte=start, published_at__lte=now)
+            )
+            for days, start in since.items()
+        }
+    )
 
-    longest = min(since.values(), default=now)
     rejections = (
         Story.objects.filter(
             status=Story.Status.REJECTED, rejected_at__gte=longest, rejected_at__lte=now
@@ -138,51 +212,79 @@ def moderation_statistics(
     known = list(RejectionReason.values)
     reasons = known + sorted(r for r in by_reason if r not in known)
 
-    published = list(
-        Story.objects.filter(published_at__gte=longest, published_at__lte=now)
-        .order_by()
-        .values_list("published_at", "submitted_at")
-    )
-
     windows = []
     for days, start in since.items():
-        durations = [
-            max((pub - sub).total_seconds(), 0.0)
-            for pub, sub in published
-            if pub is not None and pub >= start
-        ]
+        reason_counts = [(r, by_reason.get(r, {}).get(f"n_{days}", 0)) for r in reasons]
         windows.append(
-            WindowStats(
-                days=days,
-                since=start,
-                received=counts[f"received_{days}"],
-                published=counts[f"published_{days}"],
-                rejected=counts[f"rejected_{days}"],
-                rejected_by_reason=[
-                    ReasonCount(
-                        reason=reason,
-                        label=_reason_label(reason),
-                        count=by_reason.get(reason, {}).get(f"n_{days}", 0),
-                    )
-                    for reason in reasons
-                ],
-                waiting=counts[f"waiting_{days}"],
-                median_to_publication=_median(durations),
+            (
+                days,
+                counts[f"received_{days}"],
+                counts[f"published_{days}"],
+                # Every rejection of the window is in exactly one reason's row.
+                sum(n for _r, n in reason_counts),
+                counts[f"waiting_{days}"],
+                _median_to_publication(start=start, now=now, count=counts[f"published_{days}"]),
+                reason_counts,
             )
         )
 
-    waiting_rows = dict(
+    waiting_now = dict(
         Story.objects.filter(status__in=WAITING_STATUSES)
         .values("status")
         .annotate(n=Count("pk"))
         .order_by()
         .values_list("status", "n")
     )
-    waiting_now = WaitingNow(
-        total=sum(waiting_rows.values()),
-        by_status=[
-            (status, str(label), waiting_rows.get(status, 0))
-            for status, label in WAITING_LABELS.items()
-        ],
+    return _build(now=now, windows=windows, waiting_now=waiting_now)
+
+
+def moderation_statistics_stored() -> ModerationStatistics | None:
+    """The newest snapshot the worker stored, in one query; None if there is none yet, or if
+    it was computed for other windows than WINDOWS_DAYS (a release changed them)."""
+    newest = ModerationSnapshot.objects.order_by("-computed_at", "-pk").values("pk")[:1]
+    rows = list(
+        ModerationSnapshotWindow.objects.filter(snapshot=Subquery(newest))
+        .select_related("snapshot")
+        .order_by("days")
     )
-    return ModerationStatistics(now=now, windows=windows, waiting_now=waiting_now)
+    if not rows or sorted(row.days for row in rows) != sorted(WINDOWS_DAYS):
+        return None
+    rows.sort(key=lambda row: WINDOWS_DAYS.index(row.days))
+    snapshot = rows[0].snapshot
+    return _build(
+        now=snapshot.computed_at,
+        windows=(
+            (
+                row.days,
+                row.received,
+                row.published,
+                row.rejected,
+                row.waiting,
+                row.median_to_publication,
+                row.rejected_by_reason,
+            )
+            for row in rows
+        ),
+        waiting_now=snapshot.waiting_now,
+    )
+
+
+LIVE_MAX_STORIES = 20_000
+"""Before the first snapshot, a database with fewer stories than this has its statistics
+computed on the request (25-35 ms on PostgreSQL for 20,000 stories over ten years); a larger
+one shows "being prepared" until the worker has stored them."""
+
+
+def moderation_statistics_for_page() -> ModerationStatistics | None:
+    """What ``/statistics/moderation/`` shows: the stored snapshot (one query, whatever the
+    number of stories). Before the first one (a fresh install whose worker has not run yet):
+    computed now if the database is small, which one index-only count bounded at
+    LIVE_MAX_STORIES tells; otherwise None, and the page says the figures are being
+    prepared. Nothing is written on the request: a worker stores the first snapshot as soon
+    as it starts."""
+    stored = moderation_statistics_stored()
+    if stored is not None:
+        return stored
+    if Story.objects.values("pk")[:LIVE_MAX_STORIES].count() < LIVE_MAX_STORIES:
+        return moderation_statistics()
+    return None

@@ -6,14 +6,20 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from carestory.reports.selectors import moderation_statistics
+from carestory.reports.selectors import moderation_statistics_for_page
 
 
 @require_safe
 def moderation(request: HttpRequest) -> HttpResponse:
-    stats = moderation_statistics()
-    reasons = [
-        (row.label, [w.rejected_by_reason[i].count for w in stats.windows])
-        for i, row in enumerate(stats.windows[0].rejected_by_reason)
-    ]
+    """The stored figures (kept by the worker), or "being prepared" before the first ones on
+    a large database."""
+    stats = moderation_statistics_for_page()
+    reasons = (
+        [
+            (row.label, [w.rejected_by_reason[i].count for w in stats.windows])
+            for i, row in enumerate(stats.windows[0].rejected_by_reason)
+        ]
+        if stats is not None and stats.windows
+        else []
+    )
     return render(request, "reports/moderation.html", {"stats": stats, "reasons": reasons})

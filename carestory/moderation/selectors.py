@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import BooleanField, Case, Exists, OuterRef, QuerySet, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    Window,
+)
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
@@ -21,7 +34,7 @@ from carestory.moderation.diff import compare, compared_html, has_changes
 from carestory.moderation.models import AuthorQuestion, ProviderReview, StoryRevision
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.services.models import Service
-from carestory.stories.models import Story
+from carestory.stories.models import Story, StoryService
 from carestory.subscriptions.models import Membership
 from carestory.subscriptions.selectors import ancestor_ids_of, memberships_covering
 
@@ -66,47 +79,161 @@ class Queue:
     items: list[Any]
 
 
+@dataclass(frozen=True)
+class QueueStory:
+    """One row of a story queue: what the row shows, and nothing else. A story of a
+    million-story database is a wide row (two copies of the text, a dozen dates), the four
+    story queues list up to 400 of them, and a model instance with a related manager for its
+    services costs more to build and render than the row's few values."""
+
+    pk: int
+    public_id: str
+    status: str
+    original_title: str
+    urgent: bool
+    safeguarding_level: int
+    checked_at: datetime | None
+    verified_at: datetime | None
+    provider_review_due_at: datetime | None
+    author_answered: bool
+    claim_active: bool
+    claimed_by_id: int | None
+    claimed_by: User | None
+    claimed_until: datetime | None
+    services: list[str]  # names, alphabetical
+    url: str  # the workbench
+
+
+_STORY_ROW = (
+    "id",
+    "public_id",
+    "status",
+    "original_title",
+    "urgent",
+    "safeguarding_level",
+    "checked_at",
+    "verified_at",
+    "provider_review_due_at",
+    "claimed_until",
+    "claimed_by_id",
+    "claimed_by__full_name",
+    "author_answered",
+    "claim_active",
+)
+_WAITING: tuple[str, ...] = (
+    Story.Status.IN_MODERATION.value,
+    Story.Status.AWAITING_AUTHOR.value,
+    Story.Status.PROVIDER_REVIEW.value,
+    Story.Status.HELD.value,
+)
+
+
 def _waiting_stories(status: str, now: datetime) -> QuerySet[Story]:
     answered = AuthorQuestion.objects.filter(story=OuterRef("pk"), answered_at__isnull=False)
-    return (
-        Story.objects.filter(status=status)
-        .select_related("claimed_by")
-        .prefetch_related("services")
-        .annotate(
-            author_answered=Exists(answered),
-            claim_active=Case(
-                When(claimed_by__isnull=False, claimed_until__gt=now, then=Value(True)),
-                default=Value(False),
-                output_field=BooleanField(),
-            ),
-        )
+    return Story.objects.filter(status=status).annotate(
+        author_answered=Exists(answered),
+        claim_active=Case(
+            When(claimed_by__isnull=False, claimed_until__gt=now, then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        ),
     )
 
 
-def moderation_queues(*, limit: int = QUEUE_LIMIT, now: datetime | None = None) -> dict[str, Queue]:
-    """Every queue, with its full count and its first ``limit`` items.
+def _story_rows(qs: QuerySet[Story], limit: int) -> list[QueueStory]:
+    """The first ``limit`` stories of a queue, and the names of their services: two queries."""
+    rows = list(qs.values(*_STORY_ROW)[:limit])
+    services: dict[int, list[str]] = defaultdict(list)
+    links = StoryService.objects.filter(story_id__in=[row["id"] for row in rows])
+    for story_id, name in links.order_by("service__name", "service_id").values_list(
+        "story_id", "service__name"
+    ):
+        services[story_id].append(name)
+    # One reverse() per queue, not one per row (they cost more than the rest of a row): a
+    # public id is a slug, so every workbench URL is this one with another id in its place.
+    before, _placeholder, after = reverse("moderation:story", args=["PUBLICID"]).partition(
+        "PUBLICID"
+    )
+    return [
+        QueueStory(
+            pk=row["id"],
+            public_id=row["public_id"],
+            status=row["status"],
+            original_title=row["original_title"],
+            urgent=row["urgent"],
+            safeguarding_level=row["safeguarding_level"],
+            checked_at=row["checked_at"],
+            verified_at=row["verified_at"],
+            provider_review_due_at=row["provider_review_due_at"],
+            author_answered=row["author_answered"],
+            claim_active=row["claim_active"],
+            claimed_by_id=row["claimed_by_id"],
+            claimed_by=(
+                User(pk=row["claimed_by_id"], full_name=row["claimed_by__full_name"])
+                if row["claimed_by_id"] is not None
+                else None
+            ),
+            claimed_until=row["claimed_until"],
+            services=services[row["id"]],
+            url=f"{before}{row['public_id']}{after}",
+        )
+        for row in rows
+    ]
+
+
+def _waiting_story_counts() -> dict[str, int]:
+    """How many stories each story queue holds, in one query (``COUNT(status) FILTER (WHERE
+    status = ...)``, one per queue) that reads only the index on status."""
+    counts = Story.objects.filter(status__in=_WAITING).aggregate(
+        **{status: Count("status", filter=Q(status=status)) for status in _WAITING}
+    )
+    return {status: counts[status] or 0 for status in _WAITING}
+
+
+def _first_counted(qs: QuerySet[Any], limit: int) -> tuple[list[Any], int]:
+    """The first ``limit`` rows, and how many rows there are in all, in one query: each row
+    carries the total (``COUNT(*) OVER ()``, counted before the LIMIT). For the response and
+    reply queues, read from a partial index of exactly the rows in moderation, counting them
+    all costs what a separate COUNT would, without a second round trip."""
+    items = list(qs.annotate(queue_total=Window(Count("*")))[:limit])
+    return items, (items[0].queue_total if items else 0)
+
+
+def moderation_queues(*, limit: int | None = None, now: datetime | None = None) -> dict[str, Queue]:
+    """Every queue, with its full count and its first ``limit`` items (``QUEUE_LIMIT``).
 
     Stories: urgent (safeguarding signals) first, then the longest waiting. Provider reviews:
     the soonest due first. Responses and replies: oldest first. Each story says whether a
     moderator's claim on it is still running (``claim_active``).
+
+    A fixed number of queries, however long the queues: one for the four story counts, two
+    for each story queue (its first items, their services), one for each of the response and
+    reply queues (items and count). New stories are read from the index
+    ``story_moderation_queue`` in queue order, so the first ``limit`` are found without
+    sorting the whole queue; responses and replies from ``response_in_moderation`` and
+    ``reply_in_moderation``.
     """
+    limit = QUEUE_LIMIT if limit is None else limit
     now = now or timezone.now()
+    story_counts = _waiting_story_counts()
+
+    def stories(key: str, heading: str, status: str, *order: str) -> Queue:
+        items = _story_rows(_waiting_stories(status, now).order_by(*order), limit)
+        return Queue(key=key, heading=heading, count=story_counts[status], items=items)
+
+    def counted(key: str, heading: str, qs: QuerySet[Any]) -> Queue:
+        items, count = _first_counted(qs, limit)
+        return Queue(key=key, heading=heading, count=count, items=items)
+
     urgent_then_oldest = ("-urgent", "-safeguarding_level", "verified_at", "id")
-    stories = {
-        "new": _waiting_stories(Story.Status.IN_MODERATION, now).order_by(*urgent_then_oldest),
-        "awaiting_author": _waiting_stories(Story.Status.AWAITING_AUTHOR, now).order_by(
-            *urgent_then_oldest
-        ),
-        "provider_review": _waiting_stories(Story.Status.PROVIDER_REVIEW, now).order_by(
-            "provider_review_due_at", "id"
-        ),
-        "held": _waiting_stories(Story.Status.HELD, now).order_by(*urgent_then_oldest),
-    }
+    # Only what queue.html shows of each: a field left out would be read with one query per
+    # row (moderation/tests/test_queue_scale.py pins the count).
     responses = (
         Response.objects.filter(
             status=ModerationStatus.IN_MODERATION, story__status=Story.Status.PUBLISHED
         )
         .select_related("story", "subscription")
+        .only("created_at", "change", "story__title", "subscription__name")
         .order_by("created_at", "id")
     )
     replies = (
@@ -115,28 +242,34 @@ def moderation_queues(*, limit: int = QUEUE_LIMIT, now: datetime | None = None) 
             response__story__status=Story.Status.PUBLISHED,
         )
         .select_related("response__story")
+        .only("created_at", "response__story__title")
         .order_by("created_at", "id")
     )
-    headings = {
-        "new": _("New stories"),
-        "replies": _("Author replies"),
-        "responses": _("Staff responses"),
-        "awaiting_author": _("Waiting for the author"),
-        "provider_review": _("With the provider"),
-        "held": _("Held: safeguarding and review requests"),
-    }
-    querysets: dict[str, QuerySet[Any]] = {
-        "new": stories["new"],
-        "replies": replies,
-        "responses": responses,
-        "awaiting_author": stories["awaiting_author"],
-        "provider_review": stories["provider_review"],
-        "held": stories["held"],
-    }
-    return {
-        key: Queue(key=key, heading=headings[key], count=qs.count(), items=list(qs[:limit]))
-        for key, qs in querysets.items()
-    }
+    queues = [
+        stories("new", _("New stories"), Story.Status.IN_MODERATION, *urgent_then_oldest),
+        counted("replies", _("Author replies"), replies),
+        counted("responses", _("Staff responses"), responses),
+        stories(
+            "awaiting_author",
+            _("Waiting for the author"),
+            Story.Status.AWAITING_AUTHOR,
+            *urgent_then_oldest,
+        ),
+        stories(
+            "provider_review",
+            _("With the provider"),
+            Story.Status.PROVIDER_REVIEW,
+            "provider_review_due_at",
+            "id",
+        ),
+        stories(
+            "held",
+            _("Held: safeguarding and review requests"),
+            Story.Status.HELD,
+            *urgent_then_oldest,
+        ),
+    ]
+    return {queue.key: queue for queue in queues}
 
 
 # --- Claims ---------------------------------------------------------------------------------

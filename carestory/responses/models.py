@@ -72,6 +72,12 @@ class Response(models.Model):
                 condition=models.Q(status="editable"),
                 name="response_release_due",
             ),
+            # The moderators' queue: responses in moderation, oldest first.
+            models.Index(
+                fields=["created_at", "id"],
+                condition=models.Q(status="in_moderation"),
+                name="response_in_moderation",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -112,6 +118,14 @@ class AuthorReply(models.Model):
     class Meta:
         ordering = ["published_at", "created_at", "id"]
         verbose_name_plural = "author replies"
+        indexes = [
+            # The moderators' queue: replies in moderation, oldest first.
+            models.Index(
+                fields=["created_at", "id"],
+                condition=models.Q(status="in_moderation"),
+                name="reply_in_moderation",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"reply {self.pk} to {self.response}"

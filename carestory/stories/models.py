@@ -167,6 +167,13 @@ class Story(models.Model):
                 condition=models.Q(status="published"),
                 name="story_published_newest",
             ),
+            # The moderators' new-stories queue, in its order: its first page without sorting
+            # the whole queue (moderation/selectors.moderation_queues).
+            models.Index(
+                fields=["-urgent", "-safeguarding_level", "verified_at", "id"],
+                condition=models.Q(status="in_moderation"),
+                name="story_moderation_queue",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,12 +29,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from carestory.accounts.models import User
-from carestory.moderation.automod import Analysis, analyse
+from carestory.moderation.automod import Analysis, Finding, analyse
 from carestory.moderation.diff import compare, compared_html, has_changes
+from carestory.moderation.findings import findings_from_json, findings_key
 from carestory.moderation.models import AuthorQuestion, ProviderReview, StoryRevision
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.services.models import Service
-from carestory.stories.models import Story, StoryService
+from carestory.stories.models import Story, StoryFindings, StoryService
 from carestory.subscriptions.models import Membership
 from carestory.subscriptions.selectors import ancestor_ids_of, memberships_covering
 
@@ -342,19 +343,45 @@ def analyse_safely(*, title: str, body: str, public_id: str) -> Analysis | None:
         return None
 
 
-def story_suggestions(*, story: Story) -> list[Suggestion] | None:
-    """What the automated checks suggest for the saved public version, title first.
+@dataclass(frozen=True)
+class Checked:
+    """What the automated checks found in a story's saved public text."""
+
+    findings: list[Finding]
+    kept: bool  # read from what was kept for this very text; False: analysed just now
+
+
+def story_findings(*, story: Story) -> Checked | None:
+    """The findings kept for the story's saved text (by the check job, or an earlier view),
+    or else the checks run now. None when they fail (the workbench works without them)."""
+    key = findings_key(title=story.title, body=story.body)
+    kept = (
+        StoryFindings.objects.filter(story_id=story.pk, text_key=key)
+        .values_list("findings", flat=True)
+        .first()
+    )
+    if kept is not None:
+        return Checked(findings=findings_from_json(kept), kept=True)
+    analysis = analyse_safely(title=story.title, body=story.body, public_id=story.public_id)
+    return None if analysis is None else Checked(findings=analysis.findings, kept=False)
+
+
+def story_suggestions(
+    *, story: Story, findings: Sequence[Finding] | None = None
+) -> list[Suggestion] | None:
+    """What the automated checks suggest for the saved public version, title first: from
+    ``findings`` if given, else from ``story_findings``.
 
     None when the checks are not available (the workbench still works without them).
     """
-    analysis = analyse_safely(title=story.title, body=story.body, public_id=story.public_id)
-    if analysis is None:
-        return None
+    if findings is None:
+        checked = story_findings(story=story)
+        if checked is None:
+            return None
+        findings = checked.findings
     texts = {"title": story.title, "body": story.body}
     suggestions = []
-    for finding in sorted(
-        analysis.findings, key=lambda f: (f.field != "title", f.start, f.end, f.label)
-    ):
+    for finding in sorted(findings, key=lambda f: (f.field != "title", f.start, f.end, f.label)):
         text = texts.get(finding.field)
         if text is None or not 0 <= finding.start <= finding.end <= len(text):
             continue

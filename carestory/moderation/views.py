@@ -24,10 +24,12 @@ from carestory.moderation.forms import (
     VersionForm,
 )
 from carestory.moderation.selectors import (
+    Suggestion,
     claim_of,
     flag_names,
     moderation_queues,
     parse_suggestion_key,
+    story_findings,
     story_history,
     story_suggestions,
 )
@@ -35,7 +37,7 @@ from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.responses.services import NotAllowed
 from carestory.services.models import Service
 from carestory.stories.models import Criticality, Story, Tag
-from carestory.stories.services import story_tag_pairs
+from carestory.stories.services import story_findings_store, story_tag_pairs
 
 _S = Story.Status
 
@@ -132,6 +134,19 @@ def _conflict_context(story: Story, data: QueryDict) -> dict[str, Any]:
     }
 
 
+def _suggestions(story: Story) -> list[Suggestion] | None:
+    """The suggested edits for the saved text: from the findings kept for it (by the check
+    job); when the text has changed since, analysed now and kept for the next view."""
+    checked = story_findings(story=story)
+    if checked is None:
+        return None
+    if not checked.kept:
+        story_findings_store(
+            story=story, title=story.title, body=story.body, findings=checked.findings
+        )
+    return story_suggestions(story=story, findings=checked.findings)
+
+
 def _render_story(
     request: HttpRequest,
     story: Story,
@@ -154,7 +169,7 @@ def _render_story(
             }
         )
     actions = _actions_for(story) if can_decide else ()
-    suggestions = story_suggestions(story=story) if can_decide else []
+    suggestions = _suggestions(story) if can_decide else []
     context = {
         "story": story,
         "form": form if can_decide else None,

@@ -26,7 +26,8 @@ from carestory.lib.locking import update_if_version
 from carestory.lib.text import normalise_text, word_count
 from carestory.lib.tokens import secret_link
 from carestory.lib.urls import absolute_url
-from carestory.moderation.automod import analyse
+from carestory.moderation.automod import Finding, analyse
+from carestory.moderation.findings import findings_key, findings_to_json
 from carestory.moderation.models import StoryRevision
 from carestory.outbox.services import email_enqueue, job_enqueue
 from carestory.pagecache.invalidation import bump as page_cache_bump
@@ -34,6 +35,7 @@ from carestory.services.models import Service
 from carestory.stories.models import (
     ServiceStoryCounts,
     Story,
+    StoryFindings,
     StoryQuerySet,
     StoryService,
     StoryTag,
@@ -296,6 +298,9 @@ def story_automod_refresh(*, story: Story) -> None:
     Runs in the worker (job ``stories.check``); an exception propagates so the job is retried.
     """
     analysis = analyse(title=story.title, body=story.body)
+    story_findings_store(
+        story=story, title=story.title, body=story.body, findings=analysis.findings
+    )
     story.automod_flags = list(analysis.flags)
     if story_possible_duplicates(story=story).exists():
         story.automod_flags.append("DUPLICATE_RISK")
@@ -307,6 +312,27 @@ def story_automod_refresh(*, story: Story) -> None:
         urgent=story.urgent,
         suggested_criticality=story.suggested_criticality,
         checked_at=story.checked_at,
+    )
+
+
+def story_findings_store(
+    *, story: Story, title: str, body: str, findings: Sequence[Finding]
+) -> None:
+    """Keep what the automated checks found in this text of the story, for the workbench (one
+    upsert). Called by the check job, and by the workbench when it had to analyse a text
+    itself (after an edit), so that the next view reads them."""
+    StoryFindings.objects.bulk_create(
+        [
+            StoryFindings(
+                story_id=story.pk,
+                text_key=findings_key(title=title, body=body),
+                findings=findings_to_json(findings),
+                found_at=timezone.now(),
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["story"],
+        update_fields=["text_key", "findings", "found_at"],
     )
 
 

@@ -52,6 +52,7 @@ PRIVATE_TABLES = frozenset(
         "moderation_storyrevision",
         "moderation_authorquestion",
         "moderation_providerreview",
+        "stories_storyfindings",  # the automated checks' findings, for moderators only
         # Rewritten by the worker every ten minutes for each big subtree viewed, mostly with
         # the same numbers: story_counts_store() bumps itself when a number changed.
         "stories_servicestorycounts",

@@ -129,7 +129,6 @@ class ServiceSearch(Schema):
 @api.get("/services", response=list[ServiceOut], tags=["services"])
 def list_services(request: HttpRequest, search: Query[ServiceSearch]) -> list[ServiceOut]:
     """Search services by name, code or postcode."""
-    mark_public_page(request)
     return [_service(s) for s in service_search_services(query=search.q)]
 
 

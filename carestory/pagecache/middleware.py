@@ -8,7 +8,9 @@ next anonymous request for it from there, while nothing has been written since
 
 A page is stored only when all of these hold, so nothing personal can be kept or shared:
 
-- the view declared itself public (``@public_page`` or ``mark_public_page(request)``);
+- the view declared itself public (``@public_page`` or ``mark_public_page(request)``).
+  Searches do not: a hit (or its speed) would tell a visitor that someone else searched for
+  that postcode in the last minute;
 - the request was a GET with no session cookie, no messages cookie, no Authorization header,
   so the visitor was anonymous and had no flash message waiting;
 - the answer is a 200, not streamed, sets no cookie (so no CSRF token was used), is not
@@ -39,7 +41,7 @@ from carestory.lib.ratelimit import RateLimit, rate_limit_request
 from carestory.pagecache.invalidation import current_generation
 
 CACHE_ALIAS = "pages"
-MAX_BYTES = 512 * 1024
+MAX_BYTES = 256 * 1024
 HEADER = "X-Page-Cache"
 _SKIP_HEADERS = frozenset({"set-cookie", HEADER.lower()})
 

@@ -9,7 +9,6 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from carestory.lib.ratelimit import SERVICE_SUGGESTIONS, rate_limited
-from carestory.pagecache.middleware import public_page
 from carestory.services.models import Service
 from carestory.services.selectors import ServiceHit, service_search
 
@@ -28,7 +27,6 @@ def _kind(request: HttpRequest) -> str | None:
     return kind if kind in Service.Kind.values else None
 
 
-@public_page
 @require_GET
 def service_find(request: HttpRequest) -> HttpResponse:
     query = _query(request)
@@ -61,7 +59,6 @@ def _suggestion(hit: ServiceHit) -> dict[str, Any]:
     }
 
 
-@public_page
 @rate_limited(SERVICE_SUGGESTIONS, methods=("GET",), as_json=True)
 @require_GET
 def service_suggest(request: HttpRequest) -> JsonResponse:

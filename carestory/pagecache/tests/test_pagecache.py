@@ -254,3 +254,11 @@ def test_recounting_bumps_only_when_a_number_changed(
     with django_capture_on_commit_callbacks(execute=True):
         story_counts_store(service=world.trust)
     assert current_generation() == start + 1
+
+
+def test_searches_are_never_cached(page_cache: None) -> None:
+    """A hit would tell the next visitor that someone searched for that postcode."""
+    client = Client()
+    for url in ("/services/?q=TS18+1HU", "/services/suggest?q=shef", "/api/v1/services?q=TS18"):
+        for _ in range(2):
+            assert "X-Page-Cache" not in client.get(url).headers, url

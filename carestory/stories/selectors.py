@@ -33,7 +33,8 @@ from carestory.stories.models import (
 )
 
 # What a public list never needs: the author's private words (the largest columns).
-_PRIVATE_COLUMNS = ("original_title", "original_body")
+# Never read for a list: the author's private text and details (invariant 1), and the largest.
+_PRIVATE_COLUMNS = ("original_title", "original_body", "postcode", "age_group")
 
 
 def _scope_services(scope: Service | Sequence[Service]) -> QuerySet[Service]:

@@ -17,7 +17,7 @@ from carestory.moderation.models import StoryRevision
 from carestory.outbox.models import OutboxMessage
 from carestory.responses.models import ModerationStatus, Response
 from carestory.services.models import Service
-from carestory.stories.models import Story, StoryService, StoryTag, Tag
+from carestory.stories.models import Story, StoryFindings, StoryService, StoryTag, Tag
 from carestory.stories.selectors import StoryCursor
 from carestory.synthetic.generate import DOMAIN, SUBSCRIPTION_PREFIX
 
@@ -151,6 +151,7 @@ def posts_delete() -> int:
     StoryRevision.objects.filter(story__in=stories).delete()
     StoryTag.objects.filter(story__in=stories).delete()
     StoryService.objects.filter(story__in=stories).delete()
+    StoryFindings.objects.filter(story__in=stories).delete()  # kept by the check job
     count = stories._raw_delete(stories.db)
     authors._raw_delete(authors.db)
     return int(count)

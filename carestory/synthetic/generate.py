@@ -67,7 +67,15 @@ from carestory.moderation.models import (
 )
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.services.models import Postcode, Service
-from carestory.stories.models import AgeGroup, AuthorRole, Story, StoryService, StoryTag, Tag
+from carestory.stories.models import (
+    AgeGroup,
+    AuthorRole,
+    Story,
+    StoryFindings,
+    StoryService,
+    StoryTag,
+    Tag,
+)
 from carestory.subscriptions.models import Membership, Subscription
 from carestory.synthetic import text
 
@@ -1159,7 +1167,7 @@ def synthetic_clear() -> dict[str, int]:
     ]
     for model in (
         StoryRevision, StoryTag, StoryService, ModeratorNote, AuthorQuestion, ProviderReview,
-        SignInToken,
+        SignInToken, StoryFindings,
     ):  # fmt: skip
         delete.append((model.__name__, model, f"story_id IN ({stories})"))
     delete += [
@@ -1203,7 +1211,8 @@ def synthetic_clear() -> dict[str, int]:
     removed: dict[str, int] = {}
     cleared: list[type[models.Model]] = [
         AuthorReply, Response, StoryRevision, StoryTag, StoryService, ModeratorNote,
-        AuthorQuestion, ProviderReview, SignInToken, Story, Membership, scope, Subscription, User,
+        AuthorQuestion, ProviderReview, SignInToken, StoryFindings, Story, Membership, scope,
+        Subscription, User,
     ]  # fmt: skip
     with transaction.atomic():
         skipped = _skip_row_checks(cleared)

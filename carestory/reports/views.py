@@ -6,9 +6,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from carestory.pagecache.middleware import public_page
 from carestory.reports.selectors import moderation_statistics_for_page
 
 
+@public_page
 @require_safe
 def moderation(request: HttpRequest) -> HttpResponse:
     """The stored figures (kept by the worker), or "being prepared" before the first ones on

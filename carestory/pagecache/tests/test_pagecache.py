@@ -262,3 +262,10 @@ def test_searches_are_never_cached(page_cache: None) -> None:
     for url in ("/services/?q=TS18+1HU", "/services/suggest?q=shef", "/api/v1/services?q=TS18"):
         for _ in range(2):
             assert "X-Page-Cache" not in client.get(url).headers, url
+
+
+@pytest.mark.parametrize("url", ["/", "/stories/", "/stories/feed.atom", "/statistics/moderation/"])
+def test_every_public_list_is_cached(page_cache: None, url: str) -> None:
+    client = Client()
+    assert client.get(url).headers["X-Page-Cache"] == "miss", url
+    assert client.get(url).headers["X-Page-Cache"] == "hit", url

@@ -694,7 +694,9 @@ def measure(wrk: str, pages: list[Page], master: int) -> dict[str, Any]:
                             seconds=seconds,
                             salt=salt + 1,
                             directory=directory,
-                            delay_ms=max(1, delay - round(load.get("p50_ms", 0))),
+                            # minus the unloaded latency (the probe's), not the loaded p50,
+                            # which is mostly queueing that half the rate no longer has
+                            delay_ms=max(1, delay - round(first["latency_ms"])),
                         )
                         result["half_rate"] = half
                         wait_idle(5)

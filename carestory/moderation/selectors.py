@@ -42,9 +42,10 @@ from carestory.subscriptions.selectors import ancestor_ids_of, memberships_cover
 logger = logging.getLogger(__name__)
 
 # Rows listed in each queue (the page says "Showing the first N of M"). A moderator takes the
-# first free story; 50 a queue keeps the page under ~250 rows to render (at 100, ~450 rows were
-# 85-105 ms of template work per view at a million stories).
-QUEUE_LIMIT = 50
+# first free story, and each decision brings the next one up. Rendering costs ~0.3 ms a row: at
+# a million stories (six queues full) 100 a queue was ~450 rows and 170 ms a view, 50 was ~280
+# rows and 105 ms, 25 is ~150 rows and ~70 ms (bench/results, in-process medians).
+QUEUE_LIMIT = 25
 
 # What the automated checks' span labels mean, for the suggestion list.
 SPAN_LABEL_NAMES: dict[str, Any] = {

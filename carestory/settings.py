@@ -249,6 +249,9 @@ CACHES = {
 # How long a cached public page may live; every committed write to a public table ends them
 # all sooner (carestory/pagecache/invalidation.py). 0 turns the cache off (tests, development).
 PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 60 if PRODUCTION else 0)
+# "X-Page-Cache: hit|miss" on answers. Off in production: a first look that is a hit tells a
+# visitor that someone viewed that page in the last minute (the speed still hints it).
+PAGE_CACHE_HEADER = env_bool("PAGE_CACHE_HEADER", not PRODUCTION)
 
 # Client identity (carestory/lib/client.py): how many reverse proxies of ours append to
 # X-Forwarded-For in front of the app. 0 = use the connection's address and ignore the header.

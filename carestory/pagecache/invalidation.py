@@ -59,6 +59,29 @@ PRIVATE_TABLES = frozenset(
     }
 )
 
+# Columns of public tables that no cacheable page reads: an UPDATE that sets only these (a
+# moderator claiming a story, the checks' findings, a sign-in's last_login) changes no public
+# page. Anything else, or a statement this module cannot read, invalidates.
+PRIVATE_COLUMNS: dict[str, frozenset[str]] = {
+    "stories_story": frozenset(
+        {
+            "claimed_by_id",
+            "claimed_until",
+            "checked_at",
+            "automod_flags",
+            "suggested_criticality",
+            "urgent",
+            "safeguarding_level",
+            "version",
+            "updated_at",
+        }
+    ),
+    "accounts_user": frozenset({"last_login", "password"}),
+}
+
+_UPDATE_SET = re.compile(r"\s*UPDATE\s+\"?\w+\"?\s+SET\s+(.*?)(?:\s+WHERE\s|$)", re.I | re.S)
+_SET_COLUMN = re.compile(r"(?:^|,)\s*\"?(\w+)\"?\s*=")
+
 _WRITE = re.compile(
     r"\s*(?:(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM|REPLACE\s+INTO|TRUNCATE"
     r"(?:\s+TABLE)?|COPY|MERGE\s+INTO)\s+\"?(\w+)\"?|(WITH)\b)",
@@ -74,7 +97,13 @@ def writes_public_table(sql: str) -> bool:
         return False
     table = match.group(1)
     if table is not None:
-        return table.lower() not in PRIVATE_TABLES
+        table = table.lower()
+        if table in PRIVATE_TABLES:
+            return False
+        private = PRIVATE_COLUMNS.get(table)
+        if private is not None:
+            return not _sets_only(sql, private)
+        return True
     # A CTE: a write if it contains one (rare; be safe).
     return _SELECT_ONLY_WITH.search(sql) is not None
 
@@ -123,16 +152,31 @@ def _watch(
     execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
 ) -> Any:
     result = execute(sql, params, many, context)
-    if not _paused and writes_public_table(sql) and _changed_rows(context):
+    if not _paused and writes_public_table(sql) and _changed_rows(sql, context):
         _schedule(context["connection"])
     return result
 
 
-def _changed_rows(context: dict[str, Any]) -> bool:
-    """False only when the database says the statement changed no row (an UPDATE whose WHERE
-    matched nothing, as the worker's periodic jobs do every minute); unknown counts bump."""
+def _sets_only(sql: str, columns: frozenset[str]) -> bool:
+    """Whether ``sql`` is an UPDATE whose SET names only ``columns``."""
+    match = _UPDATE_SET.match(sql)
+    if match is None:
+        return False
+    names = _SET_COLUMN.findall(match.group(1))
+    return bool(names) and all(name.lower() in columns for name in names)
+
+
+def _changed_rows(sql: str, context: dict[str, Any]) -> bool:
+    """False only when the database says an UPDATE or DELETE changed no row (a WHERE that
+    matched nothing, as the worker's periodic jobs do every minute). Not trusted for INSERT:
+    SQLite reports 0 for ``INSERT ... RETURNING`` until the rows are read."""
+    if not _UPDATE_OR_DELETE.match(sql):
+        return True
     rowcount = getattr(context.get("cursor"), "rowcount", -1)
     return not (isinstance(rowcount, int) and rowcount == 0)
+
+
+_UPDATE_OR_DELETE = re.compile(r"\s*(?:UPDATE|DELETE)\b", re.I)
 
 
 def watch_connection(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:

@@ -10,3 +10,6 @@ from carestory.settings import MIDDLEWARE
 
 ROOT_URLCONF = "carestory.synthetic.bench_urls"
 MIDDLEWARE = ["carestory.synthetic.bench.QueryCountMiddleware", *MIDDLEWARE]
+
+# The bench reports whether each probe was served from the page cache.
+PAGE_CACHE_HEADER = True

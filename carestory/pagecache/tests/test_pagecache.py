@@ -269,3 +269,62 @@ def test_every_public_list_is_cached(page_cache: None, url: str) -> None:
     client = Client()
     assert client.get(url).headers["X-Page-Cache"] == "miss", url
     assert client.get(url).headers["X-Page-Cache"] == "hit", url
+
+
+def test_an_update_of_private_columns_only_does_not_bump(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    from carestory.moderation.services import story_claim
+
+    pending = StoryFactory()
+    bump()
+    start = current_generation()
+    with django_capture_on_commit_callbacks(execute=True):
+        story_claim(story=pending, moderator=world.moderator)  # claimed_by, claimed_until
+    with django_capture_on_commit_callbacks(execute=True):
+        Client().force_login(world.reader)  # last_login
+    assert current_generation() == start
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        Story.objects.filter(pk=pending.pk).update(claimed_until=None, title="Public now")
+    assert current_generation() == start + 1
+
+
+def test_no_entry_is_bigger_than_the_budget_however_many_junk_queries(
+    page_cache: None, world: World
+) -> None:
+    import random
+
+    from carestory.pagecache.middleware import STORED_MAX_BYTES
+
+    rng = random.Random(8)
+    words = [
+        "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 9)))
+        for _ in range(3000)
+    ]
+    for _ in range(12):  # the longest stories allowed, of words that compress poorly
+        text = " ".join(rng.choice(words) for _ in range(3300))[:20_000]
+        StoryFactory(published=True, body=text, services=[world.ward])
+    client = Client()
+    for pad in range(30):
+        for limit in (2, 12):  # ~40 KB compressed: kept; ~250 KB: not kept
+            got = client.get(f"/api/v1/stories?limit={limit}&pad={pad}")
+            assert got.headers.get("X-Page-Cache") == ("miss" if limit == 2 else None)
+    entries: dict[str, bytes] = caches["pages"]._cache  # type: ignore[attr-defined]
+    assert len(entries) == 30
+    assert all(len(value) <= STORED_MAX_BYTES + 4096 for value in entries.values())
+
+
+def test_the_header_is_off_when_configured(page_cache: None, settings: Any) -> None:
+    settings.PAGE_CACHE_HEADER = False
+    client = Client()
+    client.get("/")
+    assert "X-Page-Cache" not in client.get("/").headers
+
+
+def test_pagecache_bump_command_moves_the_generation_and_audits() -> None:
+    from django.core.management import call_command
+
+    start = current_generation()
+    call_command("pagecache_bump", stdout=__import__("io").StringIO())
+    assert current_generation() == start + 1
+    assert AuditEvent.objects.filter(action="pagecache.bump").count() == 1

@@ -429,8 +429,15 @@ end
 
 def lua_script(page: Page, salt: int, directory: Path, delay_ms: int = 0) -> Path:
     script = LUA_REQUEST.replace("SALT", str(salt)).replace("POST_DOMAIN", POST_DOMAIN)
-    if delay_ms > 0:  # each connection waits this long after an answer: a steadier, lower rate
-        script += f"\ndelay = function() return {delay_ms} end\n"
+    if delay_ms > 0:
+        # Each connection waits a random time after an answer, exponentially distributed
+        # around delay_ms (Poisson arrivals, as independent visitors make). A fixed delay kept
+        # the 16 connections in step: they asked together, and the last of each burst queued
+        # behind the other 15, which measured the burst, not the rate.
+        script += (
+            "\ndelay = function() return math.floor(-math.log(1 - math.random()) * "
+            f"{delay_ms}) end\n"
+        )
     if page.method == "POST":
         body = json.dumps(page.body)  # a JSON string of ASCII is a Lua string literal
         script = f'BODY = {body}\nwrk.method = "POST"\n' + script

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from django.db import connection
 from django.db.models import (
     Count,
     IntegerField,
@@ -85,15 +86,28 @@ def _walk_ids(
             break
         # Two queries, not one with EXISTS per row: PostgreSQL would hash the whole subtree's
         # links for that (100 ms for a big trust); this is the story_id index for 512 ids.
-        members = set(
-            StoryService.objects.filter(story_id__in=chunk, service_id__in=service_ids).values_list(
-                "story_id", flat=True
-            )
-        )
+        members = _members(chunk, service_ids)
         found += [pk for pk in chunk if pk in members]
         offset += len(chunk)
         batch = min(batch * 4, _WALK_MAX_BATCH)
     return found[:want]
+
+
+def _members(story_ids: list[int], service_ids: list[int]) -> set[int]:
+    """Which of ``story_ids`` are about any of ``service_ids``. On PostgreSQL the two lists go
+    as two array parameters: as ``IN (%s, %s, ...)`` psycopg spent ~15 ms a page splitting a
+    query of 512 placeholders, more than the database took to answer it."""
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(StoryService._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT story_id FROM {table} "  # noqa: S608 (a model's table name)
+                "WHERE story_id = ANY(%s) AND service_id = ANY(%s)",
+                [story_ids, service_ids],
+            )
+            return {row[0] for row in cursor.fetchall()}
+    links = StoryService.objects.filter(story_id__in=story_ids, service_id__in=service_ids)
+    return set(links.values_list("story_id", flat=True))
 
 
 def stories_published(*, service: Service | None = None) -> StoryQuerySet:

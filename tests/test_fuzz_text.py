@@ -274,7 +274,6 @@ def _normalising_functions() -> list[Function]:
         Function("compact_postcode", search_text.compact_postcode, 1.0),
         Function("normalise_text", libtext.normalise_text, 1.0),
         Function("word_count", libtext.word_count, 1.0),
-        Function("single_line", libtext.single_line, 1.0),
         Function("title_case", names.title_case, 2.0),
         Function("join_address", join_address, 2.0),
         Function("normalise_postcode", names.normalise_postcode, 1.0),

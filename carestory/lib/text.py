@@ -19,9 +19,3 @@ def normalise_text(value: str) -> str:
 
 def word_count(value: str) -> int:
     return len(_WORD.findall(value))
-
-
-def single_line(value: str, limit: int = 150) -> str:
-    """For email subjects and titles: no line breaks (no header injection), bounded length."""
-    flat = " ".join(value.split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"

@@ -83,14 +83,6 @@ class Response(models.Model):
     def __str__(self) -> str:
         return f"response {self.pk} to {self.story}"
 
-    @property
-    def is_edited_by_moderator(self) -> bool:
-        """Published with a moderator's changes: the flag, or the public text differs from
-        the responder's (the moderator's publish may not set the flag)."""
-        return self.edited_by_moderator or (
-            self.status == ModerationStatus.PUBLISHED and self.body != self.original_body
-        )
-
 
 class ReplyQuerySet(models.QuerySet["AuthorReply"]):
     def published(self) -> ReplyQuerySet:

@@ -102,7 +102,3 @@ def service_search_services(
     """The services of service_search, for callers that need no distance or match kind."""
     hits = service_search(query=query, kind=kind, open_only=open_only, limit=limit)
     return [hit.service for hit in hits]
-
-
-def service_breadcrumbs(service: Service) -> list[Service]:
-    return service.ancestors()

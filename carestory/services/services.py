@@ -191,10 +191,6 @@ def service_permissions(*, user: AnyUser, service: Service) -> ServicePermission
     )
 
 
-def service_can_manage(*, user: AnyUser, service: Service) -> bool:
-    return service_permissions(user=user, service=service).manage
-
-
 def _require(*, actor: User, service: Service, restructure: bool) -> set[int] | None:
     """The administrator subscriptions that allow this, or None for site staff."""
     if _is_site_staff(actor):

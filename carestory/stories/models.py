@@ -182,10 +182,6 @@ class Story(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("stories:detail", args=[self.public_id])
 
-    @property
-    def is_published(self) -> bool:
-        return self.status == self.Status.PUBLISHED
-
 
 class StoryService(models.Model):
     story = models.ForeignKey(Story, on_delete=models.CASCADE)

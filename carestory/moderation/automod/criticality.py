@@ -28,7 +28,6 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Protocol
 
-from carestory.moderation.automod import text as textlib
 from carestory.moderation.automod.lexicon import MODELS_DIR, compiled, json_rules
 from carestory.moderation.automod.tags import tone
 
@@ -180,26 +179,6 @@ def default_model() -> CriticalityModel | None:
     if not MODEL_FILE.exists():
         return None
     return NaiveBayes.load(MODEL_FILE)
-
-
-def sentence_levels(text: str, model: CriticalityModel, *, confidence: float = 0.95) -> list[int]:
-    """Each sentence's level: the highest that, with the levels above it, holds
-    ``confidence`` of the probability (for error analysis)."""
-    levels = []
-    for sentence in textlib.sentences(text):
-        if len(sentence.text.split()) < 2:
-            continue
-        probs = model.probabilities(sentence.text)
-        # The highest level that, with everything above it, holds enough of the probability.
-        level = 0
-        cumulative = 0.0
-        for candidate in range(len(probs) - 1, -1, -1):
-            cumulative += probs[candidate]
-            if cumulative >= confidence:
-                level = candidate
-                break
-        levels.append(level)
-    return levels
 
 
 def rule_level(text: str) -> tuple[int, list[str]]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from carestory.moderation.automod.criticality import LEVELS, agreement
 from carestory.moderation.automod.engine import analyse
-from carestory.moderation.automod.results import FLAGS, IDENTIFYING_LABELS, SPAN_LABELS, Analysis
+from carestory.moderation.automod.results import FLAGS, IDENTIFYING_LABELS, SPAN_LABELS
 
 Record = dict[str, Any]
 
@@ -149,16 +149,6 @@ def evaluate(records: Iterable[Record], *, with_errors: bool = False) -> dict[st
     if with_errors:
         result["errors"] = errors
     return result
-
-
-def analysis_to_json(analysis: Analysis) -> dict[str, Any]:
-    return {
-        "findings": [f.__dict__ for f in analysis.findings],
-        "flags": analysis.flags,
-        "criticality": analysis.criticality,
-        "tags": analysis.tags,
-        "reasons": analysis.reasons,
-    }
 
 
 _MARKUP = re.compile(r"\[\[([A-Z_]+)\|(.+?)\]\]")

@@ -39,11 +39,6 @@ class Message(TypedDict):
     text: str
 
 
-def label_message(label: str) -> str:
-    """The short message attached to each finding."""
-    return label_messages().get(label, "")
-
-
 def label_messages() -> dict[str, str]:
     """Every label's short message, in the active language (translate them once per story,
     not once per finding)."""

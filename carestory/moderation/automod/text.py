@@ -45,8 +45,8 @@ def sentences(text: str) -> list[Sentence]:
 class SentenceIndex:
     """The sentences of one text, split once, looked up by position in O(log n).
 
-    Use this instead of calling ``sentence_at`` once per match: that splits the whole text
-    every time, which is quadratic when a pattern matches many times."""
+    Split once per text, not once per match: splitting for every match is quadratic when a
+    pattern matches many times."""
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -56,16 +56,11 @@ class SentenceIndex:
 
     def at(self, index: int) -> Sentence:
         """The sentence that contains position ``index`` (the whole text when ``index`` is in
-        the blank space between two sentences), as ``sentence_at``."""
+        the blank space between two sentences)."""
         i = bisect_right(self._starts, index) - 1
         if i >= 0 and index < self.sentences[i].end:
             return self.sentences[i]
         return self._whole
-
-
-def sentence_at(text: str, index: int) -> Sentence:
-    """The sentence that contains position ``index``."""
-    return SentenceIndex(text).at(index)
 
 
 def words(text: str) -> Iterator[re.Match[str]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Query, Schema
@@ -20,6 +19,7 @@ from carestory.api.schemas import (
     TagOut,
 )
 from carestory.lib.ratelimit import API, ClientThrottle
+from carestory.lib.urls import absolute_url
 from carestory.pagecache.middleware import mark_public_page
 from carestory.services.models import Service
 from carestory.services.selectors import service_get, service_search_services
@@ -48,10 +48,6 @@ class Page(Schema):
     offset: int = Field(0, ge=0, le=100_000)
 
 
-def _url(path: str) -> str:
-    return settings.SITE_URL + path
-
-
 def _story(story: Story) -> StoryOut:
     return StoryOut(
         id=story.public_id,
@@ -66,7 +62,7 @@ def _story(story: Story) -> StoryOut:
             for st in story.story_tags.all()
         ],
         response_count=getattr(story, "published_response_count", 0),
-        url=_url(story.get_absolute_url()),
+        url=absolute_url("stories:detail", story.public_id),
     )
 
 
@@ -79,7 +75,7 @@ def _service(service: Service) -> ServiceOut:
         address=service.address,
         postcode=service.postcode,
         is_open=service.is_open,
-        url=_url(service.get_absolute_url()),
+        url=absolute_url("services:detail", service.code),
     )
 
 

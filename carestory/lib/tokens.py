@@ -47,6 +47,6 @@ def token_from_seed(seed: str) -> str:
 
 
 def secret_link(view_name: str, seed: str) -> dict[str, list[str]]:
-    """A context value the outbox turns into ``SITE_URL + reverse(view_name, [token])`` when it
-    renders the email, and forgets once the email is sent."""
+    """A context value the outbox turns into ``absolute_url(view_name, token)`` when it renders
+    the email, and forgets once the email is sent."""
     return {SECRET_LINK_KEY: [view_name, seed]}

@@ -22,9 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
@@ -425,10 +423,8 @@ def _provider_review_start(
     )
     review = ProviderReview.objects.create(story=story, due_at=due)
     path = reverse("provider_review:review", args=[review.pk])
-    link = settings.SITE_URL + path
-    sign_in_link = (
-        settings.SITE_URL + reverse("accounts:staff_login") + "?" + urlencode({"next": path})
-    )
+    link = absolute_url("provider_review:review", review.pk)
+    sign_in_link = absolute_url("accounts:staff_login", query={"next": path})
     service_names = [s.name for s in dict.fromkeys(services)]
     seen: set[int] = set()
     for membership in provider_review_admins(services=services):

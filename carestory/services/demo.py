@@ -91,9 +91,9 @@ def demo_postcodes_load(*, path: Path | None = None) -> int:
     """Create the Postcode rows in demo_data/postcodes.csv (full postcodes of the demo services,
     and the sector and district centres of their districts); codes that exist are skipped.
 
-    The file holds codes already in the stored form (see carestory/lib/names.py
-    ``postcode_keys``). Every row is checked before any is written. Returns how many were
-    created; a second run creates nothing.
+    The file holds codes already in the stored form (``key`` in carestory/lib/postcodes.py).
+    Every row is checked before any is written. Returns how many were created; a second run
+    creates nothing.
     """
     from carestory.services.importers.common import RowError, number
     from carestory.services.importers.postcodes import stored_code

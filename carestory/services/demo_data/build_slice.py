@@ -31,16 +31,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# The name and postcode tidying is shared with the importer; carestory.lib is standard library
-# only, so this stays a plain script that runs without Django.
+# The name and postcode tidying is shared with the importer; carestory.lib.names and
+# carestory.lib.postcodes are standard library only, so this stays a plain script that runs
+# without Django.
 sys.path.insert(0, str(HERE.parents[2]))
 
-from carestory.lib.names import (  # noqa: E402
-    join_address,
-    normalise_postcode,
-    postcode_keys,
-    title_case,
-)
+from carestory.lib.names import join_address, title_case  # noqa: E402
+from carestory.lib.postcodes import Kind, uk_postcode, uk_tidy  # noqa: E402
 
 HEADER = (
     "code",
@@ -131,10 +128,7 @@ def _read_ods(path: Path) -> dict[str, list[str]]:
 
 def _read_postcodes(path: Path) -> dict[str, tuple[str, str]]:
     with path.open(newline="", encoding="utf-8") as fh:
-        return {
-            normalise_postcode(r["postcode"]): (r["latitude"], r["longitude"])
-            for r in csv.DictReader(fh)
-        }
+        return {uk_tidy(r["postcode"]): (r["latitude"], r["longitude"]) for r in csv.DictReader(fh)}
 
 
 def _fmt_coord(value: str) -> str:
@@ -151,7 +145,7 @@ def build_rows(data_dir: Path) -> list[Row]:
         hospitals = list(csv.DictReader(fh))
 
     def located(postcode: str, lat: str = "", lon: str = "") -> tuple[str, str, str]:
-        pc = normalise_postcode(postcode)
+        pc = uk_tidy(postcode)
         found = postcodes.get(pc)
         if found:
             return pc, _fmt_coord(found[0]), _fmt_coord(found[1])
@@ -283,26 +277,32 @@ def build_postcodes(data_dir: Path, rows: Iterable[Row]) -> list[tuple[str, str,
     districts: set[str] = set()
     fulls: set[str] = set()
     for row in rows:
-        keys = postcode_keys(row.postcode)
-        if keys is None:
+        postcode = uk_postcode(row.postcode, kinds=(Kind.FULL,))
+        if postcode is None:
             continue
-        districts.add(keys[2])
-        found = lookup.get(normalise_postcode(row.postcode))
-        if found and keys[0] not in fulls:
-            fulls.add(keys[0])
-            out.append((keys[0], "full", _fmt_coord(found[0]), _fmt_coord(found[1])))
+        districts.add(postcode.outward)
+        found = lookup.get(postcode.display)
+        if found and postcode.key not in fulls:
+            fulls.add(postcode.key)
+            out.append((postcode.key, "full", _fmt_coord(found[0]), _fmt_coord(found[1])))
     with (folder / "postcode_sector_centroids.csv").open(newline="", encoding="utf-8") as fh:
         for r in csv.DictReader(fh):
-            outward, _, digit = r["sector"].strip().upper().partition(" ")
-            if outward in districts:
-                code = f"{outward} {digit}"
-                out.append((code, "sector", _fmt_coord(r["latitude"]), _fmt_coord(r["longitude"])))
+            sector = uk_postcode(r["sector"], kinds=(Kind.SECTOR,))
+            if sector and sector.outward in districts:
+                out.append(
+                    (sector.key, "sector", _fmt_coord(r["latitude"]), _fmt_coord(r["longitude"]))
+                )
     with (folder / "postcode_district_centroids.csv").open(newline="", encoding="utf-8") as fh:
         for r in csv.DictReader(fh):
-            code = r["district"].strip().upper()
-            if code in districts:
+            district = uk_postcode(r["district"], kinds=(Kind.DISTRICT,))
+            if district and district.outward in districts:
                 out.append(
-                    (code, "district", _fmt_coord(r["latitude"]), _fmt_coord(r["longitude"]))
+                    (
+                        district.key,
+                        "district",
+                        _fmt_coord(r["latitude"]),
+                        _fmt_coord(r["longitude"]),
+                    )
                 )
     order = {"district": 0, "sector": 1, "full": 2}
     return sorted(out, key=lambda p: (order[p[1]], p[0]))

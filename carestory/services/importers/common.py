@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from carestory.lib.names import UK_POSTCODE, normalise_postcode
+from carestory.lib.postcodes import uk_tidy
 
 NAME_MAX = 200
 ADDRESS_MAX = 300
@@ -250,13 +250,8 @@ def coordinates(
 
 def uk_postcode(value: str) -> str:
     """A UK postcode in the stored form 'TS18 1HU'; other text is kept tidied, not refused
-    (ODS has Jersey, Guernsey, Isle of Man and BFPO codes that are real addresses)."""
-    cleaned = " ".join(value.split()).upper()
-    if not cleaned:
-        return ""
-    if UK_POSTCODE.match(cleaned):
-        cleaned = normalise_postcode(cleaned)
-    return fits(cleaned, "postcode", POSTCODE_MAX)
+    (it is still part of the address). See carestory.lib.postcodes.uk_tidy."""
+    return fits(uk_tidy(value), "postcode", POSTCODE_MAX)
 
 
 def integer(value: str, what: str) -> int:

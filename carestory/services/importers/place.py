@@ -14,11 +14,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from carestory.lib.postcodes import Kind, uk_postcode
 from carestory.services.importers.common import Mode, Rejection, ServiceRow
-from carestory.services.importers.postcodes import postcode_keys
 from carestory.services.models import Service
 
 MAX_DEPTH = 20
+_LOCATED_BY = {
+    Kind.FULL: "by postcode",
+    Kind.SECTOR: "by sector centre",
+    Kind.DISTRICT: "by district centre",
+}
 
 NOTE_SUCCESSOR = "Hospital sites placed under the successor of their closed or missing trust"
 NOTE_CLOSED_PARENT = (
@@ -318,15 +323,13 @@ def _locate(
     if row.latitude is not None:
         counts["from the file"] = counts.get("from the file", 0) + 1
         return
-    keys = postcode_keys(row.postcode) if row.region == "uk" else None
-    if keys:
-        for key, how in zip(
-            keys, ("by postcode", "by sector centre", "by district centre"), strict=True
-        ):
-            found = locations.get(key)
-            if found:
-                row.latitude, row.longitude = found
-                counts[how] = counts.get(how, 0) + 1
-                return
+    postcode = uk_postcode(row.postcode, kinds=(Kind.FULL,)) if row.region == "uk" else None
+    for lookup in postcode.lookups() if postcode else ():
+        found = locations.get(lookup.key)
+        if found:
+            row.latitude, row.longitude = found
+            how = _LOCATED_BY[lookup.kind]
+            counts[how] = counts.get(how, 0) + 1
+            return
     how = "not located (postcode unknown)" if row.postcode else "not located (no postcode)"
     counts[how] = counts.get(how, 0) + 1

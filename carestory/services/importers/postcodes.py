@@ -1,15 +1,10 @@
-"""Reader for the postcode files (ONS National Statistics Postcode Lookup, reduced) and the
-stored forms of postcode codes.
+"""Reader for the postcode files (ONS National Statistics Postcode Lookup, reduced).
 
-Stored codes (``Postcode.code``), upper case:
-
-* full postcode: compact, ``TS181HU``;
-* district (outward code): ``TS18``;
-* sector: outward code, one space, the sector digit, ``TS18 1``. The space stays because
-  without it sectors and districts collide (sector ``TS1 8`` would be ``TS18``, a district).
-
-``postcode_keys`` (from carestory.lib.names) gives the three lookup keys for any way of
-writing a postcode.
+Codes are stored (``Postcode.code``) in the form ``carestory.lib.postcodes`` gives as ``key``:
+full postcodes and districts compact (``TS181HU``, ``TS18``), sectors with their space
+(``TS18 1``), because compact they would collide with districts (sector ``TS1 8`` against
+district ``TS18``). ``uk_postcode(text).lookups()`` gives the keys to look any way of writing
+a postcode up by.
 """
 
 from __future__ import annotations
@@ -17,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from carestory.lib.names import UK_DISTRICT, UK_POSTCODE, UK_SECTOR, postcode_keys
+from carestory.lib.postcodes import Kind, Problem, uk_parse
 from carestory.services.importers.common import (
     FileReport,
     Parsed,
@@ -30,7 +25,7 @@ from carestory.services.importers.common import (
 )
 from carestory.services.models import Postcode
 
-__all__ = ["POSTCODE_FILES", "PostcodeFile", "postcode_keys", "read_postcodes", "stored_code"]
+__all__ = ["POSTCODE_FILES", "PostcodeFile", "read_postcodes", "stored_code"]
 
 
 @dataclass(frozen=True)
@@ -49,24 +44,17 @@ POSTCODE_FILES = (
 
 def stored_code(value: str, kind: str) -> str:
     """The stored form of a full postcode, sector or district; RowError if it is not one."""
-    text = " ".join(value.split()).upper()
-    if kind == Postcode.Kind.FULL:
-        match = UK_POSTCODE.match(text)
-        if match:
-            return match.group(1) + match.group(2)
-    elif kind == Postcode.Kind.SECTOR:
-        match = UK_SECTOR.match(text)
-        if match:
-            return f"{match.group(1)} {match.group(2)}"
-    elif UK_DISTRICT.match(text):
-        return text
+    parsed = uk_parse(value, kinds=[k for k in Kind if k == kind])
+    if parsed.value is not None:
+        return parsed.value.key
     names: dict[str, str] = {
         Postcode.Kind.FULL: "a full UK postcode",
         Postcode.Kind.SECTOR: "a UK postcode sector (like TS18 1)",
         Postcode.Kind.DISTRICT: "a UK postcode district (like TS18)",
     }
     what = names.get(kind, f"a postcode {kind}")
-    raise RowError(f"{value!r} is not {what}")
+    why = " (no UK postcode area begins so)" if parsed.problem == Problem.AREA else ""
+    raise RowError(f"{value!r} is not {what}{why}")
 
 
 def read_postcodes(path: Path, spec: PostcodeFile, *, label: str, tick: Tick) -> Parsed:

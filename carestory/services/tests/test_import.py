@@ -16,15 +16,15 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from carestory.audit.models import AuditEvent
-from carestory.lib.names import postcode_keys
 from carestory.lib.osgrid import grid_to_osgb36, grid_to_wgs84
+from carestory.lib.postcodes import Kind, uk_postcode
 from carestory.services.demo import (
     DEMO_POSTCODES_CSV,
     DEMO_SERVICES_CSV,
     demo_postcodes_load,
     demo_tree_load,
 )
-from carestory.services.importers.common import Rejection
+from carestory.services.importers.common import Rejection, RowError
 from carestory.services.importers.ods import NOTE_DORMANT, NOTE_DUPLICATE_SITES
 from carestory.services.importers.place import (
     NOTE_CLOSED_PARENT,
@@ -33,6 +33,7 @@ from carestory.services.importers.place import (
     NOTE_STAND_IN,
     NOTE_SUCCESSOR,
 )
+from carestory.services.importers.postcodes import stored_code
 from carestory.services.importers.progress import TextProgress
 from carestory.services.importers.run import ImportSetupError, services_import
 from carestory.services.importers.summary import ImportSummary
@@ -303,12 +304,39 @@ def test_postcodes_load_and_locate_services() -> None:
     assert summary.located["by postcode"] >= 5
 
 
-def test_postcode_keys() -> None:
-    assert postcode_keys("ts18 1hu") == ("TS181HU", "TS18 1", "TS18")
-    assert postcode_keys("  SE1   7EH ") == ("SE17EH", "SE1 7", "SE1")
-    assert postcode_keys("EC1A1BB") == ("EC1A1BB", "EC1A 1", "EC1A")
-    assert postcode_keys("Leeds") is None
-    assert postcode_keys("") is None
+@pytest.mark.parametrize(
+    ("value", "kind", "stored"),
+    [
+        ("ts18 1hu", "full", "TS181HU"),
+        ("  SE1   7EH ", "full", "SE17EH"),
+        ("EC1A1BB", "full", "EC1A1BB"),
+        ("ts18 1", "sector", "TS18 1"),
+        ("TS1 8", "sector", "TS1 8"),
+        ("NPT 0", "sector", "NPT 0"),
+        ("ts18", "district", "TS18"),
+        ("NPT", "district", "NPT"),
+    ],
+)
+def test_stored_code(value: str, kind: str, stored: str) -> None:
+    assert stored_code(value, kind) == stored
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "message"),
+    [
+        ("Leeds", "full", "'Leeds' is not a full UK postcode"),
+        ("", "full", "'' is not a full UK postcode"),
+        ("TS18 1", "full", "'TS18 1' is not a full UK postcode"),
+        ("TS18 1HU", "sector", "'TS18 1HU' is not a UK postcode sector (like TS18 1)"),
+        ("TS181", "sector", "'TS181' is not a UK postcode sector (like TS18 1)"),
+        ("TS18 1", "district", "'TS18 1' is not a UK postcode district (like TS18)"),
+        ("ZZ9 9ZZ", "full", "'ZZ9 9ZZ' is not a full UK postcode (no UK postcode area begins so)"),
+    ],
+)
+def test_stored_code_refuses_with_the_reason(value: str, kind: str, message: str) -> None:
+    with pytest.raises(RowError) as refused:
+        stored_code(value, kind)
+    assert str(refused.value) == message
 
 
 # --- Re-running ------------------------------------------------------------------------------
@@ -794,10 +822,10 @@ def test_demo_postcodes_cover_the_demo_services() -> None:
     with DEMO_SERVICES_CSV.open(newline="", encoding="utf-8") as fh:
         services = list(csv.DictReader(fh))
     for row in services:
-        keys = postcode_keys(row["postcode"])
-        if keys is None:
+        postcode = uk_postcode(row["postcode"], kinds=(Kind.FULL,))
+        if postcode is None:
             continue
-        _full, sector, district = keys
+        _full, sector, district = (p.key for p in postcode.lookups())
         assert Postcode.objects.filter(code=sector, kind="sector").exists(), sector
         assert Postcode.objects.filter(code=district, kind="district").exists(), district
     densham = Postcode.objects.get(code="TS181HU")

@@ -31,6 +31,7 @@ from django.db.models import BooleanField, Case, Field, FloatField, Q, Value, Wh
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Length
 
+from carestory.lib.postcodes import Kind, UKPostcode, uk_postcode
 from carestory.lib.search_text import fold
 from carestory.services.models import Postcode, Service, ServiceQuerySet
 
@@ -48,13 +49,6 @@ KM_PER_DEGREE_LATITUDE = 111.2
 # PostgreSQL near misses: pg_trgm word_similarity a query word must reach (its default is 0.6).
 SIMILARITY_THRESHOLD = 0.5
 
-_OUTWARD = r"[A-Z]{1,2}[0-9][A-Z0-9]?"
-_FULL_POSTCODE = re.compile(rf"^(?P<outward>{_OUTWARD}) ?(?P<inward>[0-9][A-Z]{{2}})$")
-_SECTOR = re.compile(rf"^(?P<outward>{_OUTWARD}) (?P<digit>[0-9])$")
-_DISTRICT = re.compile(rf"^(?P<outward>{_OUTWARD})$")
-_TRAILING_FULL_POSTCODE = re.compile(
-    rf"^(?P<words>.+?)\s+(?P<place>{_OUTWARD} ?[0-9][A-Z]{{2}})$", re.IGNORECASE
-)
 _NEAR = re.compile(r"^(?:(?P<words>.*?)\s+)?near\s+(?P<place>.+)$", re.IGNORECASE)
 
 
@@ -80,55 +74,46 @@ class ParsedQuery:
 
     ``words`` are the folded words a service must match ("and", "the", "of" dropped);
     ``phrase`` is the whole folded text, for "the name begins with it";
-    ``postcodes`` are the codes to look up for a place, most precise first.
+    ``place`` is the query's postcode (full, sector or district), if it has one.
     """
 
     code: str
     words: tuple[str, ...]
     phrase: str
-    postcodes: tuple[tuple[str, str], ...]  # (code, Postcode.Kind)
+    place: UKPostcode | None = None
+
+    @property
+    def postcodes(self) -> tuple[tuple[str, str], ...]:
+        """(postcode, Postcode.Kind) to place the query by, most precise first."""
+        return tuple((p.display, p.kind) for p in self.place.lookups()) if self.place else ()
 
 
-def _postcode_lookups(place: str) -> tuple[tuple[str, str], ...]:
-    """The Postcode rows to try for a place, most precise first: full, sector, district."""
-    place = " ".join(place.upper().split())
-    full = _FULL_POSTCODE.match(place)
-    if full:
-        outward, inward = full["outward"], full["inward"]
-        return (
-            (f"{outward} {inward}", Postcode.Kind.FULL),
-            (f"{outward} {inward[0]}", Postcode.Kind.SECTOR),
-            (outward, Postcode.Kind.DISTRICT),
-        )
-    sector = _SECTOR.match(place)
-    if sector:
-        return (
-            (f"{sector['outward']} {sector['digit']}", Postcode.Kind.SECTOR),
-            (sector["outward"], Postcode.Kind.DISTRICT),
-        )
-    district = _DISTRICT.match(place)
-    if district:
-        return ((district["outward"], Postcode.Kind.DISTRICT),)
-    return ()
+def _trailing_postcode(text: str) -> tuple[str, UKPostcode] | None:
+    """(the words, the full postcode) of words followed by a full postcode ("surgery TS18
+    1HU", "surgery ts181hu"); a district or sector after words stays a word."""
+    words = text.split(" ")
+    for parts in (2, 1):  # with its space, then without
+        if len(words) > parts:
+            postcode = uk_postcode(" ".join(words[-parts:]), kinds=(Kind.FULL,))
+            if postcode is not None:
+                return " ".join(words[:-parts]), postcode
+    return None
 
 
 def query_parse(query: str, *, places: bool = True) -> ParsedQuery:
     """Take a query apart; with ``places=False`` a postcode in it is just more words."""
     text = " ".join(query.split())[:200]
-    words_text, place = text, ""
+    words_text, place = text, None
     near = _NEAR.match(text)
     if near:
         words_text = near["words"] or ""
-        if places and _postcode_lookups(near["place"]):
-            place = near["place"]
-        else:  # "near Leeds": not a postcode, so just more words
+        place = uk_postcode(near["place"]) if places else None
+        if place is None:  # "near Leeds": not a postcode, so just more words
             words_text = f"{words_text} {near['place']}"
-    elif places and _postcode_lookups(text):
-        words_text, place = "", text
-    elif places:
-        trailing = _TRAILING_FULL_POSTCODE.match(text)
-        if trailing:
-            words_text, place = trailing["words"], trailing["place"]
+    elif places and (place := uk_postcode(text)) is not None:
+        words_text = ""
+    elif places and (trailing := _trailing_postcode(text)) is not None:
+        words_text, place = trailing
 
     all_words = fold(words_text).split()[:MAX_WORDS]
     # Only "and", "the", "of" ("&" folds to "and"): nothing worth looking for.
@@ -137,7 +122,7 @@ def query_parse(query: str, *, places: bool = True) -> ParsedQuery:
         code=text.upper().replace(" ", ""),
         words=required,
         phrase=" ".join(all_words),
-        postcodes=_postcode_lookups(place) if place else (),
+        place=place,
     )
 
 
@@ -172,21 +157,21 @@ def place_locate(parsed: ParsedQuery) -> Point | None:
     A full postcode missing from the Postcode table is also found where a service with exactly
     that postcode has coordinates, before falling back to the sector.
     """
-    if not parsed.postcodes:
+    if parsed.place is None:
         return None
-    variants = {v for code, _ in parsed.postcodes for v in (code, code.replace(" ", ""))}
+    lookups = parsed.place.lookups()
     rows = {
-        (p.code.replace(" ", ""), p.kind): Point(p.latitude, p.longitude)
-        for p in Postcode.objects.filter(code__in=variants)
+        (p.code, p.kind): Point(p.latitude, p.longitude)
+        for p in Postcode.objects.filter(code__in=[lookup.key for lookup in lookups])
     }
-    for code, kind in parsed.postcodes:
-        point = rows.get((code.replace(" ", ""), kind))
+    for lookup in lookups:
+        point = rows.get((lookup.key, lookup.kind))
         if point:
             return point
-        if kind == Postcode.Kind.FULL:
+        if lookup.kind == Kind.FULL:
             coords = (
                 Service.objects.filter(
-                    postcode=code, latitude__isnull=False, longitude__isnull=False
+                    postcode=lookup.display, latitude__isnull=False, longitude__isnull=False
                 )
                 .values_list("latitude", "longitude")
                 .first()

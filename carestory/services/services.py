@@ -34,7 +34,8 @@ from django.utils.translation import gettext as _
 from carestory.accounts.models import User
 from carestory.audit.models import AuditEvent
 from carestory.audit.services import audit_record
-from carestory.lib.search_text import compact_postcode, fold
+from carestory.lib.postcodes import compact
+from carestory.lib.search_text import fold
 from carestory.lib.text import normalise_text
 from carestory.services.models import Service, ServiceRedirect
 from carestory.stories.models import StoryService
@@ -57,7 +58,7 @@ class NotAllowed(Exception):
 def search_text_for(service: Service) -> str:
     """What search matches: name, code, address and postcode (with and without its space)."""
     parts = [service.name, service.code, service.address, service.postcode]
-    return " ".join([fold(" ".join(parts)), compact_postcode(service.postcode).lower()]).strip()
+    return " ".join([fold(" ".join(parts)), compact(service.postcode).lower()]).strip()
 
 
 def _compute_path(service: Service) -> None:

@@ -411,6 +411,13 @@ def test_ensure_puts_back_what_a_table_rebuild_dropped(demo: None) -> None:
             (("TS18 1HU", "full"), ("TS18 1", "sector"), ("TS18", "district")),
         ),
         ("surgery TS18", ("surgery", "ts18"), ()),  # a bare district after words is a word
+        (
+            "surgery ts181hu",
+            ("surgery",),
+            (("TS18 1HU", "full"), ("TS18 1", "sector"), ("TS18", "district")),
+        ),
+        ("surgery TS18 1CI", ("surgery", "ts18", "1ci"), ()),  # no inward code has C or I
+        ("near ZZ9 9ZZ", ("zz9", "9zz"), ()),  # no postcode area ZZ
         ("near Leeds", ("leeds",), ()),
         ("A81001", ("a81001",), ()),
     ],

@@ -67,10 +67,10 @@ test: dev-deps browser ## Run the whole test suite (SQLite, or PostgreSQL when D
 	@mkdir -p var
 	CARESTORY_ENV=test $(VENV)/bin/pytest $(PYTEST_ARGS)
 
-lint: dev-deps ## ruff (lint and format check) and mypy
+lint: dev-deps ## ruff (lint and format check) and mypy (the code, and the tests)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy carestory
+	$(VENV)/bin/mypy carestory tests conftest.py
 
 format: dev-deps ## Format the code with ruff
 	$(VENV)/bin/ruff format .

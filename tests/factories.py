@@ -18,7 +18,7 @@ from carestory.subscriptions.models import Membership, Subscription
 TEST_PASSWORD = "a long test password 4 staff"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -44,7 +44,7 @@ class UserFactory(factory.django.DjangoModelFactory):
             obj.save()
 
 
-class ServiceFactory(factory.django.DjangoModelFactory):
+class ServiceFactory(factory.django.DjangoModelFactory[Service]):
     class Meta:
         model = Service
         skip_postgeneration_save = True
@@ -59,7 +59,7 @@ class ServiceFactory(factory.django.DjangoModelFactory):
         return service_create(**kwargs)
 
 
-class SubscriptionFactory(factory.django.DjangoModelFactory):
+class SubscriptionFactory(factory.django.DjangoModelFactory[Subscription]):
     class Meta:
         model = Subscription
         skip_postgeneration_save = True
@@ -75,7 +75,7 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
             obj.scope.set(extracted)
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+class MembershipFactory(factory.django.DjangoModelFactory[Membership]):
     class Meta:
         model = Membership
         skip_postgeneration_save = True
@@ -85,7 +85,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Membership.Role.RESPONDER
 
 
-class StoryFactory(factory.django.DjangoModelFactory):
+class StoryFactory(factory.django.DjangoModelFactory[Story]):
     class Meta:
         model = Story
         skip_postgeneration_save = True
@@ -123,7 +123,7 @@ class StoryFactory(factory.django.DjangoModelFactory):
             )
 
 
-class ResponseFactory(factory.django.DjangoModelFactory):
+class ResponseFactory(factory.django.DjangoModelFactory[Response]):
     class Meta:
         model = Response
         skip_postgeneration_save = True
@@ -144,7 +144,7 @@ class ResponseFactory(factory.django.DjangoModelFactory):
         )
 
 
-class ReplyFactory(factory.django.DjangoModelFactory):
+class ReplyFactory(factory.django.DjangoModelFactory[AuthorReply]):
     class Meta:
         model = AuthorReply
         skip_postgeneration_save = True

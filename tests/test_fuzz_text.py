@@ -139,7 +139,7 @@ def adversarial_text(draw: st.DrawFn, sizes: tuple[int, ...]) -> str:
     event(f"{size:,} characters")
     kind = draw(st.sampled_from(["run", "unit", "two units", "giant token", "combining", "mix"]))
     if kind == "run":
-        text = draw(st.sampled_from(RUN_CHARACTERS)) * size
+        text: str = draw(st.sampled_from(RUN_CHARACTERS)) * size
     elif kind == "unit":
         unit = draw(st.sampled_from(UNITS))
         text = unit * (size // len(unit) + 1)

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,7 +51,7 @@ class FaultDb:
     def url(self) -> str:
         return self.cluster.url(self.name)
 
-    def rows(self, sql: str, *params: object) -> list[tuple[object, ...]]:
+    def rows(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
         return self.cluster.execute(self.name, sql, params)
 
     def value(self, sql: str, *params: object) -> object:

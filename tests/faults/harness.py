@@ -136,7 +136,7 @@ class PgCluster:
 
     def execute(self, dbname: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with psycopg.connect(self.url(dbname), autocommit=True, connect_timeout=5) as conn:
-            cursor = conn.execute(sql, params)  # type: ignore[arg-type]
+            cursor = conn.execute(sql, params)
             return cursor.fetchall() if cursor.description else []
 
     def destroy(self) -> None:

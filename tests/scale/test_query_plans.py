@@ -104,12 +104,13 @@ def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
 def _rows_read(node: dict[str, Any]) -> int:
     """Rows a scan node looked at: returned plus removed by its filter or recheck, times its
     loops (EXPLAIN gives the row figures per loop)."""
-    per_loop = (
+    per_loop: float = (
         node.get("Actual Rows", 0)
         + node.get("Rows Removed by Filter", 0)
         + node.get("Rows Removed by Index Recheck", 0)
     )
-    return round(per_loop * node.get("Actual Loops", 0))
+    loops: float = node.get("Actual Loops", 0)
+    return round(per_loop * loops)
 
 
 def _rows_out(node: dict[str, Any]) -> float:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import time_machine
@@ -42,7 +43,7 @@ def _fullwidth(text: str) -> str:
     return "".join(chr(ord(c) + 0xFEE0) if c.isalnum() else c for c in text)
 
 
-def _attempt(client: Client, email: str, password: str = WRONG, **extra: str) -> int:
+def _attempt(client: Client, email: str, password: str = WRONG, **extra: Any) -> int:
     return client.post(LOGIN, {"username": email, "password": password}, **extra).status_code
 
 
@@ -83,7 +84,7 @@ def test_behind_the_proxy_junk_attempts_lock_out_only_the_attacker(
     world: World, settings: SettingsWrapper
 ) -> None:
     settings.TRUSTED_PROXY_COUNT = 1
-    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    proxy: dict[str, Any] = {"REMOTE_ADDR": "10.0.0.2"}
     attacker = Client(HTTP_X_FORWARDED_FOR="203.0.113.66", **proxy)
     for i in range(60):
         attacker.post(LOGIN, {"username": f"junk{i}@example.org", "password": "guess"})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import RequestFactory
 from pytest_django.fixtures import Settings
@@ -10,7 +12,7 @@ from carestory.lib.client import client_ip, client_key
 
 
 def _request(remote: str = "10.0.0.2", forwarded: str | None = None) -> object:
-    extra = {"REMOTE_ADDR": remote}
+    extra: dict[str, Any] = {"REMOTE_ADDR": remote}
     if forwarded is not None:
         extra["HTTP_X_FORWARDED_FOR"] = forwarded
     return RequestFactory().get("/", **extra)

@@ -4,6 +4,7 @@ services. Every decision is in the audit log."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -421,7 +422,7 @@ def test_services_cannot_change_after_a_decision(world: World) -> None:
 
 def test_every_decision_is_audited_with_the_moderator_and_no_private_text(world: World) -> None:
     senior = another_moderator(senior=True)
-    kinds = {
+    kinds: dict[str, Callable[[Story], object]] = {
         "story.publish": lambda s: decisions.story_publish(
             story=s, moderator=world.moderator, version=1, **edits(world)
         ),

@@ -71,7 +71,9 @@ def reference(now: datetime) -> dict[int, tuple[int, int, int, int, dict[str, in
         for r in rejected:
             reasons[r["rejection_reason"]] = reasons.get(r["rejection_reason"], 0) + 1
         durations = [
-            max((r["published_at"] - r["submitted_at"]).total_seconds(), 0.0) for r in published
+            max((at - r["submitted_at"]).total_seconds(), 0.0)
+            for r in published
+            if (at := r["published_at"]) is not None
         ]
         out[days] = (
             len(received),

@@ -41,7 +41,7 @@ MODERATED = "your response will be checked by a moderator before it is published
 
 
 @pytest.fixture
-def clock() -> Iterator[time_machine.Coordinates]:
+def clock() -> Iterator[time_machine.Traveller]:
     with time_machine.travel(START, tick=False) as traveller:
         yield traveller
 
@@ -202,7 +202,7 @@ def test_the_respond_page_predicts_fast_track_for_a_trusted_responder(
 
 
 def test_the_edit_page_follows_the_change_claim(
-    client: Client, world: World, clock: time_machine.Coordinates
+    client: Client, world: World, clock: time_machine.Traveller
 ) -> None:
     make_history(responder=world.responder, subscription=world.subscription, unedited=10)
     story = story_of(world, Criticality.NOT_CRITICAL)
@@ -234,7 +234,7 @@ def test_the_edit_page_follows_the_change_claim(
 
 
 def test_a_fast_tracked_response_is_published_at_the_end_of_the_window_and_the_author_told(
-    world: World, smtp_sink: SmtpSink, clock: time_machine.Coordinates
+    world: World, smtp_sink: SmtpSink, clock: time_machine.Traveller
 ) -> None:
     make_history(responder=world.responder, subscription=world.subscription, unedited=10)
     story = story_of(world, Criticality.MILDLY)
@@ -269,7 +269,7 @@ def test_a_fast_tracked_response_is_published_at_the_end_of_the_window_and_the_a
 
 
 def test_a_change_claim_from_a_trusted_responder_goes_to_moderation(
-    world: World, clock: time_machine.Coordinates
+    world: World, clock: time_machine.Traveller
 ) -> None:
     make_history(responder=world.responder, subscription=world.subscription, unedited=10)
     story = story_of(world, Criticality.NOT_CRITICAL)
@@ -290,7 +290,7 @@ def test_a_change_claim_from_a_trusted_responder_goes_to_moderation(
 
 
 def test_the_decision_is_taken_again_at_release_time(
-    world: World, clock: time_machine.Coordinates
+    world: World, clock: time_machine.Traveller
 ) -> None:
     """Told "fast track" when sending, but the story was rated severe meanwhile: moderated."""
     make_history(responder=world.responder, subscription=world.subscription, unedited=10)

@@ -20,7 +20,7 @@ from carestory.audit.models import AuditEvent
 from carestory.lib.locking import ConflictError
 from carestory.outbox.models import OutboxMessage
 from carestory.outbox.services import outbox_drain
-from carestory.responses import services
+from carestory.responses import selectors, services
 from carestory.responses.models import RESPONSE_EDIT_WINDOW, ModerationStatus, Response
 from carestory.responses.services import (
     RELEASE_JOB,
@@ -43,7 +43,7 @@ CLOSED_MESSAGE = "You can no longer change or delete this response"
 
 
 @pytest.fixture
-def clock() -> Iterator[time_machine.Coordinates]:
+def clock() -> Iterator[time_machine.Traveller]:
     with time_machine.travel(START, tick=False) as traveller:
         yield traveller
 
@@ -88,7 +88,7 @@ def edit_data(response: Response, **overrides: Any) -> dict[str, Any]:
 
 
 def test_a_sent_response_is_editable_for_30_minutes_with_its_release_job_queued(
-    world: World, story: Story, clock: time_machine.Coordinates
+    world: World, story: Story, clock: time_machine.Traveller
 ) -> None:
     response = post(world, story)
 
@@ -101,7 +101,7 @@ def test_a_sent_response_is_editable_for_30_minutes_with_its_release_job_queued(
 
 
 def test_the_sent_page_links_to_the_edit_page(
-    client: Client, world: World, story: Story, clock: time_machine.Coordinates
+    client: Client, world: World, story: Story, clock: time_machine.Traveller
 ) -> None:
     client.force_login(world.responder)
     page = client.post(
@@ -124,7 +124,7 @@ def test_the_sent_page_links_to_the_edit_page(
 
 
 def test_the_responder_edits_within_the_window(
-    client: Client, world: World, story: Story, clock: time_machine.Coordinates
+    client: Client, world: World, story: Story, clock: time_machine.Traveller
 ) -> None:
     response = post(world, story)
     client.force_login(world.responder)
@@ -156,7 +156,7 @@ def test_the_responder_edits_within_the_window(
 
 
 def test_editing_after_the_window_is_refused_with_a_message_and_changes_nothing(
-    client: Client, world: World, story: Story, clock: time_machine.Coordinates
+    client: Client, world: World, story: Story, clock: time_machine.Traveller
 ) -> None:
     response = post(world, story)
     client.force_login(world.responder)
@@ -184,7 +184,7 @@ def test_editing_after_the_window_is_refused_with_a_message_and_changes_nothing(
 
 
 def test_editing_after_release_is_refused(
-    client: Client, world: World, story: Story, clock: time_machine.Coordinates
+    client: Client, world: World, story: Story, clock: time_machine.Traveller
 ) -> None:
     response = post(world, story)
     clock.shift(timedelta(minutes=31))
@@ -204,7 +204,7 @@ def test_editing_after_release_is_refused(
 
 
 def test_bad_edits_are_refused_with_a_message(
-    client: Client, world: World, story: Story, clock: time_machine.Coordinates
+    client: Client, world: World, story: Story, clock: time_machine.Traveller
 ) -> None:
     response = post(world, story)
     client.force_login(world.responder)
@@ -223,7 +223,7 @@ def test_bad_edits_are_refused_with_a_message(
 
 
 def test_a_stale_version_is_a_conflict_and_keeps_what_was_typed(
-    client: Client, world: World, story: Story, clock: time_machine.Coordinates
+    client: Client, world: World, story: Story, clock: time_machine.Traveller
 ) -> None:
     response = post(world, story)
     response_edit(
@@ -246,7 +246,7 @@ def test_a_stale_version_is_a_conflict_and_keeps_what_was_typed(
 
 @pytest.mark.parametrize("persona", ["other_responder", "admin", "author", "moderator", "reader"])
 def test_only_the_responder_may_see_edit_or_delete(
-    client: Client, world: World, story: Story, persona: str, clock: time_machine.Coordinates
+    client: Client, world: World, story: Story, persona: str, clock: time_machine.Traveller
 ) -> None:
     response = post(world, story)
     client.force_login(getattr(world, persona))
@@ -261,7 +261,7 @@ def test_only_the_responder_may_see_edit_or_delete(
 
 
 def test_anonymous_is_sent_to_sign_in(
-    client: Client, world: World, story: Story, clock: time_machine.Coordinates
+    client: Client, world: World, story: Story, clock: time_machine.Traveller
 ) -> None:
     response = post(world, story)
     result = client.get(edit_url(response))
@@ -269,7 +269,7 @@ def test_anonymous_is_sent_to_sign_in(
 
 
 def test_a_response_to_a_withdrawn_story_is_404(
-    client: Client, world: World, story: Story, clock: time_machine.Coordinates
+    client: Client, world: World, story: Story, clock: time_machine.Traveller
 ) -> None:
     response = post(world, story)
     Story.objects.filter(pk=story.pk).update(status=Story.Status.WITHDRAWN)
@@ -281,7 +281,7 @@ def test_a_response_to_a_withdrawn_story_is_404(
 
 
 def test_the_responder_deletes_within_the_window(
-    client: Client, world: World, story: Story, clock: time_machine.Coordinates
+    client: Client, world: World, story: Story, clock: time_machine.Traveller
 ) -> None:
     response = post(world, story)
     client.force_login(world.responder)
@@ -308,7 +308,7 @@ def test_the_responder_deletes_within_the_window(
 
 
 def test_deleting_after_the_window_is_refused(
-    client: Client, world: World, story: Story, clock: time_machine.Coordinates
+    client: Client, world: World, story: Story, clock: time_machine.Traveller
 ) -> None:
     response = post(world, story)
     client.force_login(world.responder)
@@ -324,7 +324,7 @@ def test_deleting_after_the_window_is_refused(
 
 
 def test_the_job_releases_to_moderation_at_run_at_and_not_before(
-    world: World, story: Story, clock: time_machine.Coordinates
+    world: World, story: Story, clock: time_machine.Traveller
 ) -> None:
     response = post(world, story)
 
@@ -345,7 +345,7 @@ def test_the_job_releases_to_moderation_at_run_at_and_not_before(
 
 
 def test_the_command_releases_what_the_job_missed_and_is_idempotent(
-    world: World, story: Story, clock: time_machine.Coordinates
+    world: World, story: Story, clock: time_machine.Traveller
 ) -> None:
     due = post(world, story)
     clock.shift(timedelta(minutes=20))
@@ -369,7 +369,7 @@ def test_the_command_releases_what_the_job_missed_and_is_idempotent(
     assert due.version == 2
 
 
-def test_release_is_idempotent(world: World, story: Story, clock: time_machine.Coordinates) -> None:
+def test_release_is_idempotent(world: World, story: Story, clock: time_machine.Traveller) -> None:
     response = post(world, story)
     assert response_release(response_id=response.pk) is None  # window still open
     clock.shift(RESPONSE_EDIT_WINDOW)
@@ -381,7 +381,7 @@ def test_release_is_idempotent(world: World, story: Story, clock: time_machine.C
 
 
 def test_an_edit_racing_with_the_release_loses_cleanly(
-    world: World, story: Story, clock: time_machine.Coordinates
+    world: World, story: Story, clock: time_machine.Traveller
 ) -> None:
     """The responder's page was read before the release; the version column stops the edit."""
     stale = post(world, story)
@@ -404,13 +404,13 @@ def test_an_edit_racing_with_the_release_loses_cleanly(
 
 
 def test_a_release_racing_with_an_edit_reads_again_and_keeps_the_edit(
-    world: World, story: Story, clock: time_machine.Coordinates, monkeypatch: pytest.MonkeyPatch
+    world: World, story: Story, clock: time_machine.Traveller, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An edit commits between the release's read and its conditional update: the release
     conflicts, reads again and releases the edited response; the edit is not lost."""
     response = post(world, story)
     clock.shift(RESPONSE_EDIT_WINDOW)
-    real_decision = services.response_fast_track_decision
+    real_decision = selectors.response_fast_track_decision
     calls = []
 
     def decision_with_concurrent_edit(**kwargs: Any) -> Any:
@@ -433,7 +433,7 @@ def test_a_release_racing_with_an_edit_reads_again_and_keeps_the_edit(
 
 
 def test_a_delete_with_a_stale_version_is_a_conflict(
-    world: World, story: Story, clock: time_machine.Coordinates
+    world: World, story: Story, clock: time_machine.Traveller
 ) -> None:
     response = post(world, story)
     response_edit(
@@ -453,7 +453,7 @@ def test_a_delete_with_a_stale_version_is_a_conflict(
 
 
 def test_the_story_page_links_the_responder_to_their_unpublished_response(
-    client: Client, world: World, story: Story, clock: time_machine.Coordinates
+    client: Client, world: World, story: Story, clock: time_machine.Traveller
 ) -> None:
     response = post(world, story)
     page_url = reverse("stories:detail", args=[story.public_id])

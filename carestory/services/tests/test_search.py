@@ -316,7 +316,7 @@ def test_compatibility_path_returns_services(demo: None) -> None:
 
 
 def test_bounded_number_of_queries(
-    demo: None, django_assert_max_num_queries: type[DjangoAssertNumQueries]
+    demo: None, django_assert_max_num_queries: DjangoAssertNumQueries
 ) -> None:
     with django_assert_max_num_queries(5):
         hits = service_search(query="medical centre")
@@ -485,7 +485,7 @@ def test_find_page_type_filter(client: Client, demo: None) -> None:
 
 
 def test_find_page_queries_do_not_grow_with_results(
-    client: Client, demo: None, django_assert_max_num_queries: type[DjangoAssertNumQueries]
+    client: Client, demo: None, django_assert_max_num_queries: DjangoAssertNumQueries
 ) -> None:
     with django_assert_max_num_queries(8):
         client.get(FIND, {"q": "hospital"})

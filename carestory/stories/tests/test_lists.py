@@ -3,7 +3,7 @@ the response count per story without a JOIN over every response, never a private
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -125,9 +125,13 @@ def test_a_service_page_is_the_same_whichever_way_it_is_found(
         if page.older is None:
             break
         page = selectors.stories_published_page(service=trust, size=7, after=page.older)
-    expected = sorted(
-        (s.pk for s in ours), key=lambda pk: Story.objects.get(pk=pk).published_at, reverse=True
-    )
+
+    def published_at(pk: int) -> datetime:
+        when = Story.objects.get(pk=pk).published_at
+        assert when is not None
+        return when
+
+    expected = sorted((s.pk for s in ours), key=published_at, reverse=True)
     assert [pk for chunk in pages for pk in chunk] == expected
     back = selectors.stories_published_page(service=trust, size=7, before=page.newer)
     assert [s.pk for s in back.stories] == pages[-2]

@@ -1,6 +1,6 @@
 """Contact details and identifiers: email addresses, phone numbers, web addresses, NHS
-numbers and postcodes. Patterns and word lists live in ``rules/contact.json``,
-``rules/postcode_areas.txt`` and ``rules/postcode_lookalikes.txt``."""
+numbers and postcodes. Patterns and word lists live in ``rules/contact.json`` and
+``rules/postcode_lookalikes.txt``; what a UK postcode is, in ``carestory/lib/postcodes.py``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 from django.utils.translation import gettext as _
 
+from carestory.lib.postcodes import UK_OUTWARD_PATTERN, Kind, uk_postcode, uk_postcodes_in
 from carestory.moderation.automod.base import Context, Span
 from carestory.moderation.automod.lexicon import compiled, json_rules, word_list
 
@@ -216,15 +217,13 @@ def find_nhs_numbers(ctx: Context) -> list[Span]:
 
 # --- Postcodes ---------------------------------------------------------------------------
 
-_FULL_POSTCODE = re.compile(
-    r"(?<![\w-])([A-Za-z]{1,2})(\d[A-Za-z\d]?)\s?(\d[ABD-HJLNP-UW-Zabd-hjlnp-uw-z]{2})(?![\w-])"
-)
-_OUTWARD = re.compile(r"(?<![\w&/-])([A-Z]{1,2})(\d[A-Z\d]?)(?![\w&/-])")
+# An outward code on its own, in capitals ("LS8"), labelled only where the words around it
+# make it a place.
+_OUTWARD = re.compile(rf"(?<![\w&/-]){UK_OUTWARD_PATTERN}(?![\w&/-])")
 
 
 def find_postcodes(ctx: Context) -> list[Span]:
     text = ctx.text
-    areas = word_list("postcode_areas")
     lookalikes = word_list("postcode_lookalikes")
     rules = json_rules("contact")
     spans = []
@@ -232,17 +231,10 @@ def find_postcodes(ctx: Context) -> list[Span]:
     # Full postcodes found, in text order and not overlapping: looked up by bisection.
     taken_starts: list[int] = []
     taken_ends: list[int] = []
-    for match in _FULL_POSTCODE.finditer(text):
-        area = match.group(1).lower()
-        if area not in areas:
-            continue
-        found = match.group(0)
-        if found.islower() is False and found.isupper() is False and not ctx.lowercase:
-            # Mixed case such as "Bd7 3ab" is unusual; still accept when the letters pair up.
-            pass
-        spans.append(Span(match.start(), match.end(), "POSTCODE", "postcode-full", removed))
-        taken_starts.append(match.start())
-        taken_ends.append(match.end())
+    for start, end, _postcode in uk_postcodes_in(text):
+        spans.append(Span(start, end, "POSTCODE", "postcode-full", removed))
+        taken_starts.append(start)
+        taken_ends.append(end)
     area_words = "|".join(re.escape(w) for w in rules["area_words"])
     after_area = re.compile(rf"^\s+(?:{area_words})\b", re.IGNORECASE)
     befores = "|".join(
@@ -254,7 +246,7 @@ def find_postcodes(ctx: Context) -> list[Span]:
         if i >= 0 and match.start() < taken_ends[i]:
             continue
         code = match.group(0)
-        if match.group(1).lower() not in areas or code.lower() in lookalikes:
+        if code.lower() in lookalikes or uk_postcode(code, kinds=(Kind.DISTRICT,)) is None:
             continue
         after = text[match.end() : match.end() + 20]
         before = text[max(0, match.start() - 20) : match.start()]

@@ -100,10 +100,6 @@ class SmtpSink:
         self._condition = threading.Condition()
         self._controller: Controller | None = None
 
-    @property
-    def running(self) -> bool:
-        return self._controller is not None
-
     def start(self) -> None:
         """Listen (again) on ``self.port``; a free port is chosen the first time."""
         if self._controller is not None:

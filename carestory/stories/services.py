@@ -10,7 +10,6 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,9 +19,8 @@ from carestory.accounts.services import (
     sign_in_token_issue,
     sign_in_token_redeem,
 )
-from carestory.audit.services import audit_record
 from carestory.lib.emails import normalise_email
-from carestory.lib.locking import update_if_version
+from carestory.lib.locking import ConflictError, update_if_version
 from carestory.lib.text import normalise_text, word_count
 from carestory.lib.tokens import secret_link
 from carestory.lib.urls import absolute_url
@@ -32,6 +30,7 @@ from carestory.moderation.models import StoryRevision
 from carestory.outbox.services import email_enqueue, job_enqueue
 from carestory.pagecache.invalidation import bump as page_cache_bump
 from carestory.services.models import Service
+from carestory.stories.lifecycle import story_transition
 from carestory.stories.models import (
     ServiceStoryCounts,
     Story,
@@ -230,21 +229,23 @@ def story_verify(*, raw_token: str) -> Story | None:
 
 
 def _enter_moderation(story: Story) -> bool:
-    """awaiting_verification -> in_moderation, checked in the database; True if it moved."""
-    now = timezone.now()
-    updated = Story.objects.filter(pk=story.pk, status=Story.Status.AWAITING_VERIFICATION).update(
-        status=Story.Status.IN_MODERATION, verified_at=now, version=F("version") + 1
-    )
-    if updated:
-        story.refresh_from_db()
-        audit_record(
-            actor=story.author,
+    """awaiting_verification -> in_moderation (stories/lifecycle.py), checked in the database;
+    True if it moved, False if the story had already moved on (a link used twice)."""
+    if story.status != Story.Status.AWAITING_VERIFICATION:
+        return False
+    try:
+        story_transition(
+            story=story,
+            to=Story.Status.IN_MODERATION,
             action="story.verify",
-            obj=story,
-            changes={"status": [Story.Status.AWAITING_VERIFICATION, Story.Status.IN_MODERATION]},
+            actor=story.author,
+            fields={"verified_at": timezone.now()},
         )
-        _acknowledge(story)
-    return bool(updated)
+    except ConflictError:
+        return False
+    story.refresh_from_db()
+    _acknowledge(story)
+    return True
 
 
 @transaction.atomic
@@ -346,10 +347,11 @@ def story_author_edit(*, story: Story, author: User, title: str, body: str, vers
     title = normalise_text(title)
     body = normalise_text(body)
     _check_length(body)
-    update_if_version(
+    update_if_version(  # not a transition: the state is kept, and checked in the database
         Story,
         pk=story.pk,
         expected_version=version,
+        from_status=story.status,
         original_title=title,
         original_body=body,
         title=title,
@@ -364,23 +366,32 @@ def story_author_edit(*, story: Story, author: User, title: str, body: str, vers
     story_checks_enqueue(story=story)
 
 
+WITHDRAW_ATTEMPTS = 3
+
+
 @transaction.atomic
 def story_withdraw(*, story: Story, author: User) -> None:
     """Withdrawn at any time: it disappears from every public surface at once."""
     if story.author_id != author.pk:
         raise PermissionError("Not the author")
-    updated = (
-        Story.objects.filter(pk=story.pk)
-        .exclude(status=Story.Status.WITHDRAWN)
-        .update(status=Story.Status.WITHDRAWN, withdrawn_at=timezone.now())
-    )
-    if updated:
-        audit_record(
-            actor=author,
-            action="story.withdraw",
-            obj=story,
-            changes={"status": [story.status, Story.Status.WITHDRAWN]},
-        )
+    for _attempt in range(WITHDRAW_ATTEMPTS):
+        story.refresh_from_db(fields=["status"])
+        if story.status == Story.Status.WITHDRAWN:
+            return  # already withdrawn: nothing to do
+        try:
+            story_transition(
+                story=story,
+                to=Story.Status.WITHDRAWN,
+                action="story.withdraw",
+                actor=author,
+                fields={"withdrawn_at": timezone.now()},
+            )
+        except ConflictError:
+            # A moderator's decision landed between the read and the UPDATE: read the state
+            # again, so the audit event names the state the story was withdrawn from.
+            continue
+        return
+    raise ConflictError(None)
 
 
 COUNTS_REFRESH_SECONDS = 600

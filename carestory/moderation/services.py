@@ -1,19 +1,10 @@
-"""Moderation decisions. One function per transition: check the state, change it under the
-version lock, record the audit event and queue the emails, all in one transaction.
+"""Moderation decisions. One function per transition: check who may make it and the state,
+move the story through ``stories/lifecycle.story_transition`` (a conditional UPDATE under the
+version lock and the audit event), and queue the emails, all in one transaction.
 
-Story transitions (``Story.Status``)::
-
-    in_moderation --story_publish--> published, or provider_review when a service needs it
-    in_moderation --story_reject--> rejected
-    in_moderation --story_question_ask--> awaiting_author --story_question_answer--> in_moderation
-                                          awaiting_author --story_question_cancel--> in_moderation
-    in_moderation --story_safeguarding_hold--> held (level 2; senior moderators decide)
-    held --story_publish / story_reject (senior only)--> published / rejected
-    provider_review --provider_review_go_ahead--> published
-    provider_review --provider_review_request--> held
-    provider_review --provider_reviews_publish_due (72 hours, no answer)--> published
-
-Every path to "published" goes through ``_publish_now``.
+The story's states, every transition and who may make it are drawn in one place: the
+docstring of ``carestory/stories/lifecycle.py``. Every path to "published" goes through
+``_publish_now``.
 """
 
 from __future__ import annotations
@@ -25,7 +16,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -57,6 +48,7 @@ from carestory.outbox.services import email_enqueue, job_enqueue
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.responses.services import NotAllowed, response_mark_published
 from carestory.services.models import Service
+from carestory.stories.lifecycle import can_decide, decidable_statuses, story_transition
 from carestory.stories.models import Story, StoryService, StoryTag, Tag
 from carestory.subscriptions.selectors import subscriptions_covering
 
@@ -73,9 +65,11 @@ def _require_moderator(user: User) -> None:
         raise PermissionError("Moderators only")
 
 
-def _require_senior_for_held(story: Story, moderator: User) -> None:
-    """Only a senior moderator decides on a held story."""
-    if story.status == _S.HELD and not moderator.is_senior_moderator:
+def _require_can_decide(story: Story, moderator: User) -> None:
+    """Who may decide in which state is ``stories/lifecycle.can_decide`` (held: senior
+    moderators only). Called after ``_require_status``, so a story that has moved on is a
+    conflict rather than a refusal."""
+    if not can_decide(story, moderator):
         raise PermissionError("Senior moderators only")
 
 
@@ -97,17 +91,13 @@ def moderator_note_add(*, story: Story, moderator: User, text: str) -> Moderator
 # --- Claims ---------------------------------------------------------------------------------
 
 
-def _claimable_statuses(moderator: User) -> list[str]:
-    return [_S.IN_MODERATION, _S.HELD] if moderator.is_senior_moderator else [_S.IN_MODERATION]
-
-
 def _claim(story: Story, moderator: User, now: datetime) -> bool:
     """Take or refresh the claim if it is free, expired or already this moderator's.
 
     One conditional UPDATE, so of two moderators opening the story at once exactly one gets it.
     """
     until = now + timedelta(minutes=CLAIM_MINUTES)
-    statuses = _claimable_statuses(moderator)
+    statuses = decidable_statuses(moderator)  # claim only what this moderator may decide
     refreshed = Story.objects.filter(
         pk=story.pk, status__in=statuses, claimed_by=moderator, claimed_until__gt=now
     ).update(claimed_until=until)
@@ -246,7 +236,7 @@ def story_moderate_save(
     """Save the moderator's edits without deciding; saving refreshes the moderator's claim."""
     _require_moderator(moderator)
     _require_status(story, _S.IN_MODERATION, _S.HELD)
-    _require_senior_for_held(story, moderator)
+    _require_can_decide(story, moderator)
     fields, changes = _story_edit_fields(
         story=story, title=title, body=body, criticality=criticality, tags=tags, services=services
     )
@@ -277,7 +267,7 @@ def story_suggestion_apply(
     """
     _require_moderator(moderator)
     _require_status(story, _S.IN_MODERATION, _S.HELD)
-    _require_senior_for_held(story, moderator)
+    _require_can_decide(story, moderator)
     if version != story.version:
         raise ConflictError(story.version)
     analysis = analyse_safely(title=story.title, body=story.body, public_id=story.public_id)
@@ -329,7 +319,8 @@ def story_services_change(
     """Link the story to different services (before publication)."""
     _require_moderator(moderator)
     _require_status(story, _S.IN_MODERATION, _S.AWAITING_AUTHOR, _S.HELD)
-    _require_senior_for_held(story, moderator)
+    if story.status != _S.AWAITING_AUTHOR:  # any moderator, while waiting for the author
+        _require_can_decide(story, moderator)
     if not services:
         raise ValidationError(_("A story must be about at least one service"))
     old = sorted(story.services.values_list("code", flat=True))
@@ -347,33 +338,30 @@ def story_services_change(
 def _publish_now(
     *,
     story: Story,
-    from_status: str,
-    expected_version: int | None,
+    action: str,
+    actor: User | None,
+    version: int | None,
     now: datetime,
     fields: dict[str, Any] | None = None,
-) -> bool:
-    """The one way a story becomes published, whichever path it came by: set the status and
-    published_at, and queue the author's email and the staff alert job.
+    changes: dict[str, Any] | None = None,
+) -> None:
+    """The one way a story becomes published, whichever path it came by: the transition
+    ``action`` from the story's state (set published_at, audited), and queue the author's email
+    and the staff alert job.
 
-    With ``expected_version`` the update is checked against the version (ConflictError when
-    stale); without it, against the status only (False when the story has moved on).
+    With ``version`` the update is checked against the version too; without it, against the
+    state only. ConflictError when the story has moved on.
     """
-    values: dict[str, Any] = {
-        "status": _S.PUBLISHED,
-        "published_at": now,
-        **_NO_CLAIM,
-        **(fields or {}),
-    }
-    if expected_version is None:
-        updated = Story.objects.filter(pk=story.pk, status=from_status).update(
-            version=F("version") + 1, **values
-        )
-        if updated != 1:
-            return False
-    else:
-        update_if_version(
-            Story, pk=story.pk, expected_version=expected_version, from_status=from_status, **values
-        )
+    values: dict[str, Any] = {"published_at": now, **_NO_CLAIM, **(fields or {})}
+    story_transition(
+        story=story,
+        to=_S.PUBLISHED,
+        action=action,
+        actor=actor,
+        version=version,
+        fields=values,
+        changes=changes,
+    )
     title = values.get("title", story.title)
     guard_args = {"story_id": story.pk}
     email_enqueue(
@@ -391,7 +379,6 @@ def _publish_now(
         guard="story_published",
         guard_args=guard_args,
     )
-    return True
 
 
 def needs_provider_review(*, story: Story, services: Sequence[Service]) -> bool:
@@ -408,20 +395,21 @@ def _provider_review_start(
     version: int,
     now: datetime,
     fields: dict[str, Any],
+    changes: dict[str, Any],
     services: Sequence[Service],
 ) -> ProviderReview:
     due = now + timedelta(hours=PROVIDER_REVIEW_HOURS)
-    update_if_version(
-        Story,
-        pk=story.pk,
-        expected_version=version,
-        from_status=story.status,
-        status=_S.PROVIDER_REVIEW,
-        provider_review_due_at=due,
-        **_NO_CLAIM,
-        **fields,
-    )
+    # The review first, so the audit event names it; a conflict below rolls it back.
     review = ProviderReview.objects.create(story=story, due_at=due)
+    story_transition(
+        story=story,
+        to=_S.PROVIDER_REVIEW,
+        action="story.approve",
+        actor=moderator,
+        version=version,
+        fields={"provider_review_due_at": due, **_NO_CLAIM, **fields},
+        changes={**changes, "review_id": review.pk, "due_at": due.isoformat()},
+    )
     path = reverse("provider_review:review", args=[review.pk])
     link = absolute_url("provider_review:review", review.pk)
     sign_in_link = absolute_url("accounts:staff_login", query={"next": path})
@@ -487,7 +475,7 @@ def story_publish(
     """
     _require_moderator(moderator)
     _require_status(story, _S.IN_MODERATION, _S.HELD)
-    _require_senior_for_held(story, moderator)
+    _require_can_decide(story, moderator)
     if criticality is None:
         raise ValidationError(_("Rate the story's criticality before publishing"))
     fields, changes = _story_edit_fields(
@@ -498,28 +486,29 @@ def story_publish(
     if signpost and story.safeguarding_level < 1:
         fields["safeguarding_level"] = 1
         changes["safeguarding_level"] = [story.safeguarding_level, 1]
-    from_status = story.status
     if needs_provider_review(story=story, services=services):
-        review = _provider_review_start(
+        _provider_review_start(
             story=story,
             moderator=moderator,
             version=version,
             now=now,
             fields=fields,
+            changes=changes,
             services=services,
         )
         new_status: str = _S.PROVIDER_REVIEW
-        changes |= {"review_id": review.pk, "due_at": review.due_at.isoformat()}
-        action = "story.approve"
     else:
         _publish_now(
-            story=story, from_status=from_status, expected_version=version, now=now, fields=fields
+            story=story,
+            action="story.publish",
+            actor=moderator,
+            version=version,
+            now=now,
+            fields=fields,
+            changes=changes,
         )
         new_status = _S.PUBLISHED
-        action = "story.publish"
     _after_edit(story, moderator, fields, tags, services, note)
-    changes["status"] = [from_status, new_status]
-    audit_record(actor=moderator, action=action, obj=story, changes=changes)
     if signpost:
         _signpost(story)
     return new_status
@@ -531,32 +520,27 @@ def story_reject(
 ) -> None:
     _require_moderator(moderator)
     _require_status(story, _S.IN_MODERATION, _S.HELD)
-    _require_senior_for_held(story, moderator)
+    _require_can_decide(story, moderator)
     if reason not in RejectionReason.values:
         raise ValidationError(_("Choose a reason for not publishing"))
     message = normalise_text(message)
     if not message:
         raise ValidationError(_("Write a message to the author explaining why"))
-    from_status = story.status
-    update_if_version(
-        Story,
-        pk=story.pk,
-        expected_version=version,
-        from_status=from_status,
-        status=_S.REJECTED,
-        rejected_at=timezone.now(),
-        rejection_reason=reason,
-        moderated_by=moderator,
-        **_NO_CLAIM,
-    )
-    moderator_note_add(story=story, moderator=moderator, text=note)
-    audit_record(
-        actor=moderator,
+    story_transition(
+        story=story,
+        to=_S.REJECTED,
         action="story.reject",
-        obj=story,
-        changes={"status": [from_status, _S.REJECTED]},
+        actor=moderator,
+        version=version,
+        fields={
+            "rejected_at": timezone.now(),
+            "rejection_reason": reason,
+            "moderated_by": moderator,
+            **_NO_CLAIM,
+        },
         reason=reason,
     )
+    moderator_note_add(story=story, moderator=moderator, text=note)
     email_enqueue(
         dedupe_key=f"story-rejected:{story.pk}",
         to=story.author.email,
@@ -597,17 +581,18 @@ def story_question_ask(
     fields, changes = _story_edit_fields(
         story=story, title=title, body=body, criticality=criticality, tags=tags, services=services
     )
-    update_if_version(
-        Story,
-        pk=story.pk,
-        expected_version=version,
-        from_status=_S.IN_MODERATION,
-        status=_S.AWAITING_AUTHOR,
-        **_NO_CLAIM,
-        **fields,
+    # The question first, so the audit event names it; a conflict below rolls it back.
+    asked = AuthorQuestion.objects.create(story=story, moderator=moderator, question=question)
+    story_transition(
+        story=story,
+        to=_S.AWAITING_AUTHOR,
+        action="story.question_ask",
+        actor=moderator,
+        version=version,
+        fields={**_NO_CLAIM, **fields},
+        changes={**changes, "question_id": asked.pk},
     )
     _after_edit(story, moderator, fields, tags, services, note)
-    asked = AuthorQuestion.objects.create(story=story, moderator=moderator, question=question)
     token, seed = sign_in_token_issue(
         user=story.author, purpose=SignInToken.Purpose.ANSWER_QUESTION, story_id=story.pk
     )
@@ -626,8 +611,6 @@ def story_question_ask(
             "days": ANSWER_LINK_DAYS,
         },
     )
-    changes |= {"status": [_S.IN_MODERATION, _S.AWAITING_AUTHOR], "question_id": asked.pk}
-    audit_record(actor=moderator, action="story.question_ask", obj=story, changes=changes)
     return asked
 
 
@@ -670,23 +653,19 @@ def story_question_answer(*, raw_token: str, answer: str) -> Story | None:
     if token is None:
         return None
     story, question = found.story, found.question
-    moved = Story.objects.filter(pk=story.pk, status=_S.AWAITING_AUTHOR).update(
-        status=_S.IN_MODERATION, version=F("version") + 1
-    )
-    if moved != 1:
-        transaction.set_rollback(True)
+    try:
+        story_transition(
+            story=story,
+            to=_S.IN_MODERATION,
+            action="story.question_answer",
+            actor=token.user,
+            changes={"question_id": question.pk},
+        )
+    except ConflictError:
+        transaction.set_rollback(True)  # the link stays usable
         return None
     now = timezone.now()
     AuthorQuestion.objects.filter(pk=question.pk).update(answer=answer, answered_at=now)
-    audit_record(
-        actor=token.user,
-        action="story.question_answer",
-        obj=story,
-        changes={
-            "status": [_S.AWAITING_AUTHOR, _S.IN_MODERATION],
-            "question_id": question.pk,
-        },
-    )
     story.refresh_from_db()
     return story
 
@@ -696,22 +675,16 @@ def story_question_cancel(*, story: Story, moderator: User, version: int) -> Non
     """Stop waiting for the author: the story goes back to the queue; old links stop working."""
     _require_moderator(moderator)
     _require_status(story, _S.AWAITING_AUTHOR)
-    update_if_version(
-        Story,
-        pk=story.pk,
-        expected_version=version,
-        from_status=_S.AWAITING_AUTHOR,
-        status=_S.IN_MODERATION,
+    story_transition(
+        story=story,
+        to=_S.IN_MODERATION,
+        action="story.question_cancel",
+        actor=moderator,
+        version=version,
     )
     SignInToken.objects.filter(
         story=story, purpose=SignInToken.Purpose.ANSWER_QUESTION, used_at__isnull=True
     ).update(used_at=timezone.now())
-    audit_record(
-        actor=moderator,
-        action="story.question_cancel",
-        obj=story,
-        changes={"status": [_S.AWAITING_AUTHOR, _S.IN_MODERATION]},
-    )
 
 
 # --- Safeguarding ---------------------------------------------------------------------------
@@ -743,22 +716,16 @@ def story_safeguarding_hold(
     fields, changes = _story_edit_fields(
         story=story, title=title, body=body, criticality=criticality, tags=tags, services=services
     )
-    update_if_version(
-        Story,
-        pk=story.pk,
-        expected_version=version,
-        from_status=_S.IN_MODERATION,
-        status=_S.HELD,
-        safeguarding_level=2,
-        **_NO_CLAIM,
-        **fields,
+    story_transition(
+        story=story,
+        to=_S.HELD,
+        action="story.safeguarding_hold",
+        actor=moderator,
+        version=version,
+        fields={"safeguarding_level": 2, **_NO_CLAIM, **fields},
+        changes={**changes, "safeguarding_level": [story.safeguarding_level, 2]},
     )
     _after_edit(story, moderator, fields, tags, services, note)
-    changes |= {
-        "status": [_S.IN_MODERATION, _S.HELD],
-        "safeguarding_level": [story.safeguarding_level, 2],
-    }
-    audit_record(actor=moderator, action="story.safeguarding_hold", obj=story, changes=changes)
     service_names = [s.name for s in dict.fromkeys(services)]
     for subscription in subscriptions_covering(services=services):
         if not subscription.safeguarding_email:
@@ -795,15 +762,14 @@ def provider_review_go_ahead(*, review: ProviderReview, user: User) -> None:
     if closed != 1:
         raise ConflictError(None)
     story = Story.objects.select_related("author").get(pk=review.story_id)
-    if not _publish_now(
-        story=story, from_status=_S.PROVIDER_REVIEW, expected_version=None, now=now
-    ):
-        raise ConflictError(None)  # withdrawn meanwhile: roll everything back
-    audit_record(
-        actor=user,
+    # ConflictError when withdrawn meanwhile: everything rolls back.
+    _publish_now(
+        story=story,
         action="story.provider_go_ahead",
-        obj=story,
-        changes={"status": [_S.PROVIDER_REVIEW, _S.PUBLISHED], "review_id": review.pk},
+        actor=user,
+        version=None,
+        now=now,
+        changes={"review_id": review.pk},
     )
 
 
@@ -825,17 +791,13 @@ def provider_review_request(*, review: ProviderReview, user: User, reason: str) 
     )
     if closed != 1:
         raise ConflictError(None)
-    moved = Story.objects.filter(pk=review.story_id, status=_S.PROVIDER_REVIEW).update(
-        status=_S.HELD, version=F("version") + 1
-    )
-    if moved != 1:
-        raise ConflictError(None)
     # The reason stays on the review (moderators read it); the audit log holds no free text.
-    audit_record(
-        actor=user,
+    story_transition(
+        story=Story.objects.get(pk=review.story_id),
+        to=_S.HELD,
         action="story.provider_review_request",
-        obj=review.story,
-        changes={"status": [_S.PROVIDER_REVIEW, _S.HELD], "review_id": review.pk},
+        actor=user,
+        changes={"review_id": review.pk},
     )
 
 
@@ -850,17 +812,18 @@ def _provider_review_time_out(*, review_id: int, now: datetime) -> bool:
     if closed != 1:
         return False
     review = ProviderReview.objects.select_related("story__author").get(pk=review_id)
-    if not _publish_now(
-        story=review.story, from_status=_S.PROVIDER_REVIEW, expected_version=None, now=now
-    ):
+    try:
+        _publish_now(
+            story=review.story,
+            action="story.provider_review_timeout",
+            actor=None,
+            version=None,
+            now=now,
+            changes={"review_id": review_id},
+        )
+    except ConflictError:
         transaction.set_rollback(True)
         return False
-    audit_record(
-        actor=None,
-        action="story.provider_review_timeout",
-        obj=review.story,
-        changes={"status": [_S.PROVIDER_REVIEW, _S.PUBLISHED], "review_id": review_id},
-    )
     return True
 
 

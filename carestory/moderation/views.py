@@ -36,6 +36,7 @@ from carestory.moderation.selectors import (
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.responses.services import NotAllowed
 from carestory.services.models import Service
+from carestory.stories.lifecycle import can_decide
 from carestory.stories.models import Criticality, Story, Tag
 from carestory.stories.services import story_findings_store, story_tag_pairs
 
@@ -69,13 +70,6 @@ def _story_or_404(public_id: str) -> Story:
     if story.status == _S.WITHDRAWN:
         raise Http404  # the author took it back: gone from every screen
     return story
-
-
-def _can_decide(story: Story, user: User) -> bool:
-    """In moderation: any moderator. Held: senior moderators only."""
-    return story.status == _S.IN_MODERATION or (
-        story.status == _S.HELD and user.is_senior_moderator
-    )
 
 
 def _actions_for(story: Story) -> tuple[str, ...]:
@@ -158,8 +152,8 @@ def _render_story(
     status: int = 200,
 ) -> HttpResponse:
     moderator = _moderator(request)
-    can_decide = _can_decide(story, moderator)
-    if can_decide and form is None:
+    decides = can_decide(story, moderator)
+    if decides and form is None:
         form = StoryModerationForm(initial=_initial_for(story))
     if story.status == _S.AWAITING_AUTHOR and services_form is None:
         services_form = ServicesForm(
@@ -168,13 +162,13 @@ def _render_story(
                 "service_codes": ", ".join(story.services.values_list("code", flat=True)),
             }
         )
-    actions = _actions_for(story) if can_decide else ()
-    suggestions = _suggestions(story) if can_decide else []
+    actions = _actions_for(story) if decides else ()
+    suggestions = _suggestions(story) if decides else []
     context = {
         "story": story,
-        "form": form if can_decide else None,
+        "form": form if decides else None,
         "services_form": services_form,
-        "can_decide": can_decide,
+        "can_decide": decides,
         "actions": actions,
         "conflict": conflict,
         "applied": applied,
@@ -182,7 +176,7 @@ def _render_story(
         "original_title_diff": text_diff_html(story.original_title, story.title),
         "original_body_diff": text_diff_html(story.original_body, story.body),
         "suggestions": suggestions or [],
-        "checks_unavailable": can_decide and suggestions is None,
+        "checks_unavailable": decides and suggestions is None,
         "flags": flag_names(story.automod_flags),
         "suggested_criticality": (
             Criticality(story.suggested_criticality).label
@@ -205,13 +199,13 @@ def story_moderate(request: HttpRequest, public_id: str) -> HttpResponse:
     moderator = _moderator(request)
     if request.method == "POST":
         return _story_post(request, story, moderator)
-    if request.method == "GET" and _can_decide(story, moderator):
+    if request.method == "GET" and can_decide(story, moderator):
         decisions.story_claim(story=story, moderator=moderator)
     return _render_story(request, story)
 
 
 def _story_post(request: HttpRequest, story: Story, moderator: User) -> HttpResponse:
-    if not _can_decide(story, moderator):
+    if not can_decide(story, moderator):
         if story.status == _S.HELD:
             raise Http404  # only senior moderators decide on held stories
         # Someone else decided meanwhile: nothing is saved; show what was typed.
@@ -279,9 +273,7 @@ def _conflict(request: HttpRequest, story: Story, moderator: User) -> HttpRespon
     let the moderator save again over the new version once they have looked."""
     story.refresh_from_db()
     form = (
-        _rebound(request.POST, version=str(story.version))
-        if _can_decide(story, moderator)
-        else None
+        _rebound(request.POST, version=str(story.version)) if can_decide(story, moderator) else None
     )
     return _render_story(
         request, story, form=form, conflict=_conflict_context(story, request.POST), status=409

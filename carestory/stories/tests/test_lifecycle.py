@@ -1,10 +1,12 @@
 """The story lifecycle (stories/lifecycle.py): every (from, to) pair of ``Story.Status``, the
-diagram in the module docstring, and who may decide."""
+diagram in the module docstring, who may decide, and that no status change goes around it."""
 
 from __future__ import annotations
 
+import ast
 import re
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -266,3 +268,67 @@ def test_withdrawal_wins_a_decision_that_lands_between_its_read_and_its_write(
     assert (row.status, row.version) == (S.WITHDRAWN, story.version + 2)
     event = AuditEvent.objects.get(action="story.withdraw")
     assert event.changes["status"] == [S.REJECTED, S.WITHDRAWN]
+
+
+# --- Nothing goes around it -----------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]  # carestory/
+NOT_CODE = {"migrations", "tests"}
+
+
+def _names_in(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _status_writes(tree: ast.AST) -> list[int]:
+    """Lines that set a Story's status: ``Story....update(status=...)``,
+    ``update_if_version(Story, ..., status=...)``, ``story.status = ...``."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            keywords = {k.arg for k in node.keywords}
+            if "status" not in keywords:
+                continue
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr in ("update", "update_or_create"):
+                if "Story" in _names_in(func.value):
+                    found.append(node.lineno)
+            elif (
+                isinstance(func, ast.Name)
+                and func.id == "update_if_version"
+                and node.args
+                and "Story" in _names_in(node.args[0])
+            ):
+                found.append(node.lineno)
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                if (
+                    isinstance(target, ast.Attribute)
+                    and target.attr == "status"
+                    and "story" in ast.unparse(target.value).lower()
+                ):
+                    found.append(node.lineno)
+    return sorted(found)
+
+
+def test_no_story_status_change_goes_around_the_lifecycle() -> None:
+    offenders = []
+    for path in sorted(ROOT.rglob("*.py")):
+        relative = path.relative_to(ROOT)
+        if NOT_CODE & set(relative.parts):
+            continue
+        if relative == Path("stories/lifecycle.py"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        offenders += [f"{relative}:{line}" for line in _status_writes(tree)]
+    assert offenders == [], "use stories/lifecycle.story_transition"
+
+
+def test_the_guard_above_finds_the_forms_it_looks_for() -> None:
+    source = """
+Story.objects.filter(pk=1).update(status="published")
+update_if_version(Story, pk=1, expected_version=2, status="held")
+story.status = "withdrawn"
+Story.objects.filter(pk=1).update(claimed_by=None)
+"""
+    assert _status_writes(ast.parse(source)) == [2, 3, 4]

@@ -1,4 +1,4 @@
-"""Tidying published organisation names, addresses and UK postcodes.
+"""Tidying published organisation names and addresses (postcodes: carestory/lib/postcodes.py).
 
 Framework-free (standard library only) so the importer and the demo-slice builder
 (carestory/services/demo_data/build_slice.py, a plain script) share one definition.
@@ -28,13 +28,6 @@ _UPPER = {
 }
 _SMALL = {"and", "of", "the", "on", "upon", "by", "in", "at", "for", "to", "with", "de", "la"}
 _TOKEN = re.compile(r"[A-Za-z&]+(?:'[A-Za-z]+)*'?|[^A-Za-z&]+")
-
-# A UK postcode: outward code (district) of 2-4 characters starting with a letter, then an
-# inward code of a digit and two letters. Loose on purpose: the ONS files hold a few
-# historic districts such as "NPT" that the strict Royal Mail pattern refuses.
-UK_POSTCODE = re.compile(r"^([A-Z][A-Z0-9]{1,3}) ?([0-9][A-Z]{2})$")
-UK_DISTRICT = re.compile(r"^[A-Z][A-Z0-9]{1,3}$")
-UK_SECTOR = re.compile(r"^([A-Z][A-Z0-9]{1,3}) ?([0-9])$")
 
 
 def _word_case(word: str, *, first: bool) -> str:
@@ -82,27 +75,3 @@ def join_address(parts: Iterable[str], *, recase: bool = True) -> str:
             kept.append(cleaned)
             seen.add(cleaned)
     return ", ".join(kept)
-
-
-def normalise_postcode(value: str) -> str:
-    """'ts181hu' -> 'TS18 1HU': upper case, one space before the last three characters."""
-    compact = "".join(value.split()).upper()
-    if len(compact) < 5:
-        return compact
-    return f"{compact[:-3]} {compact[-3:]}"
-
-
-def postcode_keys(postcode: str) -> tuple[str, str, str] | None:
-    """The stored codes (``Postcode.code``) to look a postcode up by, most precise first:
-    (full, sector, district), e.g. 'ts18 1hu' -> ('TS181HU', 'TS18 1', 'TS18'); None if the
-    text is not a UK postcode.
-
-    Full postcodes and districts are stored compact; sectors keep one space, because without
-    it they would collide with districts (sector 'TS1 8' against district 'TS18').
-    """
-    text = " ".join(postcode.split()).upper()
-    match = UK_POSTCODE.match(text)
-    if not match:
-        return None
-    outward, inward = match.groups()
-    return outward + inward, f"{outward} {inward[0]}", outward

@@ -20,7 +20,3 @@ def fold(text: str) -> str:
     text = _APOSTROPHES.sub("", text)
     words = _NON_WORD.sub(" ", text).split()
     return " ".join(_SYNONYMS.get(w, w) for w in words)
-
-
-def compact_postcode(postcode: str) -> str:
-    return re.sub(r"\s+", "", postcode).upper()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import factory
 from django.utils import timezone
 
 from carestory.accounts.models import User
+from carestory.moderation.models import AuthorQuestion, ProviderReview
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.services.models import Service
 from carestory.services.services import service_create
@@ -114,6 +116,34 @@ class StoryFactory(factory.django.DjangoModelFactory[Story]):
             status=Story.Status.WITHDRAWN, withdrawn_at=factory.LazyFunction(timezone.now)
         )
         unverified = factory.Trait(status=Story.Status.AWAITING_VERIFICATION, verified_at=None)
+        # One trait named after each status, so that StoryFactory(**{status: True}) makes a
+        # story in any state, as the services leave it (tests/test_visibility.py goes through
+        # every state; a new status needs its trait here).
+        awaiting_verification = factory.Trait(unverified=True)
+        in_moderation = factory.Trait(status=Story.Status.IN_MODERATION)
+        awaiting_author = factory.Trait(  # a moderator asked a question (story_ask_author)
+            status=Story.Status.AWAITING_AUTHOR,
+            question=factory.RelatedFactory(
+                "tests.factories.AuthorQuestionFactory", factory_related_name="story"
+            ),
+        )
+        provider_review = factory.Trait(  # approved, with the provider for 72 hours
+            status=Story.Status.PROVIDER_REVIEW,
+            criticality=1,
+            moderated_by=factory.SubFactory(UserFactory, moderator=True),
+            approved_at=factory.LazyFunction(timezone.now),
+            provider_review_due_at=factory.LazyAttribute(
+                lambda o: o.approved_at + timedelta(hours=72)
+            ),
+            review=factory.RelatedFactory(
+                "tests.factories.ProviderReviewFactory",
+                factory_related_name="story",
+                due_at=factory.SelfAttribute("..provider_review_due_at"),
+            ),
+        )
+        held = factory.Trait(  # safeguarding: held for a senior moderator
+            status=Story.Status.HELD, safeguarding_level=2, urgent=True
+        )
 
     @factory.post_generation
     def services(obj: Story, create: bool, extracted: list[Service] | None, **kwargs: Any) -> None:
@@ -121,6 +151,23 @@ class StoryFactory(factory.django.DjangoModelFactory[Story]):
             StoryService.objects.bulk_create(
                 [StoryService(story=obj, service=s) for s in extracted]
             )
+
+
+class AuthorQuestionFactory(factory.django.DjangoModelFactory[AuthorQuestion]):
+    class Meta:
+        model = AuthorQuestion
+
+    story = factory.SubFactory(StoryFactory, awaiting_author=True, question=None)
+    moderator = factory.SubFactory(UserFactory, moderator=True)
+    question = "Which ward were you on?"
+
+
+class ProviderReviewFactory(factory.django.DjangoModelFactory[ProviderReview]):
+    class Meta:
+        model = ProviderReview
+
+    story = factory.SubFactory(StoryFactory, provider_review=True, review=None)
+    due_at = factory.LazyAttribute(lambda o: o.story.provider_review_due_at)
 
 
 class ResponseFactory(factory.django.DjangoModelFactory[Response]):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
 from urllib.parse import urlencode
@@ -12,6 +11,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from carestory.lib.emails import normalise_email
+from carestory.lib.postcodes import Problem, uk_parse
 from carestory.lib.screen_names import screen_name_problem
 from carestory.lib.text import normalise_text, word_count
 from carestory.stories.models import AgeGroup, AuthorRole, Tag
@@ -34,7 +34,12 @@ SCREEN_NAME_MESSAGES = {
     "birth_year": _("Your screen name must not contain your age or year of birth"),
 }
 
-_POSTCODE = re.compile(r"^[A-Za-z0-9 ]{2,10}$")
+# A full UK postcode, a sector or just the district ("LS1"): each says where people are.
+POSTCODE_MESSAGES = {
+    Problem.CHARACTERS: _("Enter a postcode using only letters, numbers and spaces"),
+    Problem.AREA: _("Check the start of your postcode: no UK postcode begins with those letters"),
+    Problem.SHAPE: _("Enter a UK postcode, like LS1 4AP, or just its first part, like LS1"),
+}
 
 
 class TagChoiceField(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
@@ -151,12 +156,14 @@ class StoryForm(forms.Form):
         return name
 
     def clean_postcode(self) -> str:
-        postcode = " ".join(self.cleaned_data["postcode"].split()).upper()
-        if postcode and not _POSTCODE.match(postcode):
-            raise forms.ValidationError(
-                _("Enter a postcode using only letters, numbers and spaces")
-            )
-        return postcode
+        text = self.cleaned_data["postcode"]
+        if not text:
+            return ""
+        parsed = uk_parse(text)
+        if parsed.value is None:
+            problem = parsed.problem if parsed.problem in POSTCODE_MESSAGES else Problem.SHAPE
+            raise forms.ValidationError(POSTCODE_MESSAGES[problem])
+        return parsed.value.display
 
     def clean_email(self) -> str:
         return normalise_email(str(self.cleaned_data["email"]))

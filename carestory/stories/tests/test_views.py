@@ -84,6 +84,10 @@ def test_double_post_makes_one_story(client: Client, world: World) -> None:
         ({"screen_name": "Call 07700 900123"}, "must not contain a phone number"),
         ({"screen_name": "Sarah Jones"}, "looks like a real name"),
         ({"postcode": "<script>"}, "Enter a postcode using only letters"),
+        ({"postcode": "Leeds"}, "Enter a UK postcode, like LS1 4AP, or just its first part"),
+        ({"postcode": "LS1 4CI"}, "Enter a UK postcode, like LS1 4AP"),  # no C or I there
+        ({"postcode": "D02 X285"}, "Enter a UK postcode, like LS1 4AP"),
+        ({"postcode": "ZZ9 9ZZ"}, "no UK postcode begins with those letters"),
         ({"good": ["999999"]}, "Select a valid choice"),
         ({"idempotency_key": "forged"}, "Enter a valid UUID"),
     ],
@@ -102,6 +106,24 @@ def test_bad_input_shows_specific_message_and_changes_nothing(
     # Nothing typed is lost: the other answers are still in the form.
     if overrides.get("title") is None and "title" not in overrides:
         assert data["title"] in body
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("ls1 4ap", "LS1 4AP"),
+        (" LS14AP ", "LS1 4AP"),
+        ("\uff2c\uff33\uff11 \uff14\uff21\uff30", "LS1 4AP"),  # full-width
+        ("ls1", "LS1"),  # the first part alone is enough
+        ("LS1 4", "LS1 4"),
+        ("", ""),
+    ],
+)
+def test_postcode_is_kept_in_one_form(
+    client: Client, world: World, typed: str, stored: str
+) -> None:
+    assert client.post(TELL, form_data(world, postcode=typed)).status_code == 302
+    assert Story.objects.get().postcode == stored
 
 
 def test_unknown_service_code_is_explained(client: Client, world: World) -> None:

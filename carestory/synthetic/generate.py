@@ -58,6 +58,7 @@ from django.db import connection, models, transaction
 from carestory.accounts.models import User
 from carestory.audit.models import AuditEvent
 from carestory.audit.services import audit_record
+from carestory.lib.postcodes import Kind, uk_postcode
 from carestory.moderation.models import (
     AuthorQuestion,
     ModeratorNote,
@@ -743,11 +744,14 @@ def _generate(
     aspects = [pk for pk, group, _ in tags if group == Tag.Group.ASPECT]
     good_feelings = [pk for pk, group, pol in tags if group == Tag.Group.FEELING and pol > 0]
     bad_feelings = [pk for pk, group, pol in tags if group == Tag.Group.FEELING and pol < 0]
-    postcodes = list(
-        Postcode.objects.filter(kind=Postcode.Kind.FULL)
+    # Authors' postcodes as the story form keeps them ("TS18 1HU"), not as the table stores them.
+    postcodes = [
+        parsed.display
+        for code in Postcode.objects.filter(kind=Postcode.Kind.FULL)
         .order_by("code")[:20000]
         .values_list("code", flat=True)
-    )
+        if (parsed := uk_postcode(code, kinds=(Kind.FULL,))) is not None
+    ]
     id_models: list[type[models.Model]] = [User, Subscription, Story, Response]
     ids = _next_ids(id_models)
     writer = _Writer()

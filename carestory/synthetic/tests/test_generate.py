@@ -13,6 +13,7 @@ from django.db.models import Count, Max, Min, Q
 
 from carestory.accounts.models import User
 from carestory.audit.models import AuditEvent
+from carestory.lib.postcodes import uk_postcode
 from carestory.moderation.models import ProviderReview, StoryRevision
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.services.demo import demo_postcodes_load, demo_tree_load
@@ -91,6 +92,9 @@ def test_rows_are_valid_for_every_constraint() -> None:
     assert not AuthorReply.objects.filter(status="published", published_at__isnull=True).exists()
     # Private fields are filled for some stories, never with real-looking addresses.
     assert stories.exclude(postcode="").exists()
+    for postcode in stories.exclude(postcode="").values_list("postcode", flat=True):
+        parsed = uk_postcode(postcode)  # kept as the story form keeps them: "TS18 1HU"
+        assert parsed is not None and parsed.display == postcode
     assert stories.exclude(age_group="").exists()
     assert not User.objects.filter(
         Q(stories__isnull=False) & ~Q(email__endswith=f"@{DOMAIN}")

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    """Refuses a bulk change as the model refuses a change of one event: without this, a
+    queryset update or delete (bulk_update included) would change the log on SQLite, which
+    has no trigger."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise RuntimeError("Audit events are append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise RuntimeError("Audit events are append-only")
 
 
 class AuditEvent(models.Model):
@@ -20,6 +32,8 @@ class AuditEvent(models.Model):
     object_id = models.CharField(max_length=40, db_index=True)
     changes = models.JSONField(default=dict, blank=True)
     reason = models.TextField(blank=True)
+
+    objects: ClassVar[AuditEventQuerySet] = AuditEventQuerySet.as_manager()  # type: ignore[assignment]
 
     class Meta:
         ordering = ["-at", "-id"]

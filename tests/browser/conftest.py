@@ -1,4 +1,5 @@
-"""Browser fixtures: Debian's Chromium driven by Playwright, and an axe-core check.
+"""Browser fixtures: Debian's Chromium driven by Playwright, the live site with committed
+personas, and the helpers every browser test uses (visit with an axe-core check, sign in).
 
 Playwright's own browser downloads are never used: the tests launch /usr/bin/chromium.
 """
@@ -11,6 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pytest_django.fixtures import Settings
+
+from carestory.outbox.testing import SmtpSink
+from conftest import World
+from tests.factories import TEST_PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -95,6 +101,45 @@ def new_page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Callable
 def browser_page(new_page: Callable[[], Any]) -> Any:
     """A page in a fresh browser context."""
     return new_page()
+
+
+@pytest.fixture
+def live_world(transactional_db: None, django_db_serialized_rollback: None) -> World:
+    """The personas, committed so the live server's thread can see them.
+
+    Serialized rollback puts the data migrations' rows (the tags) back for later tests,
+    since a transactional test ends by emptying every table.
+    """
+    return World()
+
+
+@pytest.fixture
+def site(live_server: Any, settings: Settings, smtp_sink: SmtpSink) -> str:
+    """The live server's address; emailed links point at it, and email goes to the sink."""
+    settings.SITE_URL = live_server.url
+    return str(live_server.url)
+
+
+def visit(page: Any, url: str) -> None:
+    """Go to ``url`` and fail on any serious accessibility violation there."""
+    page.goto(url)
+    axe_check(page)
+
+
+def main(page: Any) -> Any:
+    return page.locator("main")
+
+
+def staff_sign_in(page: Any, site: str, email: str) -> None:
+    """Sign in on the staff form with the test password; the page after it is checked too."""
+    from playwright.sync_api import expect
+
+    visit(page, f"{site}/staff/login/")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    main(page).get_by_role("button", name="Sign in").click()
+    expect(page).not_to_have_url(re.compile(r"/staff/login/"))
+    axe_check(page)
 
 
 def _describe(violation: dict[str, Any]) -> str:

@@ -13,15 +13,13 @@ from typing import Any
 import pytest
 import time_machine
 from playwright.sync_api import expect
-from pytest_django.fixtures import Settings
 
 from carestory.outbox.services import outbox_drain
 from carestory.outbox.testing import ReceivedEmail, SmtpSink
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.stories.models import Story
 from conftest import World
-from tests.browser.conftest import axe_check
-from tests.factories import TEST_PASSWORD
+from tests.browser.conftest import axe_check, main, staff_sign_in, visit
 
 pytestmark = pytest.mark.browser
 
@@ -40,28 +38,6 @@ CHANGE_DESCRIPTION = "We now offer every patient admitted at night a hot drink a
 REPLY_BODY = "Thank you for listening. I hope the next patient gets that hot drink too."
 
 
-@pytest.fixture
-def live_world(transactional_db: None, django_db_serialized_rollback: None) -> World:
-    """The personas, committed so the live server's thread can see them.
-
-    Serialized rollback puts the data migrations' rows (the tags) back for later tests,
-    since a transactional test ends by emptying every table.
-    """
-    return World()
-
-
-@pytest.fixture
-def site(live_server: Any, settings: Settings, smtp_sink: SmtpSink) -> str:
-    """The live server's address; emailed links point at it."""
-    settings.SITE_URL = live_server.url
-    return str(live_server.url)
-
-
-def visit(page: Any, url: str) -> None:
-    page.goto(url)
-    axe_check(page)
-
-
 def only_email(sink: SmtpSink, *, to: str, subject_contains: str) -> ReceivedEmail:
     found = sink.find(to=to, subject_contains=subject_contains)
     subjects = [(m.rcpt_tos, m.subject) for m in sink.messages]
@@ -73,19 +49,6 @@ def link_in(email: ReceivedEmail, site: str, path_pattern: str) -> str:
     match = re.search(re.escape(site) + path_pattern, email.text)
     assert match, f"no link matching {path_pattern!r} in:\n{email.text}"
     return match.group(0)
-
-
-def main(page: Any) -> Any:
-    return page.locator("main")
-
-
-def staff_sign_in(page: Any, site: str, email: str) -> None:
-    visit(page, f"{site}/staff/login/")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    main(page).get_by_role("button", name="Sign in").click()
-    expect(page).not_to_have_url(re.compile(r"/staff/login/"))
-    axe_check(page)
 
 
 def test_core_loop(

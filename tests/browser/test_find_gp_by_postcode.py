@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
-from pytest_django.fixtures import Settings
 
 from carestory.outbox.services import outbox_drain
 from carestory.outbox.testing import SmtpSink
@@ -29,12 +28,6 @@ def demo_tree(transactional_db: None, django_db_serialized_rollback: None) -> No
     tags_ensure(Tag)
     demo_tree_load()
     demo_postcodes_load()
-
-
-@pytest.fixture
-def site(live_server: Any, settings: Settings, smtp_sink: SmtpSink) -> str:
-    settings.SITE_URL = live_server.url
-    return str(live_server.url)
 
 
 def test_find_gp_practice_by_postcode_and_tell_a_story(

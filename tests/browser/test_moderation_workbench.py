@@ -10,18 +10,16 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
-from pytest_django.fixtures import Settings
 
 from carestory.moderation import services as decisions
 from carestory.moderation.models import StoryRevision
 from carestory.outbox.models import OutboxMessage
 from carestory.outbox.services import outbox_render
-from carestory.outbox.testing import SmtpSink
 from carestory.services.models import Service
 from carestory.stories.models import Story, Tag
 from conftest import World
-from tests.browser.conftest import axe_check
-from tests.factories import TEST_PASSWORD, ServiceFactory, StoryFactory
+from tests.browser.conftest import axe_check, main, staff_sign_in, visit
+from tests.factories import ServiceFactory, StoryFactory
 
 pytestmark = pytest.mark.browser
 
@@ -31,35 +29,6 @@ BODY = (
     "Nurse Jane Smith sat with me all night when I could not sleep. "
     f"If the ward wants to thank her, email me at {EMAIL} and I will tell you more."
 )
-
-
-@pytest.fixture
-def live_world(transactional_db: None, django_db_serialized_rollback: None) -> World:
-    """The personas, committed so the live server's thread can see them."""
-    return World()
-
-
-@pytest.fixture
-def site(live_server: Any, settings: Settings, smtp_sink: SmtpSink) -> str:
-    settings.SITE_URL = live_server.url
-    return str(live_server.url)
-
-
-def visit(page: Any, url: str) -> None:
-    page.goto(url)
-    axe_check(page)
-
-
-def main(page: Any) -> Any:
-    return page.locator("main")
-
-
-def staff_sign_in(page: Any, site: str, email: str) -> None:
-    visit(page, f"{site}/staff/login/")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    main(page).get_by_role("button", name="Sign in").click()
-    expect(page).not_to_have_url(re.compile(r"/staff/login/"))
 
 
 def test_apply_a_suggestion_and_publish(

@@ -12,20 +12,10 @@ from pytest_django.fixtures import Settings
 
 from carestory.responses.models import Response
 from conftest import World
-from tests.browser.conftest import axe_check
+from tests.browser.conftest import axe_check, visit
 from tests.factories import TEST_PASSWORD, StoryFactory
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def live_world(transactional_db: None, django_db_serialized_rollback: None) -> World:
-    return World()
-
-
-def visit(page: Any, url: str) -> None:
-    page.goto(url)
-    axe_check(page)
 
 
 def test_change_then_delete_a_response_within_the_window(

@@ -183,11 +183,6 @@ class UKPostcode:
         return self.display if self.kind == Kind.SECTOR else self.compact
 
     @property
-    def area(self) -> str:
-        """The letters the outward code begins with ("TS"; "GIR" and "NPT" are their own)."""
-        return _uk_area(self.outward)
-
-    @property
     def sector(self) -> UKPostcode | None:
         return UKPostcode(self.outward, self.inward[0]) if self.inward else None
 
@@ -205,6 +200,7 @@ class UKPostcode:
 
 
 def _uk_area(outward: str) -> str:
+    """The letters the outward code begins with ("TS"; "GIR" and "NPT" are their own)."""
     if outward in UK_SPECIAL_OUTWARD:
         return outward
     found = _UK_AREA.match(outward)

@@ -82,13 +82,11 @@ def test_valid(text: str, display: str, key: str, kind: Kind, keys: tuple[str, .
 def test_parts() -> None:
     postcode = UKPostcode("TS18", "1HU")
     assert postcode == uk_postcode("ts181hu")
-    assert (postcode.outward, postcode.inward, postcode.area) == ("TS18", "1HU", "TS")
+    assert (postcode.outward, postcode.inward) == ("TS18", "1HU")
     assert postcode.sector == UKPostcode("TS18", "1")
     assert postcode.district == UKPostcode("TS18")
     assert UKPostcode("TS18", "1").sector == UKPostcode("TS18", "1")
     assert UKPostcode("TS18").sector is None
-    assert UKPostcode("M1").area == "M"
-    assert UKPostcode("NPT").area == "NPT"
     assert postcode.region == "uk"
 
 

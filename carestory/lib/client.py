@@ -47,7 +47,7 @@ def client_ip(request: HttpRequest) -> str | None:
     """The client's address as a string, or None if there is none we can read."""
     remote = _parse(str(request.META.get("REMOTE_ADDR") or ""))
     trusted = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0))
-    forwarded = str(request.META.get("HTTP_X_FORWARDED_FOR") or "")
+    forwarded = str(request.headers.get("x-forwarded-for") or "")
     if trusted > 0 and forwarded.strip():
         # rsplit with a bound: the work is linear in the header and only N entries are kept.
         entries = forwarded.rsplit(",", trusted)[-trusted:]

@@ -90,7 +90,7 @@ def anonymous_get(request: HttpRequest) -> bool:
         request.method == "GET"
         and settings.SESSION_COOKIE_NAME not in request.COOKIES
         and CookieStorage.cookie_name not in request.COOKIES
-        and "HTTP_AUTHORIZATION" not in request.META
+        and "authorization" not in request.headers
     )
 
 

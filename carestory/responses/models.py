@@ -50,7 +50,7 @@ class Response(models.Model):
     change = models.CharField(max_length=10, choices=Change.choices, default=Change.NONE)
     change_description = models.TextField(blank=True)
     status = models.CharField(
-        max_length=20, choices=ModerationStatus.choices, default=ModerationStatus.IN_MODERATION
+        max_length=20, choices=ModerationStatus, default=ModerationStatus.IN_MODERATION
     )
     idempotency_key = models.UUIDField(unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -97,7 +97,7 @@ class AuthorReply(models.Model):
     original_body = models.TextField()
     body = models.TextField()
     status = models.CharField(
-        max_length=20, choices=ModerationStatus.choices, default=ModerationStatus.IN_MODERATION
+        max_length=20, choices=ModerationStatus, default=ModerationStatus.IN_MODERATION
     )
     idempotency_key = models.UUIDField(unique=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -94,16 +94,16 @@ class Story(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="stories"
     )
     screen_name = models.CharField(_("screen name"), max_length=40)
-    author_role = models.CharField(_("your role"), max_length=20, choices=AuthorRole.choices)
+    author_role = models.CharField(_("your role"), max_length=20, choices=AuthorRole)
     # Private to the author and moderators: never on a public page, feed, API or staff email.
-    age_group = models.CharField(max_length=10, choices=AgeGroup.choices, blank=True)
+    age_group = models.CharField(max_length=10, choices=AgeGroup, blank=True)
     postcode = models.CharField(max_length=10, blank=True)
     original_title = models.CharField(max_length=200)
     original_body = models.TextField()
     # The public version, edited by moderators.
     title = models.CharField(max_length=200)
     body = models.TextField()
-    criticality = models.SmallIntegerField(choices=Criticality.choices, null=True, blank=True)
+    criticality = models.SmallIntegerField(choices=Criticality, null=True, blank=True)
     services: models.ManyToManyField[Service, StoryService] = models.ManyToManyField(
         Service, through="StoryService", related_name="stories"
     )
@@ -140,9 +140,7 @@ class Story(models.Model):
         default=0, help_text="0 none, 1 publish and signpost, 2 hold for a senior moderator."
     )
     automod_flags = models.JSONField(default=list, blank=True)
-    suggested_criticality = models.SmallIntegerField(
-        choices=Criticality.choices, null=True, blank=True
-    )
+    suggested_criticality = models.SmallIntegerField(choices=Criticality, null=True, blank=True)
     # When the automated checks last ran on the current text; empty = not checked yet (the
     # checks run in the worker after the story is saved, see stories/jobs.py).
     checked_at = models.DateTimeField(null=True, blank=True)

@@ -32,7 +32,7 @@ def _error(message: str, status: int = 400) -> JsonResponse:
 def guidance(request: HttpRequest) -> JsonResponse:
     """POST title and body (form-encoded); CSRF-protected like every form on the site."""
     try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        length = int(request.headers.get("content-length") or 0)
     except ValueError:
         length = 0
     if length > MAX_REQUEST_BYTES:

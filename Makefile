@@ -67,10 +67,11 @@ test: dev-deps browser ## Run the whole test suite (SQLite, or PostgreSQL when D
 	@mkdir -p var
 	CARESTORY_ENV=test $(VENV)/bin/pytest $(PYTEST_ARGS)
 
-lint: dev-deps ## ruff (lint and format check) and mypy (the code, and the tests)
+lint: dev-deps ## ruff (lint, complexity, format check), mypy (the code and the tests), vulture (dead code)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy carestory tests conftest.py
+	$(VENV)/bin/vulture
 
 format: dev-deps ## Format the code with ruff
 	$(VENV)/bin/ruff format .

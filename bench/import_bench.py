@@ -1,9 +1,9 @@
 """Wall time of the service directory import: first import into an empty database, then a
 re-import of the same files (which finds nothing to change), on the configured database.
 
-    .venv/bin/python bench/import_bench.py /work/shared/data            # SQLite
+    .venv/bin/python bench/import_bench.py ../shared/data            # SQLite
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/carestory_imp \\
-        .venv/bin/python bench/import_bench.py /work/shared/data        # PostgreSQL
+        .venv/bin/python bench/import_bench.py ../shared/data        # PostgreSQL
 
 It never touches the configured database itself: it creates a throwaway one beside it
 (var/import-bench.sqlite3, or ``<name>_import_bench`` on PostgreSQL), migrates it, runs the

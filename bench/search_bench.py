@@ -46,7 +46,8 @@ from carestory.services.models import Postcode, Service  # noqa: E402
 from carestory.services.selectors import service_search  # noqa: E402
 from carestory.services.services import search_text_for  # noqa: E402
 
-DEFAULT_DATA = Path("/work/shared/data")
+# The shared folder beside the repository; --data names another.
+DEFAULT_DATA = ROOT.parent / "shared" / "data"
 
 # (query, keyword arguments): what people type, as names, codes, towns and postcodes.
 QUERIES: list[tuple[str, dict[str, Any]]] = [
@@ -183,6 +184,8 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="start from a kept bench database")
     parser.add_argument("--no-departments", action="store_true", help="only what import_ods loads")
     args = parser.parse_args()
+    if not args.reuse and not args.data.is_dir():
+        parser.error(f"{args.data} is not here: --data DIR names the ODS, hospital and postcodes")
 
     settings.DEBUG = False  # no query log
     db = settings.DATABASES["default"]

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 
 from carestory.moderation.automod.evaluation import evaluate, parse_source, read_records
+from tests.shared import needs_shared, shared_path
 
-DEV_SET = Path(__file__).resolve().parents[4] / "shared" / "automod" / "dev-set.jsonl"
+DEV_SET = shared_path("automod", "dev-set.jsonl")
 DATA = Path(__file__).parent / "data"
 
 
-@pytest.mark.skipif(not DEV_SET.exists(), reason="the shared dev set is not here")
+@needs_shared("automod", "dev-set.jsonl")
 def test_dev_set_targets() -> None:
     result = evaluate(read_records(DEV_SET))
     assert result["records"] == 150

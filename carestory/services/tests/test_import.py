@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from carestory.audit.models import AuditEvent
@@ -41,11 +40,12 @@ from carestory.services.importers.tree import TreeCycleError, paths_compute
 from carestory.services.models import Postcode, Service, ServiceRedirect
 from carestory.stories.models import StoryService
 from tests.factories import ServiceFactory, StoryFactory
+from tests.shared import needs_shared, shared_path
 
 DATA = Path(__file__).resolve().parent / "data"
 SMALL = DATA / "ods_small"
 MALFORMED = DATA / "ods_malformed"
-SHARED = Path(settings.BASE_DIR).parent / "shared" / "data"
+SHARED = shared_path("data")
 TODAY = dt.date(2026, 11, 26)
 
 # What ods_small holds, by kind (stand-ins included: TAH, NDA and three Scottish boards).
@@ -850,7 +850,7 @@ def test_demo_postcodes_file_errors_are_specific(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.django_db
-@pytest.mark.skipif(not SHARED.is_dir(), reason="the shared data folder is not here")
+@needs_shared("data")
 def test_full_shipped_data() -> None:
     summary = run(SHARED)
 
@@ -880,7 +880,7 @@ def test_full_shipped_data() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not SHARED.is_dir(), reason="the shared data folder is not here")
+@needs_shared("data")
 def test_demo_slice_files_are_what_build_slice_makes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

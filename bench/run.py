@@ -55,7 +55,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -625,9 +625,7 @@ def probe_uncached(page: Page) -> dict[str, Any]:
     """The page rendered, not served from the public page cache: a visitor with a message
     waiting (an unreadable ``messages`` cookie, which Django ignores) always misses it."""
     cookie = "; ".join(c for c in (page.cookie, "messages=bench") if c)
-    return probe(
-        Page(page.key, page.label, page.path, cookie, page.method, page.body, page.headers)
-    )
+    return probe(replace(page, cookie=cookie))
 
 
 @dataclass

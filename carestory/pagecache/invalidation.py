@@ -83,29 +83,30 @@ _UPDATE_SET = re.compile(r"\s*UPDATE\s+\"?\w+\"?\s+SET\s+(.*?)(?:\s+WHERE\s|$)",
 _SET_COLUMN = re.compile(r"(?:^|,)\s*\"?(\w+)\"?\s*=")
 
 _WRITE = re.compile(
-    r"\s*(?:(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM|REPLACE\s+INTO|TRUNCATE"
-    r"(?:\s+TABLE)?|COPY|MERGE\s+INTO)\s+\"?(\w+)\"?|(WITH)\b)",
+    r"\s*(?:(?P<verb>INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM|REPLACE\s+INTO|"
+    r"TRUNCATE(?:\s+TABLE)?|COPY|MERGE\s+INTO)\s+\"?(?P<table>\w+)\"?|(?P<with>WITH)\b)",
     re.IGNORECASE,
 )
 _SELECT_ONLY_WITH = re.compile(r"\b(?:INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
 
 
-def writes_public_table(sql: str) -> bool:
-    """Whether a statement may change what a public page shows (cheap: an anchored match)."""
+def public_write(sql: str) -> str | None:
+    """The statement's first word (INSERT, UPDATE, DELETE, ..., WITH) if it may change what a
+    public page shows, else None (cheap for a SELECT: an anchored match fails at once)."""
     match = _WRITE.match(sql)
     if match is None:
-        return False
-    table = match.group(1)
-    if table is not None:
-        table = table.lower()
-        if table in PRIVATE_TABLES:
-            return False
-        private = PRIVATE_COLUMNS.get(table)
-        if private is not None:
-            return not _sets_only(sql, private)
-        return True
-    # A CTE: a write if it contains one (rare; be safe).
-    return _SELECT_ONLY_WITH.search(sql) is not None
+        return None
+    table = match.group("table")
+    if table is None:
+        # A CTE: a write if it contains one (rare; be safe).
+        return "WITH" if _SELECT_ONLY_WITH.search(sql) else None
+    table = table.lower()
+    if table in PRIVATE_TABLES:
+        return None
+    private = PRIVATE_COLUMNS.get(table)
+    if private is not None and _sets_only(sql, private):
+        return None
+    return match.group("verb").split(None, 1)[0].upper()
 
 
 class _Bump:
@@ -152,8 +153,10 @@ def _watch(
     execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
 ) -> Any:
     result = execute(sql, params, many, context)
-    if not _paused and writes_public_table(sql) and _changed_rows(sql, context):
-        _schedule(context["connection"])
+    if not _paused:
+        verb = public_write(sql)
+        if verb is not None and _changed_rows(verb, context):
+            _schedule(context["connection"])
     return result
 
 
@@ -166,17 +169,14 @@ def _sets_only(sql: str, columns: frozenset[str]) -> bool:
     return bool(names) and all(name.lower() in columns for name in names)
 
 
-def _changed_rows(sql: str, context: dict[str, Any]) -> bool:
+def _changed_rows(verb: str, context: dict[str, Any]) -> bool:
     """False only when the database says an UPDATE or DELETE changed no row (a WHERE that
     matched nothing, as the worker's periodic jobs do every minute). Not trusted for INSERT:
     SQLite reports 0 for ``INSERT ... RETURNING`` until the rows are read."""
-    if not _UPDATE_OR_DELETE.match(sql):
+    if verb not in ("UPDATE", "DELETE"):
         return True
     rowcount = getattr(context.get("cursor"), "rowcount", -1)
     return not (isinstance(rowcount, int) and rowcount == 0)
-
-
-_UPDATE_OR_DELETE = re.compile(r"\s*(?:UPDATE|DELETE)\b", re.I)
 
 
 def watch_connection(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:

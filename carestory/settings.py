@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "carestory.services",
     "carestory.subscriptions",
     "carestory.stories",
+    "carestory.automod",
     "carestory.moderation",
     "carestory.responses",
     "carestory.alerts",

@@ -23,7 +23,7 @@ urlpatterns = [
     path("moderation/", include("carestory.moderation.urls")),
     path("", include("carestory.moderation.urls_answer")),
     path("", include("carestory.moderation.urls_provider_review")),
-    path("", include("carestory.moderation.automod.urls")),
+    path("", include("carestory.automod.urls")),
     path("api/v1/docs", api_views.docs, name="api_docs"),
     path("api/v1/", api.urls),
     path("healthz", healthz, name="healthz"),

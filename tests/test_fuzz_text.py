@@ -29,10 +29,7 @@ from django.test import Client
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from carestory.lib import names, postcodes, screen_names, search_text
-from carestory.lib import text as libtext
-from carestory.moderation import diff
-from carestory.moderation.automod import (
+from carestory.automod import (
     FLAGS,
     analyse,
     contact,
@@ -43,10 +40,13 @@ from carestory.moderation.automod import (
     places,
     tags,
 )
-from carestory.moderation.automod import text as textlib
-from carestory.moderation.automod.base import Context, Span
-from carestory.moderation.automod.guidance import author_messages
-from carestory.moderation.automod.lexicon import json_rules
+from carestory.automod import text as textlib
+from carestory.automod.base import Context, Span
+from carestory.automod.guidance import author_messages
+from carestory.automod.lexicon import json_rules
+from carestory.lib import names, postcodes, screen_names, search_text
+from carestory.lib import text as libtext
+from carestory.moderation import diff
 from carestory.services import search
 
 KB100 = 100_000

@@ -23,7 +23,7 @@ from typing import Any
 
 from django.utils.translation import get_language
 
-from carestory.moderation.automod import Finding
+from carestory.automod import Finding
 
 _AUTOMOD = Path(__file__).resolve().parent / "automod"
 

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from carestory.accounts.models import User
-from carestory.moderation.automod import Analysis, Finding, analyse
+from carestory.automod import Analysis, Finding, analyse
 from carestory.moderation.diff import compare, compared_html, has_changes
 from carestory.moderation.findings import findings_from_json, findings_key
 from carestory.moderation.models import AuthorQuestion, ProviderReview, StoryRevision

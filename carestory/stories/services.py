@@ -19,12 +19,12 @@ from carestory.accounts.services import (
     sign_in_token_issue,
     sign_in_token_redeem,
 )
+from carestory.automod import Finding, analyse
 from carestory.lib.emails import normalise_email
 from carestory.lib.locking import ConflictError, update_if_version
 from carestory.lib.text import normalise_text, word_count
 from carestory.lib.tokens import secret_link
 from carestory.lib.urls import absolute_url
-from carestory.moderation.automod import Finding, analyse
 from carestory.moderation.findings import findings_key, findings_to_json
 from carestory.moderation.models import StoryRevision
 from carestory.outbox.services import email_enqueue, job_enqueue

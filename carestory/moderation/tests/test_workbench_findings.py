@@ -11,8 +11,8 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
+from carestory.automod import Finding, analyse
 from carestory.moderation import findings as kept
-from carestory.moderation.automod import Finding, analyse
 from carestory.moderation.findings import findings_from_json, findings_key, findings_to_json
 from carestory.moderation.selectors import story_findings
 from carestory.stories.models import Story, StoryFindings

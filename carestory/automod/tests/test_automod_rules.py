@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from carestory.moderation.automod import analyse
-from carestory.moderation.automod.contact import nhs_number_is_valid
+from carestory.automod import analyse
+from carestory.automod.contact import nhs_number_is_valid
 
 
 def spans(body: str, title: str = "A story") -> list[tuple[str, str]]:

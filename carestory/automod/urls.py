@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from carestory.moderation.automod import views
+from carestory.automod import views
 
 app_name = "automod"
 

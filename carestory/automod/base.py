@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from carestory.moderation.automod import text as textlib
+from carestory.automod import text as textlib
 
 
 @dataclass(frozen=True)

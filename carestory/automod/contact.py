@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 from django.utils.translation import gettext as _
 
+from carestory.automod.base import Context, Span
+from carestory.automod.lexicon import compiled, json_rules, word_list
 from carestory.lib.postcodes import UK_OUTWARD_PATTERN, Kind, uk_postcode, uk_postcodes_in
-from carestory.moderation.automod.base import Context, Span
-from carestory.moderation.automod.lexicon import compiled, json_rules, word_list
 
 # --- Email -------------------------------------------------------------------------------
 

@@ -10,9 +10,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from carestory.moderation.automod.criticality import LEVELS, agreement
-from carestory.moderation.automod.engine import analyse
-from carestory.moderation.automod.results import FLAGS, IDENTIFYING_LABELS, SPAN_LABELS
+from carestory.automod.criticality import LEVELS, agreement
+from carestory.automod.engine import analyse
+from carestory.automod.results import FLAGS, IDENTIFYING_LABELS, SPAN_LABELS
 
 Record = dict[str, Any]
 

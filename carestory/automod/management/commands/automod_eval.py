@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from carestory.moderation.automod.evaluation import evaluate, read_records
+from carestory.automod.evaluation import evaluate, read_records
 
 
 class Command(BaseCommand):

@@ -28,8 +28,8 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Protocol
 
-from carestory.moderation.automod.lexicon import MODELS_DIR, compiled, json_rules
-from carestory.moderation.automod.tags import tone
+from carestory.automod.lexicon import MODELS_DIR, compiled, json_rules
+from carestory.automod.tags import tone
 
 LEVELS = (
     "not critical",

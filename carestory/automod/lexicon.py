@@ -15,7 +15,7 @@ from typing import Any
 RULES_DIR = Path(__file__).resolve().parent / "rules"
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 # Carestory's shared list of common first names (also used for screen names).
-LIB_FIRST_NAMES = Path(__file__).resolve().parents[2] / "lib" / "data" / "first_names.txt"
+LIB_FIRST_NAMES = Path(__file__).resolve().parents[1] / "lib" / "data" / "first_names.txt"
 
 
 def read_lines(path: Path) -> list[str]:

@@ -7,8 +7,8 @@ import re
 from functools import cache
 from typing import Any
 
-from carestory.moderation.automod import text as textlib
-from carestory.moderation.automod.lexicon import compiled, json_rules
+from carestory.automod import text as textlib
+from carestory.automod.lexicon import compiled, json_rules
 
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 

@@ -25,7 +25,7 @@ patterns from ``rules/`` and its learned model from ``models/`` (see docs/automo
 
 from __future__ import annotations
 
-from carestory.moderation.automod.engine import analyse
-from carestory.moderation.automod.results import FLAGS, SPAN_LABELS, Analysis, Finding
+from carestory.automod.engine import analyse
+from carestory.automod.results import FLAGS, SPAN_LABELS, Analysis, Finding
 
 __all__ = ["FLAGS", "SPAN_LABELS", "Analysis", "Finding", "analyse"]

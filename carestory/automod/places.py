@@ -7,8 +7,8 @@ from functools import cache
 
 from django.utils.translation import gettext as _
 
-from carestory.moderation.automod.base import Context, Span
-from carestory.moderation.automod.lexicon import json_rules
+from carestory.automod.base import Context, Span
+from carestory.automod.lexicon import json_rules
 
 _NAME_WORD = r"[A-Za-z][A-Za-z'\u2019-]*"
 

@@ -12,9 +12,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from carestory.automod.engine import analyse
+from carestory.automod.guidance import author_messages
 from carestory.lib.ratelimit import AUTHOR_GUIDANCE, rate_limited
-from carestory.moderation.automod.engine import analyse
-from carestory.moderation.automod.guidance import author_messages
 
 # Generous for a 1,500-word story; anything bigger is not from our form.
 MAX_TITLE_CHARS = 200

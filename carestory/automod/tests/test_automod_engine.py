@@ -8,10 +8,10 @@ from itertools import pairwise
 
 import pytest
 
-from carestory.moderation.automod import FLAGS, SPAN_LABELS, Analysis, Finding, analyse
-from carestory.moderation.automod.criticality import LEVELS, NaiveBayes, agreement, features, train
-from carestory.moderation.automod.evaluation import evaluate, parse_markup, parse_source
-from carestory.moderation.automod.guidance import author_messages
+from carestory.automod import FLAGS, SPAN_LABELS, Analysis, Finding, analyse
+from carestory.automod.criticality import LEVELS, NaiveBayes, agreement, features, train
+from carestory.automod.evaluation import evaluate, parse_markup, parse_source
+from carestory.automod.guidance import author_messages
 from carestory.stories.models import Criticality
 from carestory.stories.vocabulary import ASPECTS, FEELINGS
 
@@ -282,7 +282,7 @@ def test_agreement() -> None:
 
 
 def test_the_shipped_model_is_small_and_loads() -> None:
-    from carestory.moderation.automod.criticality import MODEL_FILE, default_model
+    from carestory.automod.criticality import MODEL_FILE, default_model
 
     assert MODEL_FILE.stat().st_size < 2 * 1024 * 1024
     model = default_model()

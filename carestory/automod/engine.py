@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from carestory.moderation.automod import contact, people, places, profanity, when
-from carestory.moderation.automod.base import Context, Span
-from carestory.moderation.automod.criticality import CriticalityModel, suggest
-from carestory.moderation.automod.flags import flag_story
-from carestory.moderation.automod.guidance import label_messages
-from carestory.moderation.automod.results import Analysis, Finding
-from carestory.moderation.automod.tags import suggest_tags
+from carestory.automod import contact, people, places, profanity, when
+from carestory.automod.base import Context, Span
+from carestory.automod.criticality import CriticalityModel, suggest
+from carestory.automod.flags import flag_story
+from carestory.automod.guidance import label_messages
+from carestory.automod.results import Analysis, Finding
+from carestory.automod.tags import suggest_tags
 
 Detector = Callable[[Context], list[Span]]
 

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from carestory.moderation.automod import views
+from carestory.automod import views
 from conftest import World
 
 URL = "/tell-your-story/guidance"

@@ -1,8 +1,8 @@
 """Build the learned parts of the automated checks from data outside the product.
 
-    .venv/bin/python -m carestory.moderation.automod.build_models names
-    .venv/bin/python -m carestory.moderation.automod.build_models criticality [--shared ../shared]
-    .venv/bin/python -m carestory.moderation.automod.build_models all
+    .venv/bin/python -m carestory.automod.build_models names
+    .venv/bin/python -m carestory.automod.build_models criticality [--shared ../shared]
+    .venv/bin/python -m carestory.automod.build_models all
 
 ``names`` writes ``rules/first_names.txt``, ``rules/name_words.txt`` and
 ``rules/common_words.txt`` from Faker's name lists (a development dependency), Debian's
@@ -26,10 +26,10 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from carestory.moderation.automod import criticality as crit
-from carestory.moderation.automod.lexicon import LIB_FIRST_NAMES, MODELS_DIR, RULES_DIR, read_lines
+from carestory.automod import criticality as crit
+from carestory.automod.lexicon import LIB_FIRST_NAMES, MODELS_DIR, RULES_DIR, read_lines
 
-DEFAULT_SHARED = Path(__file__).resolve().parents[3].parent / "shared"
+DEFAULT_SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 PX_DIR = Path("data") / "feedback" / "pxtextmining"
 DICTIONARY = Path("/usr/share/dict/british-english")
 SEED = 20240531

@@ -16,9 +16,9 @@ from typing import NamedTuple
 
 from django.utils.translation import gettext as _
 
-from carestory.moderation.automod import text as textlib
-from carestory.moderation.automod.base import Context, Span
-from carestory.moderation.automod.lexicon import (
+from carestory.automod import text as textlib
+from carestory.automod.base import Context, Span
+from carestory.automod.lexicon import (
     core_first_names,
     first_names,
     json_rules,

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from carestory.moderation.automod.evaluation import check_record, read_records
+from carestory.automod.evaluation import check_record, read_records
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from carestory.moderation.automod.evaluation import evaluate, parse_source, read_records
+from carestory.automod.evaluation import evaluate, parse_source, read_records
 from tests.shared import needs_shared, shared_path
 
 DEV_SET = shared_path("automod", "dev-set.jsonl")

@@ -12,7 +12,7 @@ from typing import TypedDict
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from carestory.moderation.automod.results import Analysis
+from carestory.automod.results import Analysis
 
 # Most useful first: identifiers, contact details, then people, then the finer points.
 MESSAGE_ORDER = (

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from carestory.moderation.automod import text as textlib
-from carestory.moderation.automod.base import Span
-from carestory.moderation.automod.lexicon import compiled, json_rules
-from carestory.moderation.automod.profanity import is_insult
+from carestory.automod import text as textlib
+from carestory.automod.base import Span
+from carestory.automod.lexicon import compiled, json_rules
+from carestory.automod.profanity import is_insult
 
 ALL_CAPS_SHARE = 0.8
 ALL_CAPS_MIN_LETTERS = 20

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from carestory.moderation.automod.base import Context, Span
-from carestory.moderation.automod.lexicon import json_rules
+from carestory.automod.base import Context, Span
+from carestory.automod.lexicon import json_rules
 
 _TOKEN = re.compile(r"(?<![\w*#@$!|+])[A-Za-z@$*#0-9|!+]*[A-Za-z][A-Za-z@$*#0-9|!+]*")
 _DOTTED = re.compile(r"(?<![\w.])(?:[A-Za-z][.\-_*]){3,}[A-Za-z](?![\w])")

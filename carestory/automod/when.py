@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from carestory.moderation.automod.base import Context, Span
-from carestory.moderation.automod.lexicon import json_rules
+from carestory.automod.base import Context, Span
+from carestory.automod.lexicon import json_rules
 
 _ORDINAL = r"(?:1st|2nd|3rd|(?:[4-9]|1\d|2[04-9]|30)th|21st|22nd|23rd|31st)"
 _DAY = rf"(?:{_ORDINAL}|[12]\d|3[01]|0?[1-9])"

@@ -7,13 +7,9 @@ from typing import Any
 
 from django.db import models
 
+from carestory.lib.errors import ConflictError
 
-class ConflictError(Exception):
-    """Someone else changed the object since it was read."""
-
-    def __init__(self, current_version: int | None) -> None:
-        super().__init__("The item was changed by someone else")
-        self.current_version = current_version
+__all__ = ["ConflictError", "update_if_version"]  # ConflictError's home is lib/errors.py
 
 
 def update_if_version(

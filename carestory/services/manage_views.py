@@ -3,12 +3,10 @@ move, close, merge and describe services in their scope. Anyone else gets 404.""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -17,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from carestory.accounts.models import User
 from carestory.lib.decorators import staff_required
+from carestory.lib.errors import attempt, page_status
 from carestory.services.forms import (
     CloseForm,
     DepartmentForm,
@@ -28,7 +27,6 @@ from carestory.services.forms import (
 from carestory.services.models import Service
 from carestory.services.selectors import service_get
 from carestory.services.services import (
-    NotAllowed,
     ServicePermissions,
     service_add_department,
     service_close,
@@ -105,15 +103,6 @@ def _managed(
     return user, service, permissions
 
 
-def _add_errors(form: forms.Form, exc: ValidationError) -> None:
-    """Put the service function's messages on the matching fields (or the form as a whole)."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
-
-
 def _posted(request: HttpRequest) -> Any:
     """The POST data for a bound form (even when empty, as for "close"), or None on GET."""
     return request.POST if request.method == "POST" else None
@@ -148,24 +137,13 @@ def _form_page(
             "intro": intro,
             "warning": warning,
         },
-        status=400 if form.errors else 200,
+        status=page_status(form),
     )
 
 
 def _done(request: HttpRequest, service: Service, message: str) -> HttpResponse:
     messages.success(request, message)
     return redirect("services_manage:home", code=service.code)
-
-
-def _attempt(form: forms.Form, action: Callable[[], Any]) -> Any:
-    """Run a service function; NotAllowed answers 404, bad input goes back on the form."""
-    try:
-        return action()
-    except NotAllowed as exc:
-        raise Http404 from exc
-    except ValidationError as exc:
-        _add_errors(form, exc)
-        return None
 
 
 @staff_required
@@ -199,12 +177,12 @@ def add_department(request: HttpRequest, code: str) -> HttpResponse:
     form = DepartmentForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        department = _attempt(
-            form,
+        department = attempt(
             lambda: service_add_department(
                 actor=user, parent=service, name=data["name"], code=data["code"]
             ),
-        )
+            form,
+        ).value
         if department is not None:
             return _done(
                 request,
@@ -228,7 +206,7 @@ def rename(request: HttpRequest, code: str) -> HttpResponse:
     form = RenameForm(_posted(request), initial={"name": service.name})
     if request.method == "POST" and form.is_valid():
         name = form.cleaned_data["name"]
-        if _attempt(form, lambda: service_rename(actor=user, service=service, name=name)):
+        if attempt(lambda: service_rename(actor=user, service=service, name=name), form).done:
             return _done(request, service, _("Renamed to %(name)s") % {"name": name})
     return _form_page(
         request,
@@ -246,8 +224,11 @@ def move(request: HttpRequest, code: str) -> HttpResponse:
     form = MoveForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         target = _service_by_code(form, "parent")
-        if target is not None and _attempt(
-            form, lambda: service_move(actor=user, service=service, new_parent=target)
+        if (
+            target is not None
+            and attempt(
+                lambda: service_move(actor=user, service=service, new_parent=target), form
+            ).done
         ):
             return _done(request, service, _("Moved under %(name)s") % {"name": target.name})
     return _form_page(
@@ -268,7 +249,7 @@ def close(request: HttpRequest, code: str) -> HttpResponse:
     if (
         request.method == "POST"
         and form.is_valid()
-        and _attempt(form, lambda: service_close(actor=user, service=service))
+        and attempt(lambda: service_close(actor=user, service=service), form).done
     ):
         return _done(request, service, _("Closed"))
     return _form_page(
@@ -293,7 +274,9 @@ def merge(request: HttpRequest, code: str) -> HttpResponse:
         target = _service_by_code(form, "into")
         result = None
         if target is not None:
-            result = _attempt(form, lambda: service_merge(actor=user, service=service, into=target))
+            result = attempt(
+                lambda: service_merge(actor=user, service=service, into=target), form
+            ).value
         if result is not None:
             return _done(
                 request,
@@ -324,15 +307,15 @@ def describe(request: HttpRequest, code: str) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if _attempt(
-            form,
+        if attempt(
             lambda: service_describe(
                 actor=user,
                 service=service,
                 description=data["description"],
                 website=data["website"],
             ),
-        ):
+            form,
+        ).done:
             return _done(request, service, _("Saved the description"))
     return _form_page(
         request,

@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 from carestory.accounts.models import User
 from carestory.audit.models import AuditEvent
 from carestory.audit.services import audit_record
+from carestory.lib.errors import NotAllowed
 from carestory.lib.postcodes import compact
 from carestory.lib.search_text import fold
 from carestory.lib.text import normalise_text
@@ -49,10 +50,6 @@ _CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]*$")
 
 # request.user, as views have it.
 AnyUser = AbstractBaseUser | AnonymousUser
-
-
-class NotAllowed(Exception):
-    """The user may not change this service; views answer 404 so nothing is revealed."""
 
 
 def search_text_for(service: Service) -> str:

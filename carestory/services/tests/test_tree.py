@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from carestory.accounts.models import User
 from carestory.audit.models import AuditEvent
+from carestory.lib.errors import NotAllowed
 from carestory.services.models import Service, ServiceRedirect
 from carestory.services.services import (
-    NotAllowed,
     service_add_department,
     service_close,
     service_merge,

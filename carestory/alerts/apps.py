@@ -6,4 +6,4 @@ class AlertsConfig(AppConfig):
     label = "alerts"
 
     def ready(self) -> None:
-        from carestory.alerts import jobs  # noqa: F401  (registers outbox jobs and guards)
+        from carestory.alerts import jobs  # noqa: F401  (registers the outbox job)

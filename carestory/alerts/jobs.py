@@ -1,4 +1,4 @@
-"""Outbox job handlers and guards for alerts."""
+"""Outbox jobs for alerts: the staff alert fan-out when a story is published."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from typing import Any
 from django.db import transaction
 
 from carestory.alerts.services import alerts_story_published
-from carestory.outbox.registry import register_guard, register_job
-from carestory.responses.models import AuthorReply, ModerationStatus, Response
+from carestory.outbox.registry import register_job
 from carestory.stories.models import Story
 
 
@@ -19,27 +18,3 @@ def story_published_job(payload: dict[str, Any]) -> None:
         return
     with transaction.atomic():
         alerts_story_published(story=story)
-
-
-@register_guard("story_published")
-def story_still_published(args: dict[str, Any]) -> bool:
-    return Story.objects.filter(pk=args["story_id"], status=Story.Status.PUBLISHED).exists()
-
-
-@register_guard("response_published")
-def response_still_published(args: dict[str, Any]) -> bool:
-    return Response.objects.filter(
-        pk=args["response_id"],
-        status=ModerationStatus.PUBLISHED,
-        story__status=Story.Status.PUBLISHED,
-    ).exists()
-
-
-@register_guard("reply_published")
-def reply_still_published(args: dict[str, Any]) -> bool:
-    return AuthorReply.objects.filter(
-        pk=args["reply_id"],
-        status=ModerationStatus.PUBLISHED,
-        response__status=ModerationStatus.PUBLISHED,
-        response__story__status=Story.Status.PUBLISHED,
-    ).exists()

@@ -6,4 +6,4 @@ class ResponsesConfig(AppConfig):
     label = "responses"
 
     def ready(self) -> None:
-        from carestory.responses import jobs  # noqa: F401  (registers outbox jobs)
+        from carestory.responses import jobs  # noqa: F401  (registers outbox jobs and guards)

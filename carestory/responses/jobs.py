@@ -1,11 +1,14 @@
-"""Outbox jobs for responses."""
+"""Outbox jobs for responses, and the send-time guards of the emails about a published response
+or reply: a queued email is dropped if what it announces is no longer public."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from carestory.outbox.registry import register_job, register_periodic
+from carestory.outbox.registry import register_guard, register_job, register_periodic
+from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.responses.services import RELEASE_JOB, response_release, responses_release_due
+from carestory.stories.models import Story
 
 
 @register_job(RELEASE_JOB)
@@ -20,3 +23,22 @@ def release_job(payload: dict[str, Any]) -> None:
 def release_due() -> int:
     """Safety net for the release job (also `manage.py release_responses`)."""
     return responses_release_due()
+
+
+@register_guard("response_published")
+def response_still_published(args: dict[str, Any]) -> bool:
+    return Response.objects.filter(
+        pk=args["response_id"],
+        status=ModerationStatus.PUBLISHED,
+        story__status=Story.Status.PUBLISHED,
+    ).exists()
+
+
+@register_guard("reply_published")
+def reply_still_published(args: dict[str, Any]) -> bool:
+    return AuthorReply.objects.filter(
+        pk=args["reply_id"],
+        status=ModerationStatus.PUBLISHED,
+        response__status=ModerationStatus.PUBLISHED,
+        response__story__status=Story.Status.PUBLISHED,
+    ).exists()

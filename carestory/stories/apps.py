@@ -6,4 +6,4 @@ class StoriesConfig(AppConfig):
     label = "stories"
 
     def ready(self) -> None:
-        from carestory.stories import jobs  # noqa: F401  (registers the outbox jobs)
+        from carestory.stories import jobs  # noqa: F401  (registers outbox jobs and a guard)

@@ -1,10 +1,11 @@
-"""Outbox jobs for stories: the automated checks run in the worker, after the story is saved."""
+"""Outbox jobs for stories (the automated checks run in the worker, after the story is saved;
+the recount of a large subtree), and the send-time guard of everything queued on publication."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from carestory.outbox.registry import register_job
+from carestory.outbox.registry import register_guard, register_job
 from carestory.stories.models import Story
 
 
@@ -30,3 +31,10 @@ def recount_service(payload: dict[str, Any]) -> None:
     service = Service.objects.filter(pk=payload["service_id"]).first()
     if service is not None:
         story_counts_store(service=service)
+
+
+@register_guard("story_published")
+def story_still_published(args: dict[str, Any]) -> bool:
+    """The author's "published" email and the staff alert job go only while the story is still
+    published (not once it is withdrawn)."""
+    return Story.objects.filter(pk=args["story_id"], status=Story.Status.PUBLISHED).exists()

@@ -2,7 +2,8 @@ from django.apps import AppConfig
 
 
 class SyntheticConfig(AppConfig):
-    """A synthetic national dataset for measuring the site (no models)."""
+    """The demo data (``seed_demo``) and a synthetic national dataset for measuring the site.
+    No models."""
 
     name = "carestory.synthetic"
     label = "synthetic"

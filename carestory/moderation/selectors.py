@@ -32,10 +32,10 @@ from carestory.accounts.models import User
 from carestory.automod import Analysis, Finding, analyse
 from carestory.moderation.diff import compare, compared_html, has_changes
 from carestory.moderation.findings import findings_from_json, findings_key
-from carestory.moderation.models import AuthorQuestion, ProviderReview, StoryRevision
+from carestory.moderation.models import AuthorQuestion, ProviderReview
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.services.models import Service
-from carestory.stories.models import Story, StoryFindings, StoryService
+from carestory.stories.models import Story, StoryFindings, StoryRevision, StoryService
 from carestory.subscriptions.models import Membership
 from carestory.subscriptions.selectors import ancestor_ids_of, memberships_covering
 

@@ -49,10 +49,10 @@ PRIVATE_TABLES = frozenset(
         "audit_loginattempt",
         "outbox_outboxmessage",
         "moderation_moderatornote",
-        "moderation_storyrevision",
         "moderation_authorquestion",
         "moderation_providerreview",
         "stories_storyfindings",  # the automated checks' findings, for moderators only
+        "stories_storyrevision",  # every version of a story's text, the submitted one too
         # Rewritten by the worker every ten minutes for each big subtree viewed, mostly with
         # the same numbers: story_counts_store() bumps itself when a number changed.
         "stories_servicestorycounts",

@@ -247,3 +247,29 @@ class StoryFindings(models.Model):
 
     def __str__(self) -> str:
         return f"findings for {self.story_id} at {self.found_at:%Y-%m-%d %H:%M}"
+
+
+class StoryRevision(models.Model):
+    """Every version of a story's text: the author's, each edit and each moderator save.
+    Written by ``stories/services.py`` (submission, the author's edits) and by the moderators'
+    saves. Private: the submitted version holds what moderation removes."""
+
+    class Kind(models.TextChoices):
+        SUBMITTED = "submitted", _("Submitted by the author")
+        AUTHOR_EDIT = "author_edit", _("Edited by the author")
+        MODERATOR_EDIT = "moderator_edit", _("Edited by a moderator")
+
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="revisions")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    editor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} revision {self.pk} of {self.story}"

@@ -26,7 +26,6 @@ from carestory.lib.text import normalise_text, word_count
 from carestory.lib.tokens import secret_link
 from carestory.lib.urls import absolute_url
 from carestory.moderation.findings import findings_key, findings_to_json
-from carestory.moderation.models import StoryRevision
 from carestory.outbox.services import email_enqueue, job_enqueue
 from carestory.pagecache.invalidation import bump as page_cache_bump
 from carestory.services.models import Service
@@ -36,6 +35,7 @@ from carestory.stories.models import (
     Story,
     StoryFindings,
     StoryQuerySet,
+    StoryRevision,
     StoryService,
     StoryTag,
     Tag,

@@ -13,11 +13,17 @@ from django.db import connection, transaction
 from django.db.models import Count
 
 from carestory.accounts.models import SignInToken, User
-from carestory.moderation.models import StoryRevision
 from carestory.outbox.models import OutboxMessage
 from carestory.responses.models import ModerationStatus, Response
 from carestory.services.models import Service
-from carestory.stories.models import Story, StoryFindings, StoryService, StoryTag, Tag
+from carestory.stories.models import (
+    Story,
+    StoryFindings,
+    StoryRevision,
+    StoryService,
+    StoryTag,
+    Tag,
+)
 from carestory.stories.selectors import StoryCursor
 from carestory.synthetic.generate import DOMAIN, SUBSCRIPTION_PREFIX
 

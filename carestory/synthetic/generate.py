@@ -64,7 +64,6 @@ from carestory.moderation.models import (
     ModeratorNote,
     ProviderReview,
     RejectionReason,
-    StoryRevision,
 )
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.services.models import Postcode, Service
@@ -73,6 +72,7 @@ from carestory.stories.models import (
     AuthorRole,
     Story,
     StoryFindings,
+    StoryRevision,
     StoryService,
     StoryTag,
     Tag,

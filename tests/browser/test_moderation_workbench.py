@@ -12,11 +12,10 @@ import pytest
 from playwright.sync_api import expect
 
 from carestory.moderation import services as decisions
-from carestory.moderation.models import StoryRevision
 from carestory.outbox.models import OutboxMessage
 from carestory.outbox.services import outbox_render
 from carestory.services.models import Service
-from carestory.stories.models import Story, Tag
+from carestory.stories.models import Story, StoryRevision, Tag
 from conftest import World
 from tests.browser.conftest import axe_check, main, staff_sign_in, visit
 from tests.factories import ServiceFactory, StoryFactory

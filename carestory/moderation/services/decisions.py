@@ -37,7 +37,6 @@ from carestory.moderation.models import (
     ModeratorNote,
     ProviderReview,
     RejectionReason,
-    StoryRevision,
 )
 from carestory.moderation.selectors import (
     analyse_safely,
@@ -49,7 +48,7 @@ from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.responses.services import NotAllowed, response_mark_published
 from carestory.services.models import Service
 from carestory.stories.lifecycle import can_decide, decidable_statuses, story_transition
-from carestory.stories.models import Story, StoryService, StoryTag, Tag
+from carestory.stories.models import Story, StoryRevision, StoryService, StoryTag, Tag
 from carestory.subscriptions.selectors import subscriptions_covering
 
 CLAIM_MINUTES = 15

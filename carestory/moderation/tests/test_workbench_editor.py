@@ -11,9 +11,8 @@ from django.urls import reverse
 
 from carestory.audit.models import AuditEvent
 from carestory.moderation import services as decisions
-from carestory.moderation.models import StoryRevision
 from carestory.moderation.selectors import story_suggestions
-from carestory.stories.models import Story
+from carestory.stories.models import Story, StoryRevision
 from conftest import World
 from tests.factories import StoryFactory
 

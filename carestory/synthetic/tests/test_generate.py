@@ -14,11 +14,11 @@ from django.db.models import Count, Max, Min, Q
 from carestory.accounts.models import User
 from carestory.audit.models import AuditEvent
 from carestory.lib.postcodes import uk_postcode
-from carestory.moderation.models import ProviderReview, StoryRevision
+from carestory.moderation.models import ProviderReview
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.services.demo import demo_postcodes_load, demo_tree_load
 from carestory.services.models import Service
-from carestory.stories.models import Story, StoryService, StoryTag, Tag
+from carestory.stories.models import Story, StoryRevision, StoryService, StoryTag, Tag
 from carestory.stories.vocabulary import tags_ensure
 from carestory.subscriptions.models import Membership, Subscription
 from carestory.synthetic.generate import (

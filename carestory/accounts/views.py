@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from carestory.accounts.forms import EmailForm
 from carestory.accounts.models import SignInToken
 from carestory.accounts.services import (
     author_sign_in_request,
@@ -22,7 +23,6 @@ from carestory.accounts.services import (
 )
 from carestory.accounts.signin import StaffAuthenticationForm, session_start
 from carestory.lib.ratelimit import SIGN_IN_LINKS, rate_limited
-from carestory.stories.forms import EmailForm
 
 logger = logging.getLogger(__name__)
 

@@ -195,18 +195,6 @@ class ReplyForm(forms.Form):
             self.initial.setdefault("idempotency_key", uuid.uuid4())
 
 
-class EmailForm(forms.Form):
-    email = forms.EmailField(
-        label=_("Email address"),
-        help_text=_("The address you used when you told your story"),
-        max_length=254,
-        error_messages={
-            "required": _("Enter your email address"),
-            "invalid": _("Enter an email address in the correct format, like name@example.com"),
-        },
-    )
-
-
 class StoryPageForm(forms.Form):
     """The keyset cursor of a story list, from the query string: ``after`` (older stories) or
     ``before`` (newer ones). A broken link shows the newest page with a message."""

@@ -123,7 +123,12 @@ class Postcode(models.Model):
         SECTOR = "sector", "Sector"
         DISTRICT = "district", "District"
 
-    code = models.CharField(max_length=10, unique=True, help_text="Compact, upper case.")
+    code = models.CharField(
+        max_length=10,
+        unique=True,
+        help_text="The postcode's key (lib/postcodes.py): full postcodes and districts compact "
+        '("TS181HU", "TS18"), sectors with their space ("TS18 1").',
+    )
     kind = models.CharField(max_length=10, choices=Kind.choices)
     latitude = models.FloatField()
     longitude = models.FloatField()

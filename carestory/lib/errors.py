@@ -15,8 +15,12 @@ raised by a service    meaning                                         what the 
 =====================  ==============================================  ===========================
 
 Selectors never raise for "not found" or "not yours": they return ``None`` and the view raises
-``Http404``. Services validate what the use case needs (lengths, states, references) once; forms
-keep only type and shape (a number is a number, a choice is one of the choices).
+``Http404`` (an API endpoint, ninja's ``HttpError(404, ...)``). Services validate what the use
+case needs (required, lengths, allowed values, states, references) once, keyed by the form's
+field names, and ``Problems`` gathers every message of one input; forms keep only type and shape
+(a number is a number, a choice is one of the choices), with no message of their own for a rule
+the service checks. So a view, an API endpoint, a management command and the demo loader all get
+the same message.
 
 In a view::
 
@@ -43,6 +47,7 @@ __all__ = [
     "ConflictError",
     "NotAllowed",
     "Outcome",
+    "Problems",
     "ValidationError",
     "attempt",
     "errors_to_form",
@@ -72,14 +77,45 @@ class Outcome(Generic[T]):
     invalid: bool = False
 
 
+class Problems:
+    """Every check of one input run, and all their messages raised together, so a person sees
+    every problem at once (as a form shows them), not one at a time::
+
+        problems = Problems()
+        title = problems.check(lambda: _clean_title(title), default="")
+        body = problems.check(lambda: _clean_body(body), default="")
+        problems.raise_any()
+    """
+
+    def __init__(self) -> None:
+        self._errors: dict[str, list[ValidationError]] = {}
+
+    def check(self, check: Callable[[], T], default: T) -> T:
+        """What ``check`` returns, or ``default`` after keeping its messages."""
+        try:
+            return check()
+        except ValidationError as exc:
+            self._errors = exc.update_error_dict(self._errors)
+            return default
+
+    def raise_any(self) -> None:
+        if self._errors:
+            raise ValidationError(self._errors)
+
+
 def errors_to_form(form: forms.BaseForm, exc: ValidationError) -> None:
     """Put a service's messages on the form: ``{field: msg}`` on that field when the form has
-    it, anything else (and a message without a field) on the form as a whole."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
+    it, anything else (and a message without a field) on the form as a whole. A field that
+    already shows a message (the form's own type check) keeps just that one: one message a
+    field, as the NHS error pattern asks."""
+    if not hasattr(exc, "error_dict"):
         form.add_error(None, exc)
+        return
+    for field, errors in exc.error_dict.items():
+        if field not in form.fields:
+            form.add_error(None, errors)
+        elif field not in form.errors:
+            form.add_error(field, errors)
 
 
 def attempt(action: Callable[[], T], form: forms.BaseForm | None = None) -> Outcome[T]:

@@ -10,6 +10,7 @@ from carestory.lib.errors import (
     ConflictError,
     NotAllowed,
     Outcome,
+    Problems,
     ValidationError,
     attempt,
     errors_to_form,
@@ -64,6 +65,33 @@ def test_a_message_without_a_field_goes_on_the_form() -> None:
     form = _bound()
     errors_to_form(form, ValidationError("Not now"))
     assert form.non_field_errors() == ["Not now"]
+
+
+def test_a_field_the_form_already_refused_keeps_its_own_message() -> None:
+    form = _Form({"title": "x\x00"})  # a null character: the field's own type check refuses it
+    assert not form.is_valid()
+    errors_to_form(form, ValidationError({"title": "Give it a title", "other": "Elsewhere"}))
+    assert form.errors["title"] == ["Null characters are not allowed."]
+    assert form.non_field_errors() == ["Elsewhere"]
+
+
+def test_problems_runs_every_check_and_raises_all_their_messages() -> None:
+    def refuse(message: str | dict[str, str]) -> str:
+        raise ValidationError(message)
+
+    problems = Problems()
+    assert problems.check(lambda: "kept", default="") == "kept"
+    assert problems.check(lambda: refuse({"title": "Give it a title"}), default="") == ""
+    assert problems.check(lambda: refuse({"body": "Write something"}), default="-") == "-"
+    assert problems.check(lambda: refuse("Not now"), default="") == ""
+    with pytest.raises(ValidationError) as caught:
+        problems.raise_any()
+    assert caught.value.message_dict == {
+        "title": ["Give it a title"],
+        "body": ["Write something"],
+        "__all__": ["Not now"],
+    }
+    Problems().raise_any()  # nothing wrong: nothing raised
 
 
 def test_bad_input_without_a_form_is_raised() -> None:

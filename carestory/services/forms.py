@@ -82,32 +82,18 @@ class StoryFilterForm(StoryPageForm):
 
 
 class DepartmentForm(forms.Form):
-    name = forms.CharField(
-        label=_("Name of the department"),
-        max_length=200,
-        error_messages={
-            "required": _("Enter a name for the service"),
-            "max_length": _("The name must be 200 characters or fewer"),
-        },
-    )
+    # Required, length and characters of both: services.service_add_department.
+    name = forms.CharField(label=_("Name of the department"), required=False)
     code = forms.CharField(
         label=_("Code (optional)"),
         help_text=_("Leave this empty to make one from the name, like RXX01-CARDIOLOGY"),
         required=False,
-        max_length=20,
-        error_messages={"max_length": _("The code must be 20 characters or fewer")},
     )
 
 
 class RenameForm(forms.Form):
-    name = forms.CharField(
-        label=_("New name"),
-        max_length=200,
-        error_messages={
-            "required": _("Enter a name for the service"),
-            "max_length": _("The name must be 200 characters or fewer"),
-        },
-    )
+    # Required and length: services.service_rename.
+    name = forms.CharField(label=_("New name"), required=False)
 
 
 class MoveForm(forms.Form):
@@ -143,18 +129,15 @@ class MergeForm(forms.Form):
 
 
 class DescribeForm(forms.Form):
+    # Lengths, and what a website address is: services.service_describe.
     description = forms.CharField(
         label=_("Description"),
         help_text=_("Leave this empty to show the description of the service above it"),
         widget=forms.Textarea(attrs={"rows": 8}),
         required=False,
-        max_length=5_000,
-        error_messages={"max_length": _("The description must be 5,000 characters or fewer")},
     )
     website = forms.CharField(
         label=_("Website"),
         help_text=_("The full address, starting https://. Leave empty to use the one above"),
         required=False,
-        max_length=200,
-        error_messages={"max_length": _("The website address must be 200 characters or fewer")},
     )

@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 from carestory.accounts.models import User
 from carestory.audit.models import AuditEvent
 from carestory.audit.services import audit_record
-from carestory.lib.errors import NotAllowed
+from carestory.lib.errors import NotAllowed, Problems
 from carestory.lib.postcodes import compact
 from carestory.lib.search_text import fold
 from carestory.lib.text import normalise_text
@@ -45,6 +45,7 @@ from carestory.subscriptions.models import Membership, Subscription
 CODE_MAX = 20
 NAME_MAX = 200
 DESCRIPTION_MAX = 5_000
+WEBSITE_MAX = 200
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]*$")
 
 
@@ -239,7 +240,11 @@ def _code_taken(code: str) -> bool:
 
 def _clean_code(code: str) -> str:
     code = code.strip().upper()
-    if len(code) > CODE_MAX or not _CODE.match(code):
+    if len(code) > CODE_MAX:
+        raise ValidationError(
+            {"code": _("The code must be %(max)s characters or fewer") % {"max": CODE_MAX}}
+        )
+    if not _CODE.match(code):
         raise ValidationError(
             {
                 "code": _(
@@ -280,8 +285,12 @@ def service_add_department(*, actor: User, parent: Service, name: str, code: str
     parent = _locked(parent)
     if not parent.is_open:
         raise ValidationError({"name": _("You cannot add a department to a closed service")})
-    name = _clean_name(name)
-    code = _clean_code(code) if code.strip() else department_code_for(parent=parent, name=name)
+    problems = Problems()
+    name = problems.check(lambda: _clean_name(name), default="")
+    typed = code.strip()
+    code = problems.check(lambda: _clean_code(typed), default="") if typed else ""
+    problems.raise_any()
+    code = code or department_code_for(parent=parent, name=name)
     try:
         with transaction.atomic():
             department = service_create(
@@ -389,26 +398,7 @@ def service_close(*, actor: User, service: Service) -> Service:
     return service
 
 
-def _clean_website(website: str) -> str:
-    website = website.strip()
-    if not website:
-        return ""
-    try:
-        URLValidator(schemes=["http", "https"])(website)
-    except ValidationError:
-        raise ValidationError(
-            {"website": _("Enter the website address in full, starting https://")}
-        ) from None
-    if len(website) > 200:
-        raise ValidationError({"website": _("The website address must be 200 characters or fewer")})
-    return website
-
-
-@transaction.atomic
-def service_describe(*, actor: User, service: Service, description: str, website: str) -> Service:
-    """The organisation's own words and website. Empty means "as the service above"."""
-    _require(actor=actor, service=service, restructure=False)
-    service = _locked(service)
+def _clean_description(description: str) -> str:
     description = normalise_text(description)
     if len(description) > DESCRIPTION_MAX:
         raise ValidationError(
@@ -417,7 +407,38 @@ def service_describe(*, actor: User, service: Service, description: str, website
                 % {"max": f"{DESCRIPTION_MAX:,}"}
             }
         )
-    website = _clean_website(website)
+    return description
+
+
+def _clean_website(website: str) -> str:
+    website = website.strip()
+    if not website:
+        return ""
+    if len(website) > WEBSITE_MAX:
+        raise ValidationError(
+            {
+                "website": _("The website address must be %(max)s characters or fewer")
+                % {"max": WEBSITE_MAX}
+            }
+        )
+    try:
+        URLValidator(schemes=["http", "https"])(website)
+    except ValidationError:
+        raise ValidationError(
+            {"website": _("Enter the website address in full, starting https://")}
+        ) from None
+    return website
+
+
+@transaction.atomic
+def service_describe(*, actor: User, service: Service, description: str, website: str) -> Service:
+    """The organisation's own words and website. Empty means "as the service above"."""
+    _require(actor=actor, service=service, restructure=False)
+    service = _locked(service)
+    problems = Problems()
+    description = problems.check(lambda: _clean_description(description), default="")
+    website = problems.check(lambda: _clean_website(website), default="")
+    problems.raise_any()
     changes: dict[str, list[str]] = {}
     if description != service.description:
         changes["description"] = [service.description, description]

@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanen
 from django.shortcuts import render
 from django.utils.http import urlencode
 
+from carestory.lib.errors import page_status
 from carestory.pagecache.middleware import public_page
 from carestory.services.forms import StoryFilterForm
 from carestory.services.models import Service
@@ -86,4 +87,4 @@ def service_detail(request: HttpRequest, code: str) -> HttpResponse:
         "map_url": _map_url(service),
         "permissions": service_permissions(user=request.user, service=service),
     }
-    return render(request, "services/detail.html", context, status=400 if form.errors else 200)
+    return render(request, "services/detail.html", context, status=page_status(form))

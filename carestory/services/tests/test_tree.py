@@ -18,6 +18,7 @@ from carestory.services.models import Service, ServiceRedirect
 from carestory.services.services import (
     service_add_department,
     service_close,
+    service_describe,
     service_merge,
     service_move,
     service_rename,
@@ -418,3 +419,49 @@ def test_history_lists_who_did_what(client: Client, world: World) -> None:
     service_rename(actor=world.admin, service=world.hospital, name="Riverside General")
     body = text(client.get(reverse("services_manage:home", args=[world.ward.code])))
     assert "Riverside General" not in body.split('id="history"')[1]
+
+
+# --- Validate once: the rules and their messages are the service's ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "messages"),
+    [
+        (
+            lambda w: service_add_department(actor=w.admin, parent=w.hospital, name=" "),
+            {"name": ["Enter a name for the service"]},
+        ),
+        (
+            lambda w: service_add_department(
+                actor=w.admin, parent=w.hospital, name="x" * 201, code="X" * 21
+            ),
+            {
+                "name": ["The name must be 200 characters or fewer"],
+                "code": ["The code must be 20 characters or fewer"],
+            },
+        ),
+        (
+            lambda w: service_rename(actor=w.admin, service=w.ward, name="x" * 201),
+            {"name": ["The name must be 200 characters or fewer"]},
+        ),
+        (
+            lambda w: service_describe(
+                actor=w.admin, service=w.ward, description="x" * 5001, website="x" * 201
+            ),
+            {
+                "description": ["The description must be 5,000 characters or fewer"],
+                "website": ["The website address must be 200 characters or fewer"],
+            },
+        ),
+    ],
+)
+def test_the_rules_and_their_messages_come_from_the_service(
+    world: World, call: Callable[[World], object], messages: dict[str, list[str]]
+) -> None:
+    """The forms check only types: every caller gets these messages, on the form's field
+    names, every problem at once, and nothing changes."""
+    before = tree_state()
+    with pytest.raises(ValidationError) as caught:
+        call(world)
+    assert caught.value.message_dict == messages
+    assert tree_state() == before

@@ -22,6 +22,7 @@ from carestory.accounts.services import (
     sign_in_token_redeem,
 )
 from carestory.accounts.signin import StaffAuthenticationForm, session_start
+from carestory.lib.errors import page_status
 from carestory.lib.ratelimit import SIGN_IN_LINKS, rate_limited
 
 logger = logging.getLogger(__name__)
@@ -35,9 +36,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         author_sign_in_request(email=form.cleaned_data["email"])
         # The same answer whether or not the address is known: no account oracle.
         return render(request, "accounts/sign_in_sent.html")
-    return render(
-        request, "accounts/sign_in.html", {"form": form}, status=400 if form.errors else 200
-    )
+    return render(request, "accounts/sign_in.html", {"form": form}, status=page_status(form))
 
 
 def use_password_page(request: HttpRequest, *, story_confirmed: bool = False) -> HttpResponse:

@@ -9,6 +9,7 @@ from django.shortcuts import render
 
 from carestory.accounts.models import User
 from carestory.lib.decorators import staff_required
+from carestory.lib.errors import page_status
 from carestory.stories.forms import StoryPageForm, story_page_links
 from carestory.stories.selectors import stories_published_page
 from carestory.subscriptions.selectors import memberships_for, scope_services_for
@@ -31,6 +32,4 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             service=scope, size=STORIES_PER_PAGE, after=after, before=before
         )
         context |= {"page": page, **story_page_links(page)}
-    return render(
-        request, "subscriptions/dashboard.html", context, status=400 if form.errors else 200
-    )
+    return render(request, "subscriptions/dashboard.html", context, status=page_status(form))

@@ -30,16 +30,13 @@ from carestory.accounts.models import User
 from carestory.audit.models import AuditEvent
 from carestory.lib.logging import JsonFormatter, RequestIdFilter
 from carestory.moderation.models import ModeratorNote
-from carestory.moderation.services import (
-    moderator_note_add,
-    reply_publish,
-    response_publish,
-    story_publish,
-)
+from carestory.moderation.services.claims import moderator_note_add
+from carestory.moderation.services.decisions import story_publish
 from carestory.outbox.models import OutboxMessage
 from carestory.outbox.services import outbox_drain, outbox_render
 from carestory.outbox.testing import ReceivedEmail, SmtpSink
 from carestory.responses.models import AuthorReply, Response
+from carestory.responses.moderation import reply_publish, response_publish
 from carestory.responses.services import reply_post, response_post
 from carestory.stories.models import Criticality, Story, Tag
 from carestory.stories.services import StoryDraft, story_submit

@@ -11,11 +11,12 @@ from django.test import Client
 from django.utils import timezone
 
 from carestory.accounts.models import User
-from carestory.moderation.services import response_publish, story_publish
+from carestory.moderation.services.decisions import story_publish
 from carestory.outbox.models import OutboxMessage
 from carestory.outbox.services import outbox_drain, outbox_run_once
 from carestory.outbox.testing import SmtpSink
 from carestory.responses.models import ModerationStatus, Response
+from carestory.responses.moderation import response_publish
 from carestory.responses.services import response_post, response_release
 from carestory.stories.models import Criticality, Story
 from carestory.stories.services import story_withdraw

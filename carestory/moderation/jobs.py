@@ -23,6 +23,6 @@ def provider_review_still_pending(args: dict[str, Any]) -> bool:
 @register_periodic("moderation.publish_due_reviews", every_seconds=300)
 def publish_due_reviews() -> int:
     """Stories whose provider gave no answer in 72 hours (also `manage.py publish_due_reviews`)."""
-    from carestory.moderation.services import provider_reviews_publish_due
+    from carestory.moderation.services.provider_review import provider_reviews_publish_due
 
     return provider_reviews_publish_due()

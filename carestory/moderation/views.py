@@ -15,7 +15,6 @@ from carestory.accounts.models import User
 from carestory.lib.decorators import moderator_required
 from carestory.lib.locking import ConflictError
 from carestory.lib.text import normalise_text
-from carestory.moderation import services as decisions
 from carestory.moderation.diff import text_diff_html
 from carestory.moderation.forms import (
     ItemModerationForm,
@@ -33,7 +32,14 @@ from carestory.moderation.selectors import (
     story_history,
     story_suggestions,
 )
+from carestory.moderation.services import claims, decisions, edits, questions, safeguarding
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
+from carestory.responses.moderation import (
+    reply_publish,
+    reply_reject,
+    response_publish,
+    response_reject,
+)
 from carestory.responses.services import NotAllowed
 from carestory.services.models import Service
 from carestory.stories.lifecycle import can_decide
@@ -200,7 +206,7 @@ def story_moderate(request: HttpRequest, public_id: str) -> HttpResponse:
     if request.method == "POST":
         return _story_post(request, story, moderator)
     if request.method == "GET" and can_decide(story, moderator):
-        decisions.story_claim(story=story, moderator=moderator)
+        claims.story_claim(story=story, moderator=moderator)
     return _render_story(request, story)
 
 
@@ -261,11 +267,11 @@ def _decide(
     if action in ("publish", "publish_signpost"):
         decisions.story_publish(signpost=action == "publish_signpost", **common, **edit)
     elif action == "hold":
-        decisions.story_safeguarding_hold(**common, **edit)
+        safeguarding.story_safeguarding_hold(**common, **edit)
     elif action == "ask":
-        decisions.story_question_ask(question=data["question"], **common, **edit)
+        questions.story_question_ask(question=data["question"], **common, **edit)
     else:
-        decisions.story_moderate_save(**common, **edit)
+        edits.story_moderate_save(**common, **edit)
 
 
 def _conflict(request: HttpRequest, story: Story, moderator: User) -> HttpResponse:
@@ -304,7 +310,7 @@ def _apply_suggestion(request: HttpRequest, story: Story, moderator: User) -> Ht
         return _render_story(request, story, form=form, status=400)
     field, start, end, label = key
     try:
-        new_text = decisions.story_suggestion_apply(
+        new_text = edits.story_suggestion_apply(
             story=story,
             moderator=moderator,
             version=version,
@@ -330,7 +336,7 @@ def _apply_suggestion(request: HttpRequest, story: Story, moderator: User) -> Ht
 @require_POST
 def story_release(request: HttpRequest, public_id: str) -> HttpResponse:
     story = _story_or_404(public_id)
-    decisions.story_claim_release(story=story, moderator=_moderator(request))
+    claims.story_claim_release(story=story, moderator=_moderator(request))
     return redirect("moderation:queue")
 
 
@@ -344,7 +350,7 @@ def story_services(request: HttpRequest, public_id: str) -> HttpResponse:
         services = _services_from(form)
         if not form.errors:
             try:
-                decisions.story_services_change(
+                edits.story_services_change(
                     story=story,
                     moderator=moderator,
                     version=form.cleaned_data["version"],
@@ -376,7 +382,7 @@ def story_question_cancel(request: HttpRequest, public_id: str) -> HttpResponse:
     if not form.is_valid():
         return _render_story(request, story, status=400)
     try:
-        decisions.story_question_cancel(
+        questions.story_question_cancel(
             story=story, moderator=_moderator(request), version=form.cleaned_data["version"]
         )
     except ConflictError:
@@ -441,10 +447,10 @@ def response_moderate(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404  # a withdrawn story's responses are never published
 
     def publish(**kw: Any) -> None:
-        decisions.response_publish(response=response, **kw)
+        response_publish(response=response, **kw)
 
     def reject(**kw: Any) -> None:
-        decisions.response_reject(response=response, **kw)
+        response_reject(response=response, **kw)
 
     return _item_view(
         request, response, publish, reject, "moderation/response.html", {"story": response.story}
@@ -461,10 +467,10 @@ def reply_moderate(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
 
     def publish(**kw: Any) -> None:
-        decisions.reply_publish(reply=reply, **kw)
+        reply_publish(reply=reply, **kw)
 
     def reject(**kw: Any) -> None:
-        decisions.reply_reject(reply=reply, **kw)
+        reply_reject(reply=reply, **kw)
 
     return _item_view(
         request,

@@ -14,13 +14,12 @@ from carestory.lib.locking import ConflictError
 from carestory.moderation.forms import AnswerForm, ProviderReviewForm
 from carestory.moderation.models import ProviderReview
 from carestory.moderation.selectors import REVIEW_VISIBLE_STATUSES, provider_review_for
-from carestory.moderation.services import (
+from carestory.moderation.services.provider_review import (
     PROVIDER_REVIEW_HOURS,
-    open_question_for_token,
     provider_review_go_ahead,
     provider_review_request,
-    story_question_answer,
 )
+from carestory.moderation.services.questions import open_question_for_token, story_question_answer
 from carestory.stories.models import Story
 
 

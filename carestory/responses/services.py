@@ -328,7 +328,7 @@ def response_mark_published(
     """Publish a response: the state change, the audit event and the author's email.
 
     Shared by the fast track (``actor=None``, the system) and the moderator's decision
-    (``moderation.services.response_publish`` may call it after its own checks). Callers check
+    (``responses/moderation.response_publish`` calls it after its own checks). Callers check
     who may publish; this checks the state (``from_status`` and ``version``, ConflictError
     otherwise). ``body`` is the public text: when it differs from the responder's
     ``original_body`` the response is marked ``edited_by_moderator``.

@@ -114,7 +114,7 @@ def test_private_activity_does_not_empty_every_cache(
     (``last_login``) bump the generation: each empties the page cache of every web process.
     Any visitor can see it happen (a page that was a hit becomes a miss), so the cache also
     reports when moderators are working and when someone has just signed in."""
-    from carestory.moderation.services import story_claim
+    from carestory.moderation.services.claims import story_claim
 
     pending = StoryFactory()
     client = Client()

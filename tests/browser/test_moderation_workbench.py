@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from carestory.moderation import services as decisions
+from carestory.moderation.services.decisions import story_publish
+from carestory.moderation.services.questions import story_question_ask
 from carestory.outbox.models import OutboxMessage
 from carestory.outbox.services import outbox_render
 from carestory.services.models import Service
@@ -103,7 +104,7 @@ def test_the_answer_and_provider_review_pages_are_accessible(
 
     # The author answers a moderator's question through the emailed link.
     asked = StoryFactory(author=world.author, services=[world.ward], original_title=TITLE)
-    decisions.story_question_ask(
+    story_question_ask(
         story=asked,
         moderator=world.moderator,
         version=1,
@@ -135,7 +136,7 @@ def test_the_answer_and_provider_review_pages_are_accessible(
     Service.objects.filter(pk=gp.pk).update(provider_review=True)
     gp.refresh_from_db()
     reviewed = StoryFactory(author=world.author, services=[gp])
-    decisions.story_publish(
+    story_publish(
         story=reviewed,
         moderator=world.moderator,
         version=1,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from carestory.alerts.services import alerts_story_published
-from carestory.moderation import services as decisions
+from carestory.moderation.services.decisions import story_publish
 from carestory.outbox.models import OutboxMessage
 from carestory.outbox.services import outbox_drain
 from carestory.outbox.testing import SmtpSink
@@ -18,7 +18,7 @@ def test_alerts_go_to_responders_and_admins_in_scope_only(
     world: World, smtp_sink: SmtpSink
 ) -> None:
     story = StoryFactory(author=world.author, services=[world.ward], postcode="ZZ9 9ZZ")
-    decisions.story_publish(
+    story_publish(
         story=story,
         moderator=world.moderator,
         version=1,

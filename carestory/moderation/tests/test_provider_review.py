@@ -17,8 +17,12 @@ from django.utils import timezone
 from carestory.accounts.models import User
 from carestory.audit.models import AuditEvent
 from carestory.lib.locking import ConflictError
-from carestory.moderation import services as decisions
 from carestory.moderation.models import ProviderReview
+from carestory.moderation.services.decisions import story_publish
+from carestory.moderation.services.provider_review import (
+    provider_review_go_ahead,
+    provider_reviews_publish_due,
+)
 from carestory.outbox.models import OutboxMessage
 from carestory.outbox.services import outbox_drain
 from carestory.outbox.testing import SmtpSink
@@ -61,7 +65,7 @@ def approve(world: World, gp: Service, **kwargs: Any) -> Story:
         age_group="75_84",
         **kwargs,
     )
-    status = decisions.story_publish(
+    status = story_publish(
         story=story,
         moderator=world.moderator,
         version=story.version,
@@ -107,7 +111,7 @@ def test_the_review_need_is_inherited_from_a_parent_service(world: World) -> Non
     ward = Service.objects.get(pk=world.ward.pk)
     story = StoryFactory(services=[ward])
 
-    status = decisions.story_publish(
+    status = story_publish(
         story=story, moderator=world.moderator, version=1, **edits(world, services=[ward])
     )
 
@@ -197,7 +201,7 @@ def test_everyone_else_gets_404_and_changes_nothing(
     assert ProviderReview.objects.get().outcome == ProviderReview.Outcome.PENDING
     if user is not None:
         with pytest.raises(PermissionError):
-            decisions.provider_review_go_ahead(review=ProviderReview.objects.get(), user=user)
+            provider_review_go_ahead(review=ProviderReview.objects.get(), user=user)
 
 
 def test_a_frozen_administrator_gets_404(world: World, gp: Service) -> None:
@@ -248,7 +252,7 @@ def test_go_ahead_sends_the_same_author_email_and_staff_alerts_as_publishing(
     outbox_drain()
     smtp_sink.messages.clear()
 
-    decisions.provider_review_go_ahead(review=ProviderReview.objects.get(), user=world.admin)
+    provider_review_go_ahead(review=ProviderReview.objects.get(), user=world.admin)
     outbox_drain()
     outbox_drain()
 
@@ -307,8 +311,8 @@ def test_request_review_holds_the_story_for_a_senior_moderator(world: World, gp:
     assert reason in workbench.content.decode()
     # The request cannot be repeated, and the command leaves a held story alone.
     with pytest.raises(ConflictError):
-        decisions.provider_review_go_ahead(review=review, user=world.admin)
-    assert decisions.provider_reviews_publish_due(now=timezone.now() + timedelta(days=4)) == 0
+        provider_review_go_ahead(review=review, user=world.admin)
+    assert provider_reviews_publish_due(now=timezone.now() + timedelta(days=4)) == 0
 
     # A senior moderator publishes it; it does not go back to the provider.
     senior = another_moderator(senior=True)
@@ -369,7 +373,7 @@ def test_a_story_withdrawn_during_review_disappears_and_is_skipped(
     outbox_drain()
     assert not smtp_sink.find(to=world.admin.email)  # the queued review email is dropped
     frozen.shift(timedelta(hours=73))
-    assert decisions.provider_reviews_publish_due() == 0
+    assert provider_reviews_publish_due() == 0
     story.refresh_from_db()
     assert story.status == Story.Status.WITHDRAWN and story.published_at is None
     assert not AuditEvent.objects.filter(action="story.provider_review_timeout").exists()
@@ -380,7 +384,7 @@ def test_a_story_with_services_not_needing_review_is_published_at_once(world: Wo
     other = ServiceFactory(code="RXX02", name="Riverside Clinic", parent=world.trust)
     story = StoryFactory(services=[other])
 
-    status = decisions.story_publish(
+    status = story_publish(
         story=story, moderator=world.moderator, version=1, **edits(world, services=[other])
     )
 

@@ -8,15 +8,15 @@ from django.db import connection
 
 from carestory.audit.models import AuditEvent
 from carestory.lib.locking import ConflictError
-from carestory.moderation import services as decisions
 from carestory.moderation.models import ModeratorNote
+from carestory.moderation.services.decisions import story_publish, story_reject
+from carestory.moderation.services.edits import story_moderate_save
 from carestory.outbox.models import OutboxMessage
 from carestory.outbox.services import outbox_drain
 from carestory.outbox.testing import SmtpSink
-from carestory.responses.models import ModerationStatus
 from carestory.stories.models import Story, Tag
 from conftest import World
-from tests.factories import ReplyFactory, ResponseFactory, StoryFactory
+from tests.factories import StoryFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ def publish(story: Story, world: World, **overrides: object) -> None:
         "services": [world.ward],
     }
     kwargs.update(overrides)
-    decisions.story_publish(**kwargs)  # type: ignore[arg-type]
+    story_publish(**kwargs)  # type: ignore[arg-type]
 
 
 def test_publish_keeps_original_records_audit_and_queues_work(world: World) -> None:
@@ -77,7 +77,7 @@ def test_two_moderators_saving_the_same_version_one_wins(world: World) -> None:
     stale.status = Story.Status.IN_MODERATION  # what the second moderator's page still showed
     stale.version = 1
     with pytest.raises(ConflictError):
-        decisions.story_reject(
+        story_reject(
             story=stale, moderator=world.moderator, version=1, reason="duplicate", message="Sorry"
         )
     story.refresh_from_db()
@@ -99,7 +99,7 @@ def test_concurrent_publish_and_reject_exactly_one_wins() -> None:
             if action == "publish":
                 publish(own, world)
             else:
-                decisions.story_reject(
+                story_reject(
                     story=own, moderator=world.moderator, version=1, reason="duplicate", message="x"
                 )
             outcomes.append(action)
@@ -121,7 +121,7 @@ def test_concurrent_publish_and_reject_exactly_one_wins() -> None:
 
 def test_reject_emails_the_reason(world: World, smtp_sink: SmtpSink) -> None:
     story = StoryFactory(author=world.author, services=[world.ward])
-    decisions.story_reject(
+    story_reject(
         story=story,
         moderator=world.moderator,
         version=1,
@@ -140,16 +140,14 @@ def test_reject_emails_the_reason(world: World, smtp_sink: SmtpSink) -> None:
 def test_reject_needs_a_known_reason(world: World) -> None:
     story = StoryFactory(services=[world.ward])
     with pytest.raises(ValidationError):
-        decisions.story_reject(
-            story=story, moderator=world.moderator, version=1, reason="bored", message="x"
-        )
+        story_reject(story=story, moderator=world.moderator, version=1, reason="bored", message="x")
     story.refresh_from_db()
     assert story.status == Story.Status.IN_MODERATION
 
 
 def test_save_edits_without_deciding(world: World) -> None:
     story = StoryFactory(services=[world.ward])
-    decisions.story_moderate_save(
+    story_moderate_save(
         story=story,
         moderator=world.moderator,
         version=1,
@@ -168,60 +166,3 @@ def test_save_edits_without_deciding(world: World) -> None:
     assert list(story.services.all()) == [world.hospital]
     event = AuditEvent.objects.get(action="story.edit")
     assert event.changes["services"] == [["RXX01-W1"], ["RXX01"]]
-
-
-def test_response_publish_emails_author_and_reject_emails_responder(
-    world: World, smtp_sink: SmtpSink
-) -> None:
-    story = StoryFactory(author=world.author, published=True, services=[world.ward])
-    good = ResponseFactory(story=story, responder=world.responder, subscription=world.subscription)
-    bad = ResponseFactory(story=story, responder=world.responder, subscription=world.subscription)
-    decisions.response_publish(
-        response=good, moderator=world.moderator, version=1, body="Thank you."
-    )
-    decisions.response_reject(
-        response=bad, moderator=world.moderator, version=1, reason="Please describe the change."
-    )
-    outbox_drain()
-    good.refresh_from_db()
-    bad.refresh_from_db()
-    assert good.status == ModerationStatus.PUBLISHED and good.body == "Thank you."
-    assert good.original_body == "Thank you for your story."
-    assert bad.status == ModerationStatus.REJECTED
-    [to_author] = smtp_sink.find(to=world.author.email)
-    assert f"/stories/{story.public_id}/#response-{good.pk}" in to_author.text
-    [to_responder] = smtp_sink.find(to=world.responder.email)
-    assert "Please describe the change." in to_responder.text
-    assert (
-        AuditEvent.objects.filter(action__in=["response.publish", "response.reject"]).count() == 2
-    )
-
-
-def test_reply_publish_and_reject(world: World, smtp_sink: SmtpSink) -> None:
-    story = StoryFactory(author=world.author, published=True, services=[world.ward])
-    response = ResponseFactory(
-        story=story, published=True, responder=world.responder, subscription=world.subscription
-    )
-    kept = ReplyFactory(response=response)
-    dropped = ReplyFactory(response=response)
-    decisions.reply_publish(reply=kept, moderator=world.moderator, version=1, body=kept.body)
-    decisions.reply_reject(
-        reply=dropped, moderator=world.moderator, version=1, reason="It names a nurse."
-    )
-    with pytest.raises(ConflictError):
-        decisions.reply_publish(reply=dropped, moderator=world.moderator, version=2, body="x")
-    outbox_drain()
-    assert smtp_sink.find(to=world.responder.email, subject_contains="replied")
-    [rejection] = smtp_sink.find(to=world.author.email)
-    assert "It names a nurse." in rejection.text
-    assert AuditEvent.objects.filter(object_type="authorreply").count() == 2
-
-
-def test_empty_rejection_reason_for_response_is_refused(world: World) -> None:
-    response = ResponseFactory(story=StoryFactory(published=True, services=[world.ward]))
-    with pytest.raises(ValidationError):
-        decisions.response_reject(
-            response=response, moderator=world.moderator, version=1, reason="  "
-        )
-    response.refresh_from_db()
-    assert response.status == ModerationStatus.IN_MODERATION

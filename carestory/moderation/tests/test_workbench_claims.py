@@ -12,7 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from carestory.audit.models import AuditEvent
-from carestory.moderation import services as decisions
+from carestory.moderation.services.claims import story_claim
+from carestory.moderation.services.decisions import story_publish
+from carestory.moderation.services.edits import story_moderate_save
 from carestory.stories.models import Story
 from conftest import World
 from tests.factories import StoryFactory
@@ -105,7 +107,7 @@ def test_saving_does_not_take_someone_elses_running_claim(world: World, frozen: 
     signed_in(world.moderator).get(reverse("moderation:story", args=[story.public_id]))
     other = another_moderator()
 
-    decisions.story_moderate_save(story=story, moderator=other, version=1, **edits(world))
+    story_moderate_save(story=story, moderator=other, version=1, **edits(world))
 
     story.refresh_from_db()
     assert story.version == 2
@@ -115,9 +117,9 @@ def test_saving_does_not_take_someone_elses_running_claim(world: World, frozen: 
 
 def test_a_decision_ends_the_claim(world: World, frozen: Any) -> None:
     story = StoryFactory(services=[world.ward])
-    decisions.story_claim(story=story, moderator=world.moderator)
+    story_claim(story=story, moderator=world.moderator)
 
-    decisions.story_publish(story=story, moderator=world.moderator, version=1, **edits(world))
+    story_publish(story=story, moderator=world.moderator, version=1, **edits(world))
 
     story.refresh_from_db()
     assert story.status == Story.Status.PUBLISHED
@@ -136,7 +138,7 @@ def test_releasing_gives_the_story_back(world: World, frozen: Any) -> None:
     assert story.claimed_by is None
     assert AuditEvent.objects.filter(action="story.release").count() == 1
     # Someone else's claim cannot be released.
-    decisions.story_claim(story=story, moderator=another_moderator())
+    story_claim(story=story, moderator=another_moderator())
     client.post(reverse("moderation:story_release", args=[story.public_id]))
     story.refresh_from_db()
     assert story.claimed_by is not None
@@ -180,7 +182,7 @@ def test_two_moderators_opening_at_once_exactly_one_claims() -> None:
         own = Story.objects.get(pk=story.pk)
         try:
             barrier.wait()
-            results[moderator.pk] = decisions.story_claim(story=own, moderator=moderator)
+            results[moderator.pk] = story_claim(story=own, moderator=moderator)
         except BaseException as exc:  # reported below, not lost in the thread
             errors.append(exc)
         finally:

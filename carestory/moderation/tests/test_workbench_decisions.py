@@ -18,8 +18,11 @@ from django.utils import timezone
 from carestory.accounts.models import SignInToken
 from carestory.audit.models import AuditEvent
 from carestory.lib.locking import ConflictError
-from carestory.moderation import services as decisions
 from carestory.moderation.models import AuthorQuestion, ModeratorNote
+from carestory.moderation.services.decisions import story_publish, story_reject
+from carestory.moderation.services.edits import story_moderate_save, story_services_change
+from carestory.moderation.services.questions import story_question_ask
+from carestory.moderation.services.safeguarding import story_safeguarding_hold
 from carestory.outbox.models import OutboxMessage
 from carestory.outbox.services import outbox_drain, outbox_render
 from carestory.outbox.testing import SmtpSink
@@ -334,7 +337,7 @@ def test_only_a_senior_moderator_decides_on_a_held_story(world: World) -> None:
         assert post(junior, story, action=action).status_code == 404
     assert post(junior, story, action="reject", reason="duplicate", message="x").status_code == 404
     with pytest.raises(PermissionError):
-        decisions.story_publish(story=story, moderator=world.moderator, version=1, **edits(world))
+        story_publish(story=story, moderator=world.moderator, version=1, **edits(world))
     story.refresh_from_db()
     assert (story.status, story.version) == (Story.Status.HELD, 1)
 
@@ -354,9 +357,7 @@ def test_a_senior_moderator_can_reject_a_held_story(world: World) -> None:
     story = new_story(world, status=Story.Status.HELD, safeguarding_level=2)
     senior = another_moderator(senior=True)
 
-    decisions.story_reject(
-        story=story, moderator=senior, version=1, reason="legal_risk", message="Sorry."
-    )
+    story_reject(story=story, moderator=senior, version=1, reason="legal_risk", message="Sorry.")
 
     story.refresh_from_db()
     assert story.status == Story.Status.REJECTED
@@ -408,11 +409,11 @@ def test_changing_services_while_waiting_for_the_author(world: World) -> None:
 def test_services_cannot_change_after_a_decision(world: World) -> None:
     story = new_story(world, published=True)
     with pytest.raises(ConflictError):
-        decisions.story_services_change(
+        story_services_change(
             story=story, moderator=world.moderator, version=1, services=[world.hospital]
         )
     with pytest.raises(ValidationError):
-        decisions.story_services_change(
+        story_services_change(
             story=new_story(world), moderator=world.moderator, version=1, services=[]
         )
 
@@ -423,22 +424,22 @@ def test_services_cannot_change_after_a_decision(world: World) -> None:
 def test_every_decision_is_audited_with_the_moderator_and_no_private_text(world: World) -> None:
     senior = another_moderator(senior=True)
     kinds: dict[str, Callable[[Story], object]] = {
-        "story.publish": lambda s: decisions.story_publish(
+        "story.publish": lambda s: story_publish(
             story=s, moderator=world.moderator, version=1, **edits(world)
         ),
-        "story.reject": lambda s: decisions.story_reject(
+        "story.reject": lambda s: story_reject(
             story=s, moderator=world.moderator, version=1, reason="duplicate", message="Sorry."
         ),
-        "story.question_ask": lambda s: decisions.story_question_ask(
+        "story.question_ask": lambda s: story_question_ask(
             story=s, moderator=world.moderator, version=1, question="Which ward?", **edits(world)
         ),
-        "story.safeguarding_hold": lambda s: decisions.story_safeguarding_hold(
+        "story.safeguarding_hold": lambda s: story_safeguarding_hold(
             story=s, moderator=world.moderator, version=1, note="Risk.", **edits(world)
         ),
-        "story.edit": lambda s: decisions.story_moderate_save(
+        "story.edit": lambda s: story_moderate_save(
             story=s, moderator=world.moderator, version=1, **edits(world)
         ),
-        "story.services": lambda s: decisions.story_services_change(
+        "story.services": lambda s: story_services_change(
             story=s, moderator=senior, version=1, services=[world.hospital]
         ),
     }

@@ -10,8 +10,9 @@ import pytest
 from django.urls import reverse
 
 from carestory.audit.models import AuditEvent
-from carestory.moderation import services as decisions
 from carestory.moderation.selectors import story_suggestions
+from carestory.moderation.services.decisions import story_publish
+from carestory.moderation.services.edits import story_moderate_save
 from carestory.stories.models import Story, StoryRevision
 from conftest import World
 from tests.factories import StoryFactory
@@ -90,7 +91,7 @@ def test_the_second_save_sees_the_difference_and_keeps_what_was_typed(world: Wor
 def test_a_decision_after_someone_else_decided_shows_what_was_typed(world: World) -> None:
     story = StoryFactory(services=[world.ward])
     url = reverse("moderation:story", args=[story.public_id])
-    decisions.story_publish(
+    story_publish(
         story=Story.objects.get(pk=story.pk), moderator=world.moderator, version=1, **edits(world)
     )
 
@@ -165,7 +166,7 @@ def test_a_suggestion_from_an_old_version_is_a_conflict(world: World) -> None:
     body = f"Please email me at {EMAIL} about my stay."
     story = StoryFactory(services=[world.ward], original_body=body)
     suggestion = email_suggestion(story)
-    decisions.story_moderate_save(
+    story_moderate_save(
         story=Story.objects.get(pk=story.pk),
         moderator=another_moderator(),
         version=1,
@@ -264,14 +265,14 @@ def test_the_history_lists_every_version_with_who_when_and_the_changes(world: Wo
         title=story.title,
         body="Nurse Jane was kind.",
     )
-    decisions.story_moderate_save(
+    story_moderate_save(
         story=Story.objects.get(pk=story.pk),
         moderator=world.moderator,
         version=1,
         **edits(world, title=story.title, body="A nurse was kind."),
     )
     other = another_moderator(full_name="Pat Second")
-    decisions.story_moderate_save(
+    story_moderate_save(
         story=Story.objects.get(pk=story.pk),
         moderator=other,
         version=2,

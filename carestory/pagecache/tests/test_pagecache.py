@@ -277,7 +277,7 @@ def test_every_public_list_is_cached(page_cache: None, url: str) -> None:
 def test_an_update_of_private_columns_only_does_not_bump(
     world: World, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from carestory.moderation.services import story_claim
+    from carestory.moderation.services.claims import story_claim
 
     pending = StoryFactory()
     bump()

@@ -12,8 +12,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from carestory.moderation import services as decisions
 from carestory.responses.models import ModerationStatus, Response
+from carestory.responses.moderation import response_publish
 from carestory.responses.services import (
     NotAllowed,
     reply_post,
@@ -69,7 +69,7 @@ def test_a_response_to_a_withdrawn_story_cannot_be_seen_or_published_by_moderato
     response.refresh_from_db()
     assert response.status == ModerationStatus.IN_MODERATION
     with pytest.raises(NotAllowed):
-        decisions.response_publish(
+        response_publish(
             response=response, moderator=world.moderator, version=response.version, body="x"
         )
     assert Response.objects.get(pk=response.pk).status == ModerationStatus.IN_MODERATION

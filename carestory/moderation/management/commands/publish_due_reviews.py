@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from carestory.moderation.services import provider_reviews_publish_due
+from carestory.moderation.services.provider_review import provider_reviews_publish_due
 
 
 class Command(BaseCommand):

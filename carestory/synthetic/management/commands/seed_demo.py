@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from carestory.accounts.models import User
 from carestory.accounts.services import author_get_or_create, moderator_add
-from carestory.moderation import services as decisions
+from carestory.moderation.services.decisions import story_publish, story_reject
 from carestory.responses.models import ModerationStatus, Response
+from carestory.responses.moderation import reply_publish, response_publish
 from carestory.responses.services import reply_post, response_post, response_release
 from carestory.services.demo import demo_postcodes_load, demo_tree_load
 from carestory.services.models import Service
@@ -244,7 +245,7 @@ class Command(BaseCommand):
                 story_withdraw(story=story, author=author)
                 continue
             if state == "rejected":
-                decisions.story_reject(
+                story_reject(
                     story=story,
                     moderator=moderator,
                     version=story.version,
@@ -252,7 +253,7 @@ class Command(BaseCommand):
                     message="We only publish experiences of care.",
                 )
                 continue
-            decisions.story_publish(
+            story_publish(
                 story=story,
                 moderator=moderator,
                 version=story.version,
@@ -286,7 +287,7 @@ class Command(BaseCommand):
             response_release(response_id=response.pk, now=response.editable_until)
             response.refresh_from_db()
             if response.status == ModerationStatus.IN_MODERATION:
-                decisions.response_publish(
+                response_publish(
                     response=response,
                     moderator=moderator,
                     version=response.version,
@@ -300,7 +301,7 @@ class Command(BaseCommand):
                 idempotency_key=uuid.uuid4(),
             )
             if state == "answered_with_change":
-                decisions.reply_publish(
+                reply_publish(
                     reply=reply, moderator=moderator, version=reply.version, body=reply.body
                 )
         return accounts

@@ -1,0 +1,31 @@
+"""The checks every moderation decision makes first: the user is a moderator, one who may
+decide on this story (``stories/lifecycle.can_decide``: held stories, senior moderators only),
+and the object is still in a state the decision starts from. The moderators' decisions on
+staff responses and author replies (``responses/moderation.py``) make them too.
+"""
+
+from __future__ import annotations
+
+from carestory.accounts.models import User
+from carestory.lib.locking import ConflictError
+from carestory.responses.models import AuthorReply, Response
+from carestory.stories.lifecycle import can_decide
+from carestory.stories.models import Story
+
+
+def require_moderator(user: User) -> None:
+    if not (user.is_authenticated and user.is_moderator and user.is_active):
+        raise PermissionError("Moderators only")
+
+
+def require_can_decide(story: Story, moderator: User) -> None:
+    """Who may decide in which state is ``stories/lifecycle.can_decide`` (held: senior
+    moderators only). Called after ``require_status``, so a story that has moved on is a
+    conflict rather than a refusal."""
+    if not can_decide(story, moderator):
+        raise PermissionError("Senior moderators only")
+
+
+def require_status(obj: Story | Response | AuthorReply, *allowed: str) -> None:
+    if obj.status not in allowed:
+        raise ConflictError(obj.version)

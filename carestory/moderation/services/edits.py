@@ -1,0 +1,220 @@
+"""Editing the public version without deciding: the moderator's save, an automated
+suggestion applied at its span, the services changed; every text change kept as a
+``StoryRevision``. The steps the decisions share when they save the edits too
+(``_story_edit_fields``, ``_after_edit``) live here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from carestory.accounts.models import User
+from carestory.audit.services import audit_record
+from carestory.lib.locking import ConflictError, update_if_version
+from carestory.lib.text import normalise_text
+from carestory.moderation.selectors import analyse_safely
+from carestory.moderation.services.checks import (
+    require_can_decide,
+    require_moderator,
+    require_status,
+)
+from carestory.moderation.services.claims import _claim, moderator_note_add
+from carestory.services.models import Service
+from carestory.stories.models import Story, StoryRevision, StoryService, StoryTag, Tag
+
+_S = Story.Status
+
+
+def _story_edit_fields(
+    *,
+    story: Story,
+    title: str,
+    body: str,
+    criticality: int | None,
+    tags: Sequence[tuple[Tag, int]],
+    services: Sequence[Service],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fields to update and the audit diff (field names and values of public metadata; the
+    text itself is not copied into the audit log)."""
+    title = normalise_text(title)
+    body = normalise_text(body)
+    if not title or not body:
+        raise ValidationError(_("The story needs a title and text"))
+    if not services:
+        raise ValidationError(_("A story must be about at least one service"))
+    fields: dict[str, Any] = {"title": title, "body": body, "criticality": criticality}
+    changes: dict[str, Any] = {}
+    if title != story.title:
+        changes["title"] = "edited"
+    if body != story.body:
+        changes["body"] = "edited"
+    if criticality != story.criticality:
+        changes["criticality"] = [story.criticality, criticality]
+    old_services = sorted(story.services.values_list("code", flat=True))
+    new_services = sorted({s.code for s in services})
+    if old_services != new_services:
+        changes["services"] = [old_services, new_services]
+    old_tags = sorted(f"{t}:{p}" for t, p in story.story_tags.values_list("tag__slug", "polarity"))
+    new_tags = sorted({f"{t.slug}:{p}" for t, p in tags})
+    if old_tags != new_tags:
+        changes["tags"] = [old_tags, new_tags]
+    return fields, changes
+
+
+def _record_revision(story: Story, moderator: User, fields: dict[str, Any]) -> None:
+    if fields["title"] != story.title or fields["body"] != story.body:
+        StoryRevision.objects.create(
+            story=story,
+            kind=StoryRevision.Kind.MODERATOR_EDIT,
+            editor=moderator,
+            title=fields["title"],
+            body=fields["body"],
+        )
+
+
+def _replace_services(story: Story, services: Sequence[Service]) -> None:
+    StoryService.objects.filter(story=story).delete()
+    StoryService.objects.bulk_create(
+        [StoryService(story=story, service=s) for s in dict.fromkeys(services)]
+    )
+
+
+def _replace_links(
+    story: Story, tags: Sequence[tuple[Tag, int]], services: Sequence[Service]
+) -> None:
+    _replace_services(story, services)
+    StoryTag.objects.filter(story=story).delete()
+    StoryTag.objects.bulk_create(
+        [StoryTag(story=story, tag=t, polarity=p) for t, p in dict.fromkeys(tags)]
+    )
+
+
+def _after_edit(
+    story: Story,
+    moderator: User,
+    fields: dict[str, Any],
+    tags: Sequence[tuple[Tag, int]],
+    services: Sequence[Service],
+    note: str,
+) -> None:
+    _record_revision(story, moderator, fields)
+    _replace_links(story, tags, services)
+    moderator_note_add(story=story, moderator=moderator, text=note)
+
+
+@transaction.atomic
+def story_moderate_save(
+    *,
+    story: Story,
+    moderator: User,
+    version: int,
+    title: str,
+    body: str,
+    criticality: int | None,
+    tags: Sequence[tuple[Tag, int]],
+    services: Sequence[Service],
+    note: str = "",
+) -> None:
+    """Save the moderator's edits without deciding; saving refreshes the moderator's claim."""
+    require_moderator(moderator)
+    require_status(story, _S.IN_MODERATION, _S.HELD)
+    require_can_decide(story, moderator)
+    fields, changes = _story_edit_fields(
+        story=story, title=title, body=body, criticality=criticality, tags=tags, services=services
+    )
+    update_if_version(
+        Story, pk=story.pk, expected_version=version, from_status=story.status, **fields
+    )
+    _after_edit(story, moderator, fields, tags, services, note)
+    audit_record(actor=moderator, action="story.edit", obj=story, changes=changes)
+    _claim(story, moderator, timezone.now())
+
+
+def _splice(text: str, start: int, end: int, replacement: str) -> str:
+    before, after = text[:start], text[end:]
+    if not replacement and before.endswith(" ") and (not after or after[0] in " .,;:!?)\n"):
+        before = before[:-1]  # removing a word should not leave a double space behind
+    return before + replacement + after
+
+
+@transaction.atomic
+def story_suggestion_apply(
+    *, story: Story, moderator: User, version: int, field: str, start: int, end: int, label: str
+) -> str:
+    """Apply one automated suggestion to the saved public text, at its span.
+
+    The suggestion is found again on the saved text of ``version``: if the story has changed
+    since, it is a conflict; if the checks no longer make that suggestion, a validation error.
+    Returns the field's new text.
+    """
+    require_moderator(moderator)
+    require_status(story, _S.IN_MODERATION, _S.HELD)
+    require_can_decide(story, moderator)
+    if version != story.version:
+        raise ConflictError(story.version)
+    analysis = analyse_safely(title=story.title, body=story.body, public_id=story.public_id)
+    if analysis is None:
+        raise ValidationError(
+            _("The automatic checks are not available just now: make the change by hand")
+        )
+    finding = next(
+        (
+            f
+            for f in analysis.findings
+            if (f.field, f.start, f.end, f.label) == (field, start, end, label)
+            and f.suggestion is not None
+        ),
+        None,
+    )
+    if finding is None or finding.suggestion is None:
+        raise ValidationError(_("That suggestion no longer applies to the saved text"))
+    title, body = story.title, story.body
+    if field == "title":
+        title = normalise_text(_splice(title, start, end, finding.suggestion))
+    else:
+        body = normalise_text(_splice(body, start, end, finding.suggestion))
+    if not title or not body:
+        raise ValidationError(_("The story needs a title and text"))
+    update_if_version(
+        Story,
+        pk=story.pk,
+        expected_version=version,
+        from_status=story.status,
+        title=title,
+        body=body,
+    )
+    _record_revision(story, moderator, {"title": title, "body": body})
+    audit_record(
+        actor=moderator,
+        action="story.suggestion_apply",
+        obj=story,
+        changes={field: "edited", "label": label, "rule": finding.rule},
+    )
+    _claim(story, moderator, timezone.now())
+    return title if field == "title" else body
+
+
+@transaction.atomic
+def story_services_change(
+    *, story: Story, moderator: User, version: int, services: Sequence[Service]
+) -> None:
+    """Link the story to different services (before publication)."""
+    require_moderator(moderator)
+    require_status(story, _S.IN_MODERATION, _S.AWAITING_AUTHOR, _S.HELD)
+    if story.status != _S.AWAITING_AUTHOR:  # any moderator, while waiting for the author
+        require_can_decide(story, moderator)
+    if not services:
+        raise ValidationError(_("A story must be about at least one service"))
+    old = sorted(story.services.values_list("code", flat=True))
+    new = sorted({s.code for s in services})
+    update_if_version(Story, pk=story.pk, expected_version=version, from_status=story.status)
+    _replace_services(story, services)
+    audit_record(
+        actor=moderator, action="story.services", obj=story, changes={"services": [old, new]}
+    )

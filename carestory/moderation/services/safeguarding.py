@@ -1,0 +1,78 @@
+"""Safeguarding level 2: the story is held for a senior moderator and the safeguarding contacts
+of the subscriptions covering its services are told. (Level 1, signposting the author to
+support, is part of publishing: ``decisions.story_publish(signpost=True)``.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from carestory.accounts.models import User
+from carestory.lib.text import normalise_text
+from carestory.moderation.services.checks import require_moderator, require_status
+from carestory.moderation.services.claims import _NO_CLAIM
+from carestory.moderation.services.edits import _after_edit, _story_edit_fields
+from carestory.outbox.services import email_enqueue
+from carestory.services.models import Service
+from carestory.stories.lifecycle import story_transition
+from carestory.stories.models import Story, Tag
+from carestory.subscriptions.selectors import subscriptions_covering
+
+_S = Story.Status
+
+
+@transaction.atomic
+def story_safeguarding_hold(
+    *,
+    story: Story,
+    moderator: User,
+    version: int,
+    title: str,
+    body: str,
+    criticality: int | None,
+    tags: Sequence[tuple[Tag, int]],
+    services: Sequence[Service],
+    note: str,
+) -> None:
+    """Safeguarding level 2: do not publish; hold for a senior moderator and tell the
+    safeguarding contact of each subscription covering the story's services.
+
+    Those emails carry the public version's title, the service names and what happens next:
+    no author identity, no original text, no link (nothing about the story is public).
+    """
+    require_moderator(moderator)
+    require_status(story, _S.IN_MODERATION)
+    if not normalise_text(note):
+        raise ValidationError(_("Describe the safeguarding concern in a private note"))
+    fields, changes = _story_edit_fields(
+        story=story, title=title, body=body, criticality=criticality, tags=tags, services=services
+    )
+    story_transition(
+        story=story,
+        to=_S.HELD,
+        action="story.safeguarding_hold",
+        actor=moderator,
+        version=version,
+        fields={"safeguarding_level": 2, **_NO_CLAIM, **fields},
+        changes={**changes, "safeguarding_level": [story.safeguarding_level, 2]},
+    )
+    _after_edit(story, moderator, fields, tags, services, note)
+    service_names = [s.name for s in dict.fromkeys(services)]
+    for subscription in subscriptions_covering(services=services):
+        if not subscription.safeguarding_email:
+            continue
+        email_enqueue(
+            dedupe_key=f"safeguarding-hold:{story.pk}:{subscription.pk}",
+            to=subscription.safeguarding_email,
+            template="safeguarding_hold",
+            context={
+                "story_title": fields["title"],
+                "services": service_names,
+                "organisation": subscription.name,
+                "reference": story.public_id,
+            },
+        )

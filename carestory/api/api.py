@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Query, Schema
-from ninja.errors import Throttled
+from ninja.errors import HttpError, Throttled
 from pydantic import Field
 
 from carestory.api.schemas import (
@@ -41,6 +41,11 @@ def _throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
     """429 in the API's error shape; ninja adds the Retry-After header."""
     detail = _("Too many requests from your network. Wait %(seconds)s seconds and try again.")
     return api.create_response(request, {"detail": detail % {"seconds": exc.wait or 1}}, status=429)
+
+
+def _not_found() -> HttpError:
+    """404 in the API's error shape, ``{"detail": "Not Found"}``: the selectors answer None."""
+    return HttpError(404, "Not Found")
 
 
 class Page(Schema):
@@ -89,7 +94,7 @@ def list_stories(
     if service:
         scope = service_get(code=service)
         if scope is None:
-            raise Http404
+            raise _not_found()
     stories = stories_published(service=scope)[page.offset : page.offset + page.limit]
     return [_story(s) for s in stories]
 
@@ -98,6 +103,8 @@ def list_stories(
 def get_story(request: HttpRequest, story_id: str) -> StoryDetailOut:
     mark_public_page(request)
     story = story_get_published(public_id=story_id)
+    if story is None:
+        raise _not_found()
     story.published_response_count = len(story.published_responses)  # type: ignore[attr-defined]
     responses = [
         ResponseOut(
@@ -133,5 +140,5 @@ def get_service(request: HttpRequest, code: str) -> ServiceOut:
     mark_public_page(request)
     service = service_get(code=code)
     if service is None:
-        raise Http404
+        raise _not_found()
     return _service(service)

@@ -27,7 +27,7 @@ from carestory.responses.services import (
     response_post,
 )
 from carestory.stories.models import Story
-from carestory.stories.selectors import story_get_published
+from carestory.stories.views import published_story_or_404 as story_get_published
 from carestory.subscriptions.selectors import membership_covering
 
 WINDOW_MINUTES = int(RESPONSE_EDIT_WINDOW.total_seconds() // 60)

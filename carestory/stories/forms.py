@@ -1,4 +1,9 @@
-"""Forms for telling a story and replying. Messages are specific: they say what to fix."""
+"""Forms for telling a story and replying. Messages are specific: they say what to fix.
+
+The story forms check only types (a choice is one of the choices, an address looks like one);
+what a story may be (required answers, lengths, screen names, postcodes, consent) is checked by
+``stories/services.story_draft_check`` and its messages put on these fields by the view.
+"""
 
 from __future__ import annotations
 
@@ -10,36 +15,8 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from carestory.lib.emails import normalise_email
-from carestory.lib.postcodes import Problem, uk_parse
-from carestory.lib.screen_names import screen_name_problem
-from carestory.lib.text import normalise_text, word_count
 from carestory.stories.models import AgeGroup, AuthorRole, Tag
 from carestory.stories.selectors import StoryCursor, StoryPage
-
-SCREEN_NAME_MESSAGES = {
-    "empty": _("Enter a screen name"),
-    "too_long": _("Your screen name must be 40 characters or fewer"),
-    "invisible": _(
-        "Your screen name contains an invisible character (such as a zero-width space or a "
-        "text-direction mark): type it again using letters, numbers and spaces"
-    ),
-    "no_letters": _("Your screen name must contain at least one letter or number"),
-    "email": _("Your screen name must not contain an email address"),
-    "phone": _("Your screen name must not contain a phone number"),
-    "full_name": _(
-        "Your screen name looks like a real name. Choose one that does not identify you, "
-        "such as 'Grateful patient'"
-    ),
-    "birth_year": _("Your screen name must not contain your age or year of birth"),
-}
-
-# A full UK postcode, a sector or just the district ("LS1"): each says where people are.
-POSTCODE_MESSAGES = {
-    Problem.CHARACTERS: _("Enter a postcode using only letters, numbers and spaces"),
-    Problem.AREA: _("Check the start of your postcode: no UK postcode begins with those letters"),
-    Problem.SHAPE: _("Enter a UK postcode, like LS1 4AP, or just its first part, like LS1"),
-}
 
 
 class TagChoiceField(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
@@ -53,11 +30,7 @@ class StoryForm(forms.Form):
     title = forms.CharField(
         label=_("What was your story about?"),
         help_text=_("A short title, for example 'Kind staff in the emergency department'"),
-        max_length=200,
-        error_messages={
-            "required": _("Enter a title for your story"),
-            "max_length": _("The title must be 200 characters or fewer"),
-        },
+        required=False,  # required, and at most 200 characters: story_draft_check
     )
     body = forms.CharField(
         label=_("What happened? How did you feel?"),
@@ -67,14 +40,7 @@ class StoryForm(forms.Form):
         )
         % {"limit": settings.STORY_MAX_WORDS},
         widget=forms.Textarea(attrs={"rows": 12}),
-        max_length=settings.STORY_MAX_CHARACTERS,
-        error_messages={
-            "required": _("Enter your story"),
-            "max_length": _(
-                "Your story has %(show_value)s characters: shorten it to %(limit_value)s "
-                "characters or fewer"
-            ),
-        },
+        required=False,  # required, and the length limits: story_draft_check
     )
     good = TagChoiceField(Tag.Group.ASPECT, label=_("What was good?"))
     improve = TagChoiceField(Tag.Group.ASPECT, label=_("What could be improved?"))
@@ -94,18 +60,12 @@ class StoryForm(forms.Form):
     postcode = forms.CharField(
         label=_("Your postcode (optional)"),
         help_text=_("Private: it helps us understand where people are, and is never published"),
-        max_length=10,
-        required=False,
-        error_messages={"max_length": _("Enter a postcode of 10 characters or fewer")},
+        required=False,  # optional; a UK postcode if given: story_draft_check
     )
     screen_name = forms.CharField(
         label=_("Screen name"),
         help_text=_("Shown with your story. Do not use your real name"),
-        max_length=40,
-        error_messages={
-            "required": SCREEN_NAME_MESSAGES["empty"],
-            "max_length": SCREEN_NAME_MESSAGES["too_long"],
-        },
+        required=False,  # required, and anonymous: story_draft_check
     )
     email = forms.EmailField(
         label=_("Email address"),
@@ -121,7 +81,7 @@ class StoryForm(forms.Form):
             "I agree to my story being published, and shared with the organisations that "
             "provide and oversee my care"
         ),
-        error_messages={"required": _("You must agree to your story being published")},
+        required=False,  # required: story_draft_check
     )
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
 
@@ -130,51 +90,13 @@ class StoryForm(forms.Form):
         if not self.is_bound:
             self.initial.setdefault("idempotency_key", uuid.uuid4())
 
-    def clean_body(self) -> str:
-        body = normalise_text(self.cleaned_data["body"])
-        words = word_count(body)
-        if words > settings.STORY_MAX_WORDS:
-            raise forms.ValidationError(
-                _("Your story has %(count)s words: shorten it to %(limit)s words or fewer"),
-                params={"count": words, "limit": settings.STORY_MAX_WORDS},
-            )
-        if not body:
-            raise forms.ValidationError(_("Enter your story"))
-        return body
-
-    def clean_title(self) -> str:
-        title = normalise_text(self.cleaned_data["title"])
-        if not title:
-            raise forms.ValidationError(_("Enter a title for your story"))
-        return title
-
-    def clean_screen_name(self) -> str:
-        name = normalise_text(self.cleaned_data["screen_name"])
-        problem = screen_name_problem(name)
-        if problem:
-            raise forms.ValidationError(SCREEN_NAME_MESSAGES[problem])
-        return name
-
-    def clean_postcode(self) -> str:
-        text = self.cleaned_data["postcode"]
-        if not text:
-            return ""
-        parsed = uk_parse(text)
-        if parsed.value is None:
-            problem = parsed.problem if parsed.problem in POSTCODE_MESSAGES else Problem.SHAPE
-            raise forms.ValidationError(POSTCODE_MESSAGES[problem])
-        return parsed.value.display
-
-    def clean_email(self) -> str:
-        return normalise_email(str(self.cleaned_data["email"]))
-
 
 class StoryEditForm(forms.Form):
+    """The author's change while in moderation: story_author_edit checks the words."""
+
     title = StoryForm.base_fields["title"]
     body = StoryForm.base_fields["body"]
     version = forms.IntegerField(widget=forms.HiddenInput)
-    clean_title = StoryForm.clean_title
-    clean_body = StoryForm.clean_body
 
 
 class ReplyForm(forms.Form):

@@ -58,7 +58,8 @@ from typing import Any, Final
 
 from carestory.accounts.models import User
 from carestory.audit.services import audit_record
-from carestory.lib.locking import ConflictError, update_if_version
+from carestory.lib.errors import ConflictError
+from carestory.lib.locking import update_if_version
 from carestory.stories.models import Story
 
 _S = Story.Status

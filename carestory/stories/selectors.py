@@ -19,7 +19,6 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
-from django.http import Http404
 from django.utils import timezone
 
 from carestory.accounts.models import User
@@ -321,8 +320,10 @@ def story_counts(*, service: Service, large: bool | None = None) -> StoryCounts 
     )
 
 
-def story_get_published(*, public_id: str) -> Story:
-    story = (
+def story_get_published(*, public_id: str) -> Story | None:
+    """The published story with its services, tags and published responses and replies; None
+    if there is none (the caller answers 404)."""
+    return (
         Story.objects.published()
         .filter(public_id=public_id)
         .prefetch_related(
@@ -344,20 +345,15 @@ def story_get_published(*, public_id: str) -> Story:
         )
         .first()
     )
-    if story is None:
-        raise Http404
-    return story
 
 
-def story_get_for_author(*, public_id: str, author: User) -> Story:
-    story = (
+def story_get_for_author(*, public_id: str, author: User) -> Story | None:
+    """The author's own story, in any state; None if there is none or it is someone else's."""
+    return (
         Story.objects.filter(public_id=public_id, author_id=author.pk)
         .prefetch_related("services")
         .first()
     )
-    if story is None:
-        raise Http404
-    return story
 
 
 def stories_for_author(*, author: User) -> StoryQuerySet:

@@ -1,10 +1,15 @@
-"""Telling a story: submit, verify the email, edit while in moderation, withdraw."""
+"""Telling a story: submit, verify the email, edit while in moderation, withdraw.
+
+What a story may be (a title, a body within the limits, an anonymous screen name, a UK postcode,
+consent, an open service) is checked here and only here (``story_draft_check``), with the
+messages the author reads, keyed by the story form's field names; the form checks only types.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -12,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from carestory.accounts.models import SignInToken, User
 from carestory.accounts.services import (
@@ -21,7 +27,10 @@ from carestory.accounts.services import (
 )
 from carestory.automod import Finding, analyse
 from carestory.lib.emails import normalise_email
-from carestory.lib.locking import ConflictError, update_if_version
+from carestory.lib.errors import ConflictError, NotAllowed, Problems
+from carestory.lib.locking import update_if_version
+from carestory.lib.postcodes import Problem, uk_parse
+from carestory.lib.screen_names import screen_name_problem
 from carestory.lib.text import normalise_text, word_count
 from carestory.lib.tokens import secret_link
 from carestory.lib.urls import absolute_url
@@ -42,8 +51,15 @@ from carestory.stories.models import (
 )
 
 
-class IdempotencyConflict(Exception):
-    """The same submission key was used for a different story."""
+class IdempotencyConflict(ValidationError):
+    """The same submission key was used for a different story: the form was sent again with
+    another address. Nothing is changed; the message goes on the form as a whole."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            _("This form was already used to send a story. Please start again."),
+            code="form_reused",
+        )
 
 
 @dataclass(frozen=True)
@@ -77,28 +93,140 @@ def story_tag_pairs(
     return pairs
 
 
-def _check_length(body: str) -> None:
+# --- What a story may be: each check returns the value as it is kept, or raises
+# ValidationError({field: message}) with the story form's field name.
+
+TITLE_MAX_LENGTH = 200  # Story.title
+POSTCODE_MAX_LENGTH = 10  # Story.postcode
+
+SCREEN_NAME_MESSAGES = {
+    "empty": gettext_lazy("Enter a screen name"),
+    "too_long": gettext_lazy("Your screen name must be 40 characters or fewer"),
+    "invisible": gettext_lazy(
+        "Your screen name contains an invisible character (such as a zero-width space or a "
+        "text-direction mark): type it again using letters, numbers and spaces"
+    ),
+    "no_letters": gettext_lazy("Your screen name must contain at least one letter or number"),
+    "email": gettext_lazy("Your screen name must not contain an email address"),
+    "phone": gettext_lazy("Your screen name must not contain a phone number"),
+    "full_name": gettext_lazy(
+        "Your screen name looks like a real name. Choose one that does not identify you, "
+        "such as 'Grateful patient'"
+    ),
+    "birth_year": gettext_lazy("Your screen name must not contain your age or year of birth"),
+}
+
+# A full UK postcode, a sector or just the district ("LS1"): each says where people are.
+POSTCODE_MESSAGES = {
+    Problem.CHARACTERS: gettext_lazy("Enter a postcode using only letters, numbers and spaces"),
+    Problem.AREA: gettext_lazy(
+        "Check the start of your postcode: no UK postcode begins with those letters"
+    ),
+    Problem.SHAPE: gettext_lazy(
+        "Enter a UK postcode, like LS1 4AP, or just its first part, like LS1"
+    ),
+}
+
+
+def _clean_title(title: str) -> str:
+    title = normalise_text(title)
+    if not title:
+        raise ValidationError({"title": _("Enter a title for your story")})
+    if len(title) > TITLE_MAX_LENGTH:
+        raise ValidationError(
+            {
+                "title": _("The title must be %(limit)s characters or fewer")
+                % {"limit": TITLE_MAX_LENGTH}
+            }
+        )
+    return title
+
+
+def _clean_body(body: str) -> str:
+    """The one story length check: characters (one giant word) and words."""
+    body = normalise_text(body)
+    if not body:
+        raise ValidationError({"body": _("Enter your story")})
     if len(body) > settings.STORY_MAX_CHARACTERS:
         raise ValidationError(
-            _("Your story has %(count)s characters: the limit is %(limit)s")
-            % {"count": len(body), "limit": settings.STORY_MAX_CHARACTERS}
+            {
+                "body": _(
+                    "Your story has %(count)s characters: shorten it to %(limit)s "
+                    "characters or fewer"
+                )
+                % {"count": len(body), "limit": settings.STORY_MAX_CHARACTERS}
+            }
         )
     words = word_count(body)
     if words > settings.STORY_MAX_WORDS:
         raise ValidationError(
-            _("Your story has %(count)s words: the limit is %(limit)s")
-            % {"count": words, "limit": settings.STORY_MAX_WORDS}
+            {
+                "body": _("Your story has %(count)s words: shorten it to %(limit)s words or fewer")
+                % {"count": words, "limit": settings.STORY_MAX_WORDS}
+            }
         )
+    return body
 
 
-def _check_draft(draft: StoryDraft) -> None:
-    if not draft.consent:
-        raise ValidationError(_("You must agree to your story being published"))
-    if not draft.services:
+def _clean_screen_name(name: str) -> str:
+    name = normalise_text(name)
+    problem = screen_name_problem(name)
+    if problem:
+        raise ValidationError({"screen_name": SCREEN_NAME_MESSAGES[problem]})
+    return name
+
+
+def _clean_postcode(text: str) -> str:
+    """ "" (it is optional), or the postcode in its display form ("LS1 4AP", "LS1")."""
+    text = text.strip()
+    if not text:
+        return ""
+    if len(text) > POSTCODE_MAX_LENGTH:
+        raise ValidationError(
+            {
+                "postcode": _("Enter a postcode of %(limit)s characters or fewer")
+                % {"limit": POSTCODE_MAX_LENGTH}
+            }
+        )
+    parsed = uk_parse(text)
+    if parsed.value is None:
+        problem = parsed.problem if parsed.problem in POSTCODE_MESSAGES else Problem.SHAPE
+        raise ValidationError({"postcode": POSTCODE_MESSAGES[problem]})
+    return parsed.value.display
+
+
+def _check_consent(consent: bool) -> bool:
+    if not consent:
+        raise ValidationError({"consent": _("You must agree to your story being published")})
+    return True
+
+
+def _check_services(services: Sequence[Service]) -> Sequence[Service]:
+    if not services:
         raise ValidationError(_("Choose the service your story is about"))
-    if any(not s.is_open for s in draft.services):
+    if any(not s.is_open for s in services):
         raise ValidationError(_("That service has closed: choose another"))
-    _check_length(draft.body)
+    return services
+
+
+def story_draft_check(*, draft: StoryDraft) -> StoryDraft:
+    """The draft as it will be kept (text normalised, the postcode in its display form), or
+    ValidationError with every problem at once, keyed by the story form's field names.
+
+    ``story_submit`` calls it; the story form's view calls it too when the form itself found
+    a problem, so the author sees every message at once."""
+    problems = Problems()
+    cleaned = replace(
+        draft,
+        title=problems.check(lambda: _clean_title(draft.title), default=""),
+        body=problems.check(lambda: _clean_body(draft.body), default=""),
+        postcode=problems.check(lambda: _clean_postcode(draft.postcode), default=""),
+        screen_name=problems.check(lambda: _clean_screen_name(draft.screen_name), default=""),
+        consent=problems.check(lambda: _check_consent(draft.consent), default=False),
+        services=problems.check(lambda: _check_services(draft.services), default=()),
+    )
+    problems.raise_any()
+    return cleaned
 
 
 UNCONFIRMED_PER_DAY = 5
@@ -137,7 +265,7 @@ def story_submit(
 
     A repeated submission with the same key returns the story already made.
     """
-    _check_draft(draft)
+    draft = story_draft_check(draft=draft)
     existing = Story.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return _same_submission(existing, draft)
@@ -162,8 +290,7 @@ def _story_create(
     *, draft: StoryDraft, idempotency_key: uuid.UUID, signed_in: User | None
 ) -> SubmitResult:
     author = author_get_or_create(email=draft.email)
-    title = normalise_text(draft.title)
-    body = normalise_text(draft.body)
+    title, body = draft.title, draft.body  # checked and normalised by story_draft_check
     # An author who is signed in with this verified address needs no new confirmation.
     verified = (
         signed_in is not None and signed_in.pk == author.pk and author.email_verified_at is not None
@@ -171,10 +298,10 @@ def _story_create(
     now = timezone.now()
     story = Story.objects.create(
         author=author,
-        screen_name=normalise_text(draft.screen_name),
+        screen_name=draft.screen_name,
         author_role=draft.author_role,
         age_group=draft.age_group,
-        postcode=draft.postcode.strip().upper(),
+        postcode=draft.postcode,
         original_title=title,
         original_body=body,
         title=title,
@@ -253,7 +380,7 @@ def story_confirm_signed_in(*, story: Story, author: User) -> bool:
     """An author signed in with their verified address confirms a story waiting for it (for
     example one told after the day's confirmation emails had all been sent)."""
     if story.author_id != author.pk or author.email_verified_at is None:
-        raise PermissionError("Not the author")
+        raise NotAllowed("Not the author")
     return _enter_moderation(story)
 
 
@@ -339,14 +466,16 @@ def story_findings_store(
 
 @transaction.atomic
 def story_author_edit(*, story: Story, author: User, title: str, body: str, version: int) -> None:
-    """Authors may change their words until a moderator has decided."""
+    """Authors may change their words until a moderator has decided (the same checks of the
+    title and the story as when it was told)."""
     if story.author_id != author.pk:
-        raise PermissionError("Not the author")
+        raise NotAllowed("Not the author")
     if story.status not in (Story.Status.AWAITING_VERIFICATION, Story.Status.IN_MODERATION):
         raise ValidationError(_("Your story has already been moderated, so it cannot be changed"))
-    title = normalise_text(title)
-    body = normalise_text(body)
-    _check_length(body)
+    problems = Problems()
+    title = problems.check(lambda: _clean_title(title), default="")
+    body = problems.check(lambda: _clean_body(body), default="")
+    problems.raise_any()
     update_if_version(  # not a transition: the state is kept, and checked in the database
         Story,
         pk=story.pk,
@@ -373,7 +502,7 @@ WITHDRAW_ATTEMPTS = 3
 def story_withdraw(*, story: Story, author: User) -> None:
     """Withdrawn at any time: it disappears from every public surface at once."""
     if story.author_id != author.pk:
-        raise PermissionError("Not the author")
+        raise NotAllowed("Not the author")
     for _attempt in range(WITHDRAW_ATTEMPTS):
         story.refresh_from_db(fields=["status"])
         if story.status == Story.Status.WITHDRAWN:

@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from carestory.accounts.models import SignInToken, User
@@ -17,11 +15,11 @@ from carestory.accounts.services import sign_in_token_peek
 from carestory.accounts.signin import session_start
 from carestory.accounts.views import use_password_page
 from carestory.lib.decorators import author_required
-from carestory.lib.locking import ConflictError
+from carestory.lib.errors import attempt, page_status
 from carestory.lib.ratelimit import STORY_SUBMISSIONS, rate_limit_request, too_many_requests
 from carestory.pagecache.middleware import public_page
 from carestory.responses.models import Response
-from carestory.responses.services import NotAllowed, reply_post
+from carestory.responses.services import NotAllowed, reply_post  # its own NotAllowed, for now
 from carestory.services.models import Service
 from carestory.services.selectors import service_search
 from carestory.stories.forms import (
@@ -40,10 +38,10 @@ from carestory.stories.selectors import (
     story_get_published,
 )
 from carestory.stories.services import (
-    IdempotencyConflict,
     StoryDraft,
     story_author_edit,
     story_confirm_signed_in,
+    story_draft_check,
     story_submit,
     story_verify,
     story_withdraw,
@@ -72,7 +70,7 @@ def story_list(request: HttpRequest) -> HttpResponse:
         request,
         "stories/story_list.html",
         {"page": page, "form": form, **story_page_links(page)},
-        status=400 if form.errors else 200,
+        status=page_status(form),
     )
 
 
@@ -148,49 +146,59 @@ def tell_your_story(request: HttpRequest) -> HttpResponse:
 
     if request.method == "POST":
         form = StoryForm(request.POST)
+        sent = _send_story(request, form, services)
+        if sent is not None:
+            return sent
     else:
         form = StoryForm(initial=_draft_initial(request))
         context["draft_kept"] = DRAFT_SESSION_KEY in request.session
-    if request.method == "POST" and form.is_valid():
-        limited = rate_limit_request(request, STORY_SUBMISSIONS)
-        if not limited.allowed:  # nothing is saved; what they typed is kept for later
-            _keep_draft(request)
-            back = reverse("stories:tell") + "?" + "&".join(f"service={s.code}" for s in services)
-            return too_many_requests(request, limited, kept=True, back_url=back)
-        data = form.cleaned_data
-        draft = StoryDraft(
-            email=data["email"],
-            screen_name=data["screen_name"],
-            author_role=data["author_role"],
-            title=data["title"],
-            body=data["body"],
-            services=services,
-            good_tags=list(data["good"]),
-            improve_tags=list(data["improve"]),
-            feeling_tags=list(data["feelings"]),
-            age_group=data["age_group"],
-            postcode=data["postcode"],
-            consent=data["consent"],
-        )
-        signed_in = request.user if isinstance(request.user, User) else None
-        try:
-            result = story_submit(
-                draft=draft, idempotency_key=data["idempotency_key"], signed_in=signed_in
-            )
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        except IdempotencyConflict:
-            form.add_error(
-                None, _("This form was already used to send a story. Please start again.")
-            )
-        else:
-            request.session.pop(DRAFT_SESSION_KEY, None)
-            request.session["last_story"] = result.story.public_id
-            return redirect("stories:submitted")
     context["form"] = form
-    return render(
-        request, "stories/tell_your_story.html", context, status=400 if form.errors else 200
+    return render(request, "stories/tell_your_story.html", context, status=page_status(form))
+
+
+def _story_draft(form: StoryForm, services: list[Service]) -> StoryDraft:
+    """The draft from what the form could read ("" where an answer was not of its type)."""
+    data = form.cleaned_data
+    return StoryDraft(
+        email=data.get("email", ""),
+        screen_name=data.get("screen_name", ""),
+        author_role=data.get("author_role", ""),
+        title=data.get("title", ""),
+        body=data.get("body", ""),
+        services=services,
+        good_tags=list(data.get("good", [])),
+        improve_tags=list(data.get("improve", [])),
+        feeling_tags=list(data.get("feelings", [])),
+        age_group=data.get("age_group", ""),
+        postcode=data.get("postcode", ""),
+        consent=data.get("consent", False),
     )
+
+
+def _send_story(
+    request: HttpRequest, form: StoryForm, services: list[Service]
+) -> HttpResponse | None:
+    """Send the story, or None to show the form again. The story's rules are checked even when
+    the form found an answer of the wrong type, so the author sees every problem at once."""
+    typed = form.is_valid()
+    draft = _story_draft(form, services)
+    if not attempt(lambda: story_draft_check(draft=draft), form).done or not typed:
+        return None
+    limited = rate_limit_request(request, STORY_SUBMISSIONS)
+    if not limited.allowed:  # nothing is saved; what they typed is kept for later
+        _keep_draft(request)
+        back = reverse("stories:tell") + "?" + "&".join(f"service={s.code}" for s in services)
+        return too_many_requests(request, limited, kept=True, back_url=back)
+    signed_in = request.user if isinstance(request.user, User) else None
+    key = form.cleaned_data["idempotency_key"]
+    result = attempt(
+        lambda: story_submit(draft=draft, idempotency_key=key, signed_in=signed_in), form
+    ).value
+    if result is None:
+        return None
+    request.session.pop(DRAFT_SESSION_KEY, None)
+    request.session["last_story"] = result.story.public_id
+    return redirect("stories:submitted")
 
 
 def story_submitted(request: HttpRequest) -> HttpResponse:
@@ -220,9 +228,27 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "stories/verified.html", {"story": story})
 
 
+def published_story_or_404(public_id: str) -> Story:
+    """The published story, or 404: the selector answers None, the view decides."""
+    story = story_get_published(public_id=public_id)
+    if story is None:
+        raise Http404
+    return story
+
+
+def _own_story_or_404(request: HttpRequest, public_id: str) -> tuple[User, Story]:
+    """The signed-in author and their story, or 404 (someone else's is not found either)."""
+    author = request.user
+    assert isinstance(author, User)
+    story = story_get_for_author(public_id=public_id, author=author)
+    if story is None:
+        raise Http404
+    return author, story
+
+
 @public_page
 def story_detail(request: HttpRequest, public_id: str) -> HttpResponse:
-    story = story_get_published(public_id=public_id)
+    story = published_story_or_404(public_id)
     user = request.user
     can_respond = (
         isinstance(user, User)
@@ -245,31 +271,34 @@ def story_detail(request: HttpRequest, public_id: str) -> HttpResponse:
 @author_required
 @require_http_methods(["GET", "POST"])
 def reply(request: HttpRequest, public_id: str, response_id: int) -> HttpResponse:
-    story = story_get_published(public_id=public_id)
-    assert isinstance(request.user, User)
+    story = published_story_or_404(public_id)
+    author = request.user
+    assert isinstance(author, User)
     response = Response.objects.published().filter(pk=response_id, story=story).first()
-    if response is None or story.author_id != request.user.pk:
+    if response is None or story.author_id != author.pk:
         raise Http404
     form = ReplyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
         try:
-            reply_post(
-                response=response,
-                author=request.user,
-                body=form.cleaned_data["body"],
-                idempotency_key=form.cleaned_data["idempotency_key"],
+            sent = attempt(
+                lambda: reply_post(
+                    response=response,
+                    author=author,
+                    body=data["body"],
+                    idempotency_key=data["idempotency_key"],
+                ),
+                form,
             )
-        except NotAllowed as exc:
+        except NotAllowed as exc:  # responses' own class until that app uses lib/errors.py
             raise Http404 from exc
-        except ValidationError as exc:
-            form.add_error("body", exc)
-        else:
+        if sent.done:
             return render(request, "stories/reply_sent.html", {"story": story})
     return render(
         request,
         "stories/reply.html",
         {"story": story, "response": response, "form": form},
-        status=400 if form.errors else 200,
+        status=page_status(form),
     )
 
 
@@ -284,11 +313,10 @@ def my_stories(request: HttpRequest) -> HttpResponse:
 @author_required
 @require_http_methods(["GET", "POST"])
 def my_story(request: HttpRequest, public_id: str) -> HttpResponse:
-    assert isinstance(request.user, User)
-    story = story_get_for_author(public_id=public_id, author=request.user)
+    author, story = _own_story_or_404(request, public_id)
     editable = story.status in (Story.Status.AWAITING_VERIFICATION, Story.Status.IN_MODERATION)
     form = None
-    conflict = False
+    outcome = None
     if editable:
         form = StoryEditForm(
             request.POST or None,
@@ -299,28 +327,28 @@ def my_story(request: HttpRequest, public_id: str) -> HttpResponse:
             },
         )
         if request.method == "POST" and form.is_valid():
-            try:
-                story_author_edit(
+            data = form.cleaned_data
+            outcome = attempt(
+                lambda: story_author_edit(
                     story=story,
-                    author=request.user,
-                    title=form.cleaned_data["title"],
-                    body=form.cleaned_data["body"],
-                    version=form.cleaned_data["version"],
-                )
-            except ConflictError:
-                conflict = True
-            except ValidationError as exc:
-                form.add_error(None, exc)
-            else:
+                    author=author,
+                    title=data["title"],
+                    body=data["body"],
+                    version=data["version"],
+                ),
+                form,
+            )
+            if outcome.done:
                 return redirect("stories:my_story", public_id=story.public_id)
     elif request.method == "POST":
         raise Http404
     responses = Response.objects.published().filter(story=story).select_related("subscription")
+    conflict = outcome is not None and outcome.conflict
     return render(
         request,
         "stories/my_story.html",
         {"story": story, "form": form, "conflict": conflict, "responses": responses},
-        status=409 if conflict else (400 if form is not None and form.errors else 200),
+        status=page_status(form, outcome),
     )
 
 
@@ -328,21 +356,16 @@ def my_story(request: HttpRequest, public_id: str) -> HttpResponse:
 @require_POST
 def confirm(request: HttpRequest, public_id: str) -> HttpResponse:
     """A signed-in author sends a story that waits for email confirmation to the moderators."""
-    assert isinstance(request.user, User)
-    story = story_get_for_author(public_id=public_id, author=request.user)
-    try:
-        story_confirm_signed_in(story=story, author=request.user)
-    except PermissionError as exc:
-        raise Http404 from exc
+    author, story = _own_story_or_404(request, public_id)
+    attempt(lambda: story_confirm_signed_in(story=story, author=author))
     return redirect("stories:my_story", public_id=story.public_id)
 
 
 @author_required
 @require_http_methods(["GET", "POST"])
 def withdraw(request: HttpRequest, public_id: str) -> HttpResponse:
-    assert isinstance(request.user, User)
-    story = story_get_for_author(public_id=public_id, author=request.user)
+    author, story = _own_story_or_404(request, public_id)
     if request.method == "POST":
-        story_withdraw(story=story, author=request.user)
+        story_withdraw(story=story, author=author)
         return redirect("stories:my_story", public_id=story.public_id)
     return render(request, "stories/withdraw.html", {"story": story})

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from carestory.accounts.models import User
 from carestory.audit.models import AuditEvent
-from carestory.lib.locking import ConflictError
+from carestory.lib.errors import ConflictError
 from carestory.outbox.models import OutboxMessage
 from carestory.outbox.services import outbox_render
 from carestory.stories import lifecycle, services

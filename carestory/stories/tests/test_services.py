@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from carestory.accounts.models import SignInToken
 from carestory.audit.models import AuditEvent
-from carestory.lib.locking import ConflictError
+from carestory.lib.errors import ConflictError, NotAllowed
 from carestory.outbox.models import OutboxMessage
 from carestory.outbox.services import outbox_drain, outbox_render
 from carestory.stories.models import Story, Tag
@@ -20,6 +20,7 @@ from carestory.stories.services import (
     IdempotencyConflict,
     StoryDraft,
     story_author_edit,
+    story_draft_check,
     story_submit,
     story_verify,
     story_withdraw,
@@ -216,7 +217,7 @@ def test_author_cannot_edit_after_moderation(world: World) -> None:
 
 def test_withdraw_is_audited_and_only_by_the_author(world: World) -> None:
     story = StoryFactory(author=world.author, published=True, services=[world.ward])
-    with pytest.raises(PermissionError):
+    with pytest.raises(NotAllowed):
         story_withdraw(story=story, author=UserFactory())
     story_withdraw(story=story, author=world.author)
     story.refresh_from_db()
@@ -302,3 +303,72 @@ def test_confirmation_emails_are_limited_per_address_without_losing_stories(
     with time_machine.travel(timezone.now() + timedelta(days=1, minutes=1)):
         story_submit(draft=draft(world), idempotency_key=uuid.uuid4())
     assert verify_emails.count() == UNCONFIRMED_PER_DAY + 2
+
+
+# --- Validate once: what a story may be, and the messages, are the service's ----------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"title": "   "}, "title", "Enter a title for your story"),
+        ({"title": "x" * 201}, "title", "The title must be 200 characters or fewer"),
+        ({"body": " \r\n "}, "body", "Enter your story"),
+        (
+            {"body": "!" * 20_001},
+            "body",
+            "Your story has 20001 characters: shorten it to 20000 characters or fewer",
+        ),
+        (
+            {"body": "word " * 1501},
+            "body",
+            "Your story has 1501 words: shorten it to 1500 words or fewer",
+        ),
+        ({"screen_name": " "}, "screen_name", "Enter a screen name"),
+        ({"screen_name": "Sarah Jones"}, "screen_name", "looks like a real name"),
+        ({"postcode": "Leeds"}, "postcode", "Enter a UK postcode, like LS1 4AP"),
+        ({"postcode": "LS1 4AP 4AP"}, "postcode", "Enter a postcode of 10 characters or fewer"),
+        ({"consent": False}, "consent", "You must agree to your story being published"),
+    ],
+)
+def test_the_rules_of_a_story_and_their_messages_come_from_the_service(
+    world: World, overrides: dict[str, object], field: str, message: str
+) -> None:
+    """The form checks only types: the view, the demo loader and any other caller of
+    story_submit get the same message, on the story form's field name, and nothing changes."""
+    with pytest.raises(ValidationError) as caught:
+        story_submit(draft=draft(world, **overrides), idempotency_key=uuid.uuid4())
+    assert list(caught.value.message_dict) == [field]
+    assert message in caught.value.message_dict[field][0]
+    assert Story.objects.count() == 0
+    assert OutboxMessage.objects.count() == 0
+
+
+def test_every_problem_of_a_draft_is_found_at_once(world: World) -> None:
+    bad = draft(world, title="", body="", screen_name="", postcode="Leeds", consent=False)
+    with pytest.raises(ValidationError) as caught:
+        story_draft_check(draft=bad)
+    assert set(caught.value.message_dict) == {"title", "body", "screen_name", "postcode", "consent"}
+    kept = story_draft_check(draft=draft(world, title="  Kind nurses\r\n", postcode="ls14ap"))
+    assert (kept.title, kept.postcode) == ("Kind nurses", "LS1 4AP")
+
+
+def test_an_authors_edit_meets_the_same_rules_with_the_same_messages(world: World) -> None:
+    story = StoryFactory(author=world.author, services=[world.ward])
+    with pytest.raises(ValidationError) as caught:
+        story_author_edit(
+            story=story, author=world.author, title="", body="word " * 1501, version=1
+        )
+    assert caught.value.message_dict == {
+        "title": ["Enter a title for your story"],
+        "body": ["Your story has 1501 words: shorten it to 1500 words or fewer"],
+    }
+    story.refresh_from_db()
+    assert story.version == 1
+
+
+def test_a_form_sent_again_with_another_address_is_explained(world: World) -> None:
+    key = uuid.uuid4()
+    story_submit(draft=draft(world), idempotency_key=key)
+    with pytest.raises(ValidationError, match="already used to send a story"):
+        story_submit(draft=draft(world, email="someone.else@example.org"), idempotency_key=key)

@@ -341,3 +341,39 @@ def test_a_story_of_120000_characters_is_refused_with_a_clear_message(
     response = client.post(TELL, form_data(world, body="a" * 25_000))
     assert response.status_code == 400
     assert Story.objects.count() == 0
+
+
+def test_an_empty_story_form_shows_every_problem_from_the_form_and_the_service(
+    client: Client, world: World
+) -> None:
+    """The form's type checks (a role, an address) and the service's rules (title, story,
+    screen name, consent) answer together, each on its field, once."""
+    response = client.post(
+        TELL, {"service": [world.ward.code], "idempotency_key": str(uuid.uuid4())}
+    )
+    assert response.status_code == 400
+    form = response.context["form"]
+    assert form.errors == {
+        "title": ["Enter a title for your story"],
+        "body": ["Enter your story"],
+        "author_role": ["Select who you are in this story"],
+        "screen_name": ["Enter a screen name"],
+        "email": ["Enter your email address"],
+        "consent": ["You must agree to your story being published"],
+    }
+    assert Story.objects.count() == 0
+
+
+def test_an_authors_edit_gets_the_services_message_on_its_field(
+    client: Client, world: World
+) -> None:
+    story = StoryFactory(author=world.author, services=[world.ward])
+    client.force_login(world.author)
+    url = reverse("stories:my_story", args=[story.public_id])
+    response = client.post(url, {"title": "Changed", "body": "word " * 1501, "version": "1"})
+    assert response.status_code == 400
+    assert response.context["form"].errors == {
+        "body": ["Your story has 1501 words: shorten it to 1500 words or fewer"]
+    }
+    story.refresh_from_db()
+    assert story.original_title != "Changed" and story.version == 1

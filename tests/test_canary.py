@@ -32,6 +32,7 @@ from carestory.lib.logging import JsonFormatter, RequestIdFilter
 from carestory.moderation.models import ModeratorNote
 from carestory.moderation.services.claims import moderator_note_add
 from carestory.moderation.services.decisions import story_publish
+from carestory.moderation.services.edits import StoryEdit
 from carestory.outbox.models import OutboxMessage
 from carestory.outbox.services import outbox_drain, outbox_render
 from carestory.outbox.testing import ReceivedEmail, SmtpSink
@@ -157,13 +158,18 @@ def _run_flow(world: World, canaries: Canaries, smtp_sink: SmtpSink) -> Flow:
     story_publish(
         story=story,
         moderator=world.moderator,
-        version=story.version,
-        title=PUBLIC_TITLE,
-        body=PUBLIC_BODY,
-        criticality=Criticality.MILDLY,
-        tags=[(Tag.objects.get(slug="staff-attitude"), 1), (Tag.objects.get(slug="grateful"), 1)],
-        services=[world.ward],
-        note=f"{NOTE_PREFIX} {canaries.note}",
+        edit=StoryEdit(
+            version=story.version,
+            title=PUBLIC_TITLE,
+            body=PUBLIC_BODY,
+            criticality=Criticality.MILDLY,
+            tags=(
+                (Tag.objects.get(slug="staff-attitude"), 1),
+                (Tag.objects.get(slug="grateful"), 1),
+            ),
+            services=(world.ward,),
+            note=f"{NOTE_PREFIX} {canaries.note}",
+        ),
     )
     outbox_drain()  # acknowledgement + published email to the author; the staff alert job...
     outbox_drain()  # ...and the staff alerts it queued

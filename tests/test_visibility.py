@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from carestory.accounts.models import User
 from carestory.moderation.services.decisions import story_publish
+from carestory.moderation.services.edits import StoryEdit
 from carestory.outbox.models import OutboxMessage
 from carestory.outbox.services import outbox_drain, outbox_run_once
 from carestory.outbox.testing import SmtpSink
@@ -161,12 +162,14 @@ def _publish(world: World, story: Story) -> Story:
     story_publish(
         story=story,
         moderator=world.moderator,
-        version=story.version,
-        title=story.title,
-        body=story.body,
-        criticality=Criticality.NOT_CRITICAL,
-        tags=[],
-        services=[world.ward],
+        edit=StoryEdit(
+            version=story.version,
+            title=story.title,
+            body=story.body,
+            criticality=Criticality.NOT_CRITICAL,
+            tags=(),
+            services=(world.ward,),
+        ),
     )
     return Story.objects.get(pk=story.pk)
 

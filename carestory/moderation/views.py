@@ -33,6 +33,7 @@ from carestory.moderation.selectors import (
     story_suggestions,
 )
 from carestory.moderation.services import claims, decisions, edits, questions, safeguarding
+from carestory.moderation.services.edits import StoryEdit
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.responses.moderation import (
     reply_publish,
@@ -241,37 +242,51 @@ def _story_post(request: HttpRequest, story: Story, moderator: User) -> HttpResp
     return _render_story(request, story, form=form, status=400)
 
 
+def _edit_from(form: StoryModerationForm, services: list[Service]) -> StoryEdit:
+    """What the moderator typed, once, for whichever decision saves it."""
+    data = form.cleaned_data
+    tags = story_tag_pairs(
+        good=list(data["good"]), improve=list(data["improve"]), feelings=list(data["feelings"])
+    )
+    return StoryEdit(
+        version=data["version"],
+        title=data["title"],
+        body=data["body"],
+        criticality=data["criticality"],
+        tags=tuple(tags),
+        services=tuple(services),
+        note=data["note"],
+    )
+
+
 def _decide(
     form: StoryModerationForm, story: Story, moderator: User, services: list[Service]
 ) -> None:
     data = form.cleaned_data
     action = form.action
-    common: dict[str, Any] = {
-        "story": story,
-        "moderator": moderator,
-        "version": data["version"],
-        "note": data["note"],
-    }
     if action == "reject":
-        decisions.story_reject(reason=data["reason"], message=data["message"], **common)
+        decisions.story_reject(
+            story=story,
+            moderator=moderator,
+            version=data["version"],
+            reason=data["reason"],
+            message=data["message"],
+            note=data["note"],
+        )
         return
-    edit: dict[str, Any] = {
-        "title": data["title"],
-        "body": data["body"],
-        "criticality": data["criticality"],
-        "tags": story_tag_pairs(
-            good=list(data["good"]), improve=list(data["improve"]), feelings=list(data["feelings"])
-        ),
-        "services": services,
-    }
+    edit = _edit_from(form, services)
     if action in ("publish", "publish_signpost"):
-        decisions.story_publish(signpost=action == "publish_signpost", **common, **edit)
+        decisions.story_publish(
+            story=story, moderator=moderator, edit=edit, signpost=action == "publish_signpost"
+        )
     elif action == "hold":
-        safeguarding.story_safeguarding_hold(**common, **edit)
+        safeguarding.story_safeguarding_hold(story=story, moderator=moderator, edit=edit)
     elif action == "ask":
-        questions.story_question_ask(question=data["question"], **common, **edit)
+        questions.story_question_ask(
+            story=story, moderator=moderator, edit=edit, question=data["question"]
+        )
     else:
-        edits.story_moderate_save(**common, **edit)
+        edits.story_moderate_save(story=story, moderator=moderator, edit=edit)
 
 
 def _conflict(request: HttpRequest, story: Story, moderator: User) -> HttpResponse:

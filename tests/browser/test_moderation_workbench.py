@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from carestory.moderation.services.decisions import story_publish
+from carestory.moderation.services.edits import StoryEdit
 from carestory.moderation.services.questions import story_question_ask
 from carestory.outbox.models import OutboxMessage
 from carestory.outbox.services import outbox_render
@@ -100,20 +101,22 @@ def test_the_answer_and_provider_review_pages_are_accessible(
     live_world: World, site: str, new_page: Callable[[], Any]
 ) -> None:
     world = live_world
-    tags = [(Tag.objects.get(slug="communication"), 1)]
+    tags = ((Tag.objects.get(slug="communication"), 1),)
 
     # The author answers a moderator's question through the emailed link.
     asked = StoryFactory(author=world.author, services=[world.ward], original_title=TITLE)
     story_question_ask(
         story=asked,
         moderator=world.moderator,
-        version=1,
         question="Which ward were you on?",
-        title=TITLE,
-        body=asked.body,
-        criticality=None,
-        tags=tags,
-        services=[world.ward],
+        edit=StoryEdit(
+            version=1,
+            title=TITLE,
+            body=asked.body,
+            criticality=None,
+            tags=tags,
+            services=(world.ward,),
+        ),
     )
     message = OutboxMessage.objects.get(dedupe_key__startswith="story-question:")
     match = re.search(r"/answer/[^/\s]+/", outbox_render(message).body_text)
@@ -139,12 +142,14 @@ def test_the_answer_and_provider_review_pages_are_accessible(
     story_publish(
         story=reviewed,
         moderator=world.moderator,
-        version=1,
-        title="Kind receptionist",
-        body="The receptionist found me an appointment the same day.",
-        criticality=0,
-        tags=tags,
-        services=[gp],
+        edit=StoryEdit(
+            version=1,
+            title="Kind receptionist",
+            body="The receptionist found me an appointment the same day.",
+            criticality=0,
+            tags=tags,
+            services=(gp,),
+        ),
     )
     review = reviewed.provider_reviews.get()
     admin = new_page()

@@ -4,6 +4,7 @@ import pytest
 
 from carestory.alerts.services import alerts_story_published
 from carestory.moderation.services.decisions import story_publish
+from carestory.moderation.services.edits import StoryEdit
 from carestory.outbox.models import OutboxMessage
 from carestory.outbox.services import outbox_drain
 from carestory.outbox.testing import SmtpSink
@@ -21,12 +22,14 @@ def test_alerts_go_to_responders_and_admins_in_scope_only(
     story_publish(
         story=story,
         moderator=world.moderator,
-        version=1,
-        title="Published title",
-        body="Published body",
-        criticality=3,
-        tags=[],
-        services=[world.ward],
+        edit=StoryEdit(
+            version=1,
+            title="Published title",
+            body="Published body",
+            criticality=3,
+            tags=(),
+            services=(world.ward,),
+        ),
     )
     outbox_drain()
     recipients = sorted(r for e in smtp_sink.messages for r in e.rcpt_tos)

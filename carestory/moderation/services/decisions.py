@@ -5,8 +5,6 @@ emailed to the author.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -22,16 +20,15 @@ from carestory.moderation.services.checks import (
     require_status,
 )
 from carestory.moderation.services.claims import _NO_CLAIM, moderator_note_add
-from carestory.moderation.services.edits import _after_edit, _story_edit_fields
+from carestory.moderation.services.edits import StoryEdit, _after_edit, _story_edit_fields
 from carestory.moderation.services.provider_review import (
     _provider_review_start,
     needs_provider_review,
 )
 from carestory.moderation.services.publication import _publish_now
 from carestory.outbox.services import email_enqueue
-from carestory.services.models import Service
 from carestory.stories.lifecycle import story_transition
-from carestory.stories.models import Story, Tag
+from carestory.stories.models import Story
 
 _S = Story.Status
 
@@ -49,19 +46,7 @@ def _signpost(story: Story) -> None:
 
 
 @transaction.atomic
-def story_publish(
-    *,
-    story: Story,
-    moderator: User,
-    version: int,
-    title: str,
-    body: str,
-    criticality: int | None,
-    tags: Sequence[tuple[Tag, int]],
-    services: Sequence[Service],
-    note: str = "",
-    signpost: bool = False,
-) -> str:
+def story_publish(*, story: Story, moderator: User, edit: StoryEdit, signpost: bool = False) -> str:
     """Approve the story. It is published at once, or goes to its provider first when one of
     its services needs provider review (then it is published by the provider's "go ahead", or
     after 72 hours). Held stories: senior moderators only, and published at once if the
@@ -73,25 +58,23 @@ def story_publish(
     require_moderator(moderator)
     require_status(story, _S.IN_MODERATION, _S.HELD)
     require_can_decide(story, moderator)
-    if criticality is None:
+    if edit.criticality is None:
         raise ValidationError(_("Rate the story's criticality before publishing"))
-    fields, changes = _story_edit_fields(
-        story=story, title=title, body=body, criticality=criticality, tags=tags, services=services
-    )
+    fields, changes = _story_edit_fields(story=story, edit=edit)
     now = timezone.now()
     fields |= {"approved_at": now, "moderated_by": moderator}
     if signpost and story.safeguarding_level < 1:
         fields["safeguarding_level"] = 1
         changes["safeguarding_level"] = [story.safeguarding_level, 1]
-    if needs_provider_review(story=story, services=services):
+    if needs_provider_review(story=story, services=edit.services):
         _provider_review_start(
             story=story,
             moderator=moderator,
-            version=version,
+            version=edit.version,
             now=now,
             fields=fields,
             changes=changes,
-            services=services,
+            services=edit.services,
         )
         new_status: str = _S.PROVIDER_REVIEW
     else:
@@ -99,13 +82,13 @@ def story_publish(
             story=story,
             action="story.publish",
             actor=moderator,
-            version=version,
+            version=edit.version,
             now=now,
             fields=fields,
             changes=changes,
         )
         new_status = _S.PUBLISHED
-    _after_edit(story, moderator, fields, tags, services, note)
+    _after_edit(story, moderator, fields, edit)
     if signpost:
         _signpost(story)
     return new_status

@@ -1,12 +1,13 @@
 """Editing the public version without deciding: the moderator's save, an automated
 suggestion applied at its span, the services changed; every text change kept as a
-``StoryRevision``. The steps the decisions share when they save the edits too
-(``_story_edit_fields``, ``_after_edit``) live here.
+``StoryRevision``. What the moderator typed is one ``StoryEdit``; the steps the decisions
+share when they save it too (``_story_edit_fields``, ``_after_edit``) live here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -31,22 +32,33 @@ from carestory.stories.models import Story, StoryRevision, StoryService, StoryTa
 _S = Story.Status
 
 
-def _story_edit_fields(
-    *,
-    story: Story,
-    title: str,
-    body: str,
-    criticality: int | None,
-    tags: Sequence[tuple[Tag, int]],
-    services: Sequence[Service],
-) -> tuple[dict[str, Any], dict[str, Any]]:
+@dataclass(frozen=True, kw_only=True)
+class StoryEdit:
+    """What a moderator typed on the workbench for the public version, and the ``version`` of
+    the story it was typed over (a save on a story changed since is a conflict). The workbench
+    builds it once; the decisions that save it take it whole: ``story_moderate_save``,
+    ``decisions.story_publish``, ``questions.story_question_ask`` and
+    ``safeguarding.story_safeguarding_hold``. The text is normalised and checked there, not
+    here. ``note`` is the moderator's private note, kept with the decision when not empty."""
+
+    version: int
+    title: str
+    body: str
+    criticality: int | None
+    tags: tuple[tuple[Tag, int], ...]
+    services: tuple[Service, ...]
+    note: str = ""
+
+
+def _story_edit_fields(*, story: Story, edit: StoryEdit) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fields to update and the audit diff (field names and values of public metadata; the
     text itself is not copied into the audit log)."""
-    title = normalise_text(title)
-    body = normalise_text(body)
+    title = normalise_text(edit.title)
+    body = normalise_text(edit.body)
+    criticality = edit.criticality
     if not title or not body:
         raise ValidationError(_("The story needs a title and text"))
-    if not services:
+    if not edit.services:
         raise ValidationError(_("A story must be about at least one service"))
     fields: dict[str, Any] = {"title": title, "body": body, "criticality": criticality}
     changes: dict[str, Any] = {}
@@ -57,11 +69,11 @@ def _story_edit_fields(
     if criticality != story.criticality:
         changes["criticality"] = [story.criticality, criticality]
     old_services = sorted(story.services.values_list("code", flat=True))
-    new_services = sorted({s.code for s in services})
+    new_services = sorted({s.code for s in edit.services})
     if old_services != new_services:
         changes["services"] = [old_services, new_services]
     old_tags = sorted(f"{t}:{p}" for t, p in story.story_tags.values_list("tag__slug", "polarity"))
-    new_tags = sorted({f"{t.slug}:{p}" for t, p in tags})
+    new_tags = sorted({f"{t.slug}:{p}" for t, p in edit.tags})
     if old_tags != new_tags:
         changes["tags"] = [old_tags, new_tags]
     return fields, changes
@@ -95,43 +107,24 @@ def _replace_links(
     )
 
 
-def _after_edit(
-    story: Story,
-    moderator: User,
-    fields: dict[str, Any],
-    tags: Sequence[tuple[Tag, int]],
-    services: Sequence[Service],
-    note: str,
-) -> None:
+def _after_edit(story: Story, moderator: User, fields: dict[str, Any], edit: StoryEdit) -> None:
+    """After the story's row is updated: the revision, the tags and services, the note."""
     _record_revision(story, moderator, fields)
-    _replace_links(story, tags, services)
-    moderator_note_add(story=story, moderator=moderator, text=note)
+    _replace_links(story, edit.tags, edit.services)
+    moderator_note_add(story=story, moderator=moderator, text=edit.note)
 
 
 @transaction.atomic
-def story_moderate_save(
-    *,
-    story: Story,
-    moderator: User,
-    version: int,
-    title: str,
-    body: str,
-    criticality: int | None,
-    tags: Sequence[tuple[Tag, int]],
-    services: Sequence[Service],
-    note: str = "",
-) -> None:
+def story_moderate_save(*, story: Story, moderator: User, edit: StoryEdit) -> None:
     """Save the moderator's edits without deciding; saving refreshes the moderator's claim."""
     require_moderator(moderator)
     require_status(story, _S.IN_MODERATION, _S.HELD)
     require_can_decide(story, moderator)
-    fields, changes = _story_edit_fields(
-        story=story, title=title, body=body, criticality=criticality, tags=tags, services=services
-    )
+    fields, changes = _story_edit_fields(story=story, edit=edit)
     update_if_version(
-        Story, pk=story.pk, expected_version=version, from_status=story.status, **fields
+        Story, pk=story.pk, expected_version=edit.version, from_status=story.status, **fields
     )
-    _after_edit(story, moderator, fields, tags, services, note)
+    _after_edit(story, moderator, fields, edit)
     audit_record(actor=moderator, action="story.edit", obj=story, changes=changes)
     _claim(story, moderator, timezone.now())
 

@@ -5,7 +5,6 @@ moderator stops waiting. The question and the answer are private (author and mod
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -26,11 +25,10 @@ from carestory.lib.tokens import secret_link
 from carestory.moderation.models import AuthorQuestion
 from carestory.moderation.services.checks import require_moderator, require_status
 from carestory.moderation.services.claims import _NO_CLAIM
-from carestory.moderation.services.edits import _after_edit, _story_edit_fields
+from carestory.moderation.services.edits import StoryEdit, _after_edit, _story_edit_fields
 from carestory.outbox.services import email_enqueue
-from carestory.services.models import Service
 from carestory.stories.lifecycle import story_transition
-from carestory.stories.models import Story, Tag
+from carestory.stories.models import Story
 
 ANSWER_LINK_DAYS = 7
 
@@ -39,17 +37,7 @@ _S = Story.Status
 
 @transaction.atomic
 def story_question_ask(
-    *,
-    story: Story,
-    moderator: User,
-    version: int,
-    question: str,
-    title: str,
-    body: str,
-    criticality: int | None,
-    tags: Sequence[tuple[Tag, int]],
-    services: Sequence[Service],
-    note: str = "",
+    *, story: Story, moderator: User, edit: StoryEdit, question: str
 ) -> AuthorQuestion:
     """Save the edits so far, put the story aside and email the author a single-use link to
     answer. The question and the answer are private (author and moderators only)."""
@@ -58,9 +46,7 @@ def story_question_ask(
     question = normalise_text(question)
     if not question:
         raise ValidationError(_("Write the question for the author"))
-    fields, changes = _story_edit_fields(
-        story=story, title=title, body=body, criticality=criticality, tags=tags, services=services
-    )
+    fields, changes = _story_edit_fields(story=story, edit=edit)
     # The question first, so the audit event names it; a conflict below rolls it back.
     asked = AuthorQuestion.objects.create(story=story, moderator=moderator, question=question)
     story_transition(
@@ -68,11 +54,11 @@ def story_question_ask(
         to=_S.AWAITING_AUTHOR,
         action="story.question_ask",
         actor=moderator,
-        version=version,
+        version=edit.version,
         fields={**_NO_CLAIM, **fields},
         changes={**changes, "question_id": asked.pk},
     )
-    _after_edit(story, moderator, fields, tags, services, note)
+    _after_edit(story, moderator, fields, edit)
     token, seed = sign_in_token_issue(
         user=story.author, purpose=SignInToken.Purpose.ANSWER_QUESTION, story_id=story.pk
     )

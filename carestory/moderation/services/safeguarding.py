@@ -5,8 +5,6 @@ support, is part of publishing: ``decisions.story_publish(signpost=True)``.)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -15,29 +13,17 @@ from carestory.accounts.models import User
 from carestory.lib.text import normalise_text
 from carestory.moderation.services.checks import require_moderator, require_status
 from carestory.moderation.services.claims import _NO_CLAIM
-from carestory.moderation.services.edits import _after_edit, _story_edit_fields
+from carestory.moderation.services.edits import StoryEdit, _after_edit, _story_edit_fields
 from carestory.outbox.services import email_enqueue
-from carestory.services.models import Service
 from carestory.stories.lifecycle import story_transition
-from carestory.stories.models import Story, Tag
+from carestory.stories.models import Story
 from carestory.subscriptions.selectors import subscriptions_covering
 
 _S = Story.Status
 
 
 @transaction.atomic
-def story_safeguarding_hold(
-    *,
-    story: Story,
-    moderator: User,
-    version: int,
-    title: str,
-    body: str,
-    criticality: int | None,
-    tags: Sequence[tuple[Tag, int]],
-    services: Sequence[Service],
-    note: str,
-) -> None:
+def story_safeguarding_hold(*, story: Story, moderator: User, edit: StoryEdit) -> None:
     """Safeguarding level 2: do not publish; hold for a senior moderator and tell the
     safeguarding contact of each subscription covering the story's services.
 
@@ -46,23 +32,21 @@ def story_safeguarding_hold(
     """
     require_moderator(moderator)
     require_status(story, _S.IN_MODERATION)
-    if not normalise_text(note):
+    if not normalise_text(edit.note):
         raise ValidationError(_("Describe the safeguarding concern in a private note"))
-    fields, changes = _story_edit_fields(
-        story=story, title=title, body=body, criticality=criticality, tags=tags, services=services
-    )
+    fields, changes = _story_edit_fields(story=story, edit=edit)
     story_transition(
         story=story,
         to=_S.HELD,
         action="story.safeguarding_hold",
         actor=moderator,
-        version=version,
+        version=edit.version,
         fields={"safeguarding_level": 2, **_NO_CLAIM, **fields},
         changes={**changes, "safeguarding_level": [story.safeguarding_level, 2]},
     )
-    _after_edit(story, moderator, fields, tags, services, note)
-    service_names = [s.name for s in dict.fromkeys(services)]
-    for subscription in subscriptions_covering(services=services):
+    _after_edit(story, moderator, fields, edit)
+    service_names = [s.name for s in dict.fromkeys(edit.services)]
+    for subscription in subscriptions_covering(services=edit.services):
         if not subscription.safeguarding_email:
             continue
         email_enqueue(

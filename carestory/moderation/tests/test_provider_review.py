@@ -33,7 +33,7 @@ from carestory.subscriptions.models import Membership
 from conftest import World
 from tests.factories import MembershipFactory, ServiceFactory, StoryFactory, SubscriptionFactory
 
-from .test_workbench import another_moderator, edits, form_data, review_service, signed_in
+from .test_workbench import another_moderator, form_data, review_service, signed_in, story_edit
 
 pytestmark = pytest.mark.django_db
 
@@ -68,9 +68,14 @@ def approve(world: World, gp: Service, **kwargs: Any) -> Story:
     status = story_publish(
         story=story,
         moderator=world.moderator,
-        version=story.version,
-        note=NOTE,
-        **edits(world, title="Not listened to at the surgery", body=PUBLIC, services=[gp]),
+        edit=story_edit(
+            world,
+            version=story.version,
+            note=NOTE,
+            title="Not listened to at the surgery",
+            body=PUBLIC,
+            services=[gp],
+        ),
     )
     assert status == Story.Status.PROVIDER_REVIEW
     story.refresh_from_db()
@@ -112,7 +117,7 @@ def test_the_review_need_is_inherited_from_a_parent_service(world: World) -> Non
     story = StoryFactory(services=[ward])
 
     status = story_publish(
-        story=story, moderator=world.moderator, version=1, **edits(world, services=[ward])
+        story=story, moderator=world.moderator, edit=story_edit(world, version=1, services=[ward])
     )
 
     assert status == Story.Status.PROVIDER_REVIEW
@@ -385,7 +390,7 @@ def test_a_story_with_services_not_needing_review_is_published_at_once(world: Wo
     story = StoryFactory(services=[other])
 
     status = story_publish(
-        story=story, moderator=world.moderator, version=1, **edits(world, services=[other])
+        story=story, moderator=world.moderator, edit=story_edit(world, version=1, services=[other])
     )
 
     assert status == Story.Status.PUBLISHED

@@ -1,16 +1,18 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
+from carestory.accounts.models import User
 from carestory.audit.models import AuditEvent
 from carestory.lib.locking import ConflictError
 from carestory.moderation.models import ModeratorNote
 from carestory.moderation.services.decisions import story_publish, story_reject
-from carestory.moderation.services.edits import story_moderate_save
+from carestory.moderation.services.edits import StoryEdit, story_moderate_save
 from carestory.outbox.models import OutboxMessage
 from carestory.outbox.services import outbox_drain
 from carestory.outbox.testing import SmtpSink
@@ -21,19 +23,18 @@ from tests.factories import StoryFactory
 pytestmark = pytest.mark.django_db
 
 
-def publish(story: Story, world: World, **overrides: object) -> None:
-    kwargs: dict[str, object] = {
-        "story": story,
-        "moderator": world.moderator,
+def publish(story: Story, world: World, moderator: User | None = None, **overrides: Any) -> None:
+    """Publish with an edit of the story's current version; ``overrides`` change the edit."""
+    edit: dict[str, Any] = {
         "version": story.version,
         "title": "Edited title",
         "body": "Edited body",
         "criticality": 2,
-        "tags": [(Tag.objects.get(slug="communication"), 1)],
-        "services": [world.ward],
+        "tags": ((Tag.objects.get(slug="communication"), 1),),
+        "services": (world.ward,),
     }
-    kwargs.update(overrides)
-    story_publish(**kwargs)  # type: ignore[arg-type]
+    edit.update(overrides)
+    story_publish(story=story, moderator=moderator or world.moderator, edit=StoryEdit(**edit))
 
 
 def test_publish_keeps_original_records_audit_and_queues_work(world: World) -> None:
@@ -150,12 +151,14 @@ def test_save_edits_without_deciding(world: World) -> None:
     story_moderate_save(
         story=story,
         moderator=world.moderator,
-        version=1,
-        title="Better title",
-        body="Better body",
-        criticality=None,
-        tags=[],
-        services=[world.hospital],
+        edit=StoryEdit(
+            version=1,
+            title="Better title",
+            body="Better body",
+            criticality=None,
+            tags=(),
+            services=(world.hospital,),
+        ),
     )
     story.refresh_from_db()
     assert (story.status, story.title, story.version) == (

@@ -14,6 +14,7 @@ from django.utils import timezone
 from carestory.accounts.models import User
 from carestory.moderation.models import AuthorQuestion, ProviderReview
 from carestory.moderation.selectors import moderation_queues
+from carestory.moderation.services.edits import StoryEdit
 from carestory.services.models import Service
 from carestory.stories.models import Story, Tag
 from conftest import World
@@ -30,8 +31,9 @@ def another_moderator(*, full_name: str = "Pat Second", senior: bool = False) ->
     return user
 
 
-def edits(world: World, **overrides: Any) -> dict[str, Any]:
-    """Keyword arguments for the service functions that save the public version."""
+def story_edit(world: World, *, version: int, **overrides: Any) -> StoryEdit:
+    """A moderator's edit of ``version`` for the service functions that save the public
+    version; ``tags`` and ``services`` may be given as lists."""
     values: dict[str, Any] = {
         "title": "Public title",
         "body": "Public body",
@@ -40,7 +42,8 @@ def edits(world: World, **overrides: Any) -> dict[str, Any]:
         "services": [world.ward],
     }
     values.update(overrides)
-    return values
+    values["tags"], values["services"] = tuple(values["tags"]), tuple(values["services"])
+    return StoryEdit(version=version, **values)
 
 
 def form_data(story: Story, **overrides: Any) -> dict[str, Any]:

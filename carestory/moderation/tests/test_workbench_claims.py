@@ -19,7 +19,7 @@ from carestory.stories.models import Story
 from conftest import World
 from tests.factories import StoryFactory
 
-from .test_workbench import another_moderator, edits, form_data, signed_in
+from .test_workbench import another_moderator, form_data, signed_in, story_edit
 
 pytestmark = pytest.mark.django_db
 
@@ -107,7 +107,7 @@ def test_saving_does_not_take_someone_elses_running_claim(world: World, frozen: 
     signed_in(world.moderator).get(reverse("moderation:story", args=[story.public_id]))
     other = another_moderator()
 
-    story_moderate_save(story=story, moderator=other, version=1, **edits(world))
+    story_moderate_save(story=story, moderator=other, edit=story_edit(world, version=1))
 
     story.refresh_from_db()
     assert story.version == 2
@@ -119,7 +119,7 @@ def test_a_decision_ends_the_claim(world: World, frozen: Any) -> None:
     story = StoryFactory(services=[world.ward])
     story_claim(story=story, moderator=world.moderator)
 
-    story_publish(story=story, moderator=world.moderator, version=1, **edits(world))
+    story_publish(story=story, moderator=world.moderator, edit=story_edit(world, version=1))
 
     story.refresh_from_db()
     assert story.status == Story.Status.PUBLISHED

@@ -31,7 +31,7 @@ from carestory.stories.services import story_withdraw
 from conftest import World
 from tests.factories import StoryFactory, SubscriptionFactory
 
-from .test_workbench import another_moderator, edits, form_data, section, signed_in
+from .test_workbench import another_moderator, form_data, section, signed_in, story_edit
 
 pytestmark = pytest.mark.django_db
 
@@ -337,7 +337,7 @@ def test_only_a_senior_moderator_decides_on_a_held_story(world: World) -> None:
         assert post(junior, story, action=action).status_code == 404
     assert post(junior, story, action="reject", reason="duplicate", message="x").status_code == 404
     with pytest.raises(PermissionError):
-        story_publish(story=story, moderator=world.moderator, version=1, **edits(world))
+        story_publish(story=story, moderator=world.moderator, edit=story_edit(world, version=1))
     story.refresh_from_db()
     assert (story.status, story.version) == (Story.Status.HELD, 1)
 
@@ -425,19 +425,22 @@ def test_every_decision_is_audited_with_the_moderator_and_no_private_text(world:
     senior = another_moderator(senior=True)
     kinds: dict[str, Callable[[Story], object]] = {
         "story.publish": lambda s: story_publish(
-            story=s, moderator=world.moderator, version=1, **edits(world)
+            story=s, moderator=world.moderator, edit=story_edit(world, version=1)
         ),
         "story.reject": lambda s: story_reject(
             story=s, moderator=world.moderator, version=1, reason="duplicate", message="Sorry."
         ),
         "story.question_ask": lambda s: story_question_ask(
-            story=s, moderator=world.moderator, version=1, question="Which ward?", **edits(world)
+            story=s,
+            moderator=world.moderator,
+            question="Which ward?",
+            edit=story_edit(world, version=1),
         ),
         "story.safeguarding_hold": lambda s: story_safeguarding_hold(
-            story=s, moderator=world.moderator, version=1, note="Risk.", **edits(world)
+            story=s, moderator=world.moderator, edit=story_edit(world, version=1, note="Risk.")
         ),
         "story.edit": lambda s: story_moderate_save(
-            story=s, moderator=world.moderator, version=1, **edits(world)
+            story=s, moderator=world.moderator, edit=story_edit(world, version=1)
         ),
         "story.services": lambda s: story_services_change(
             story=s, moderator=senior, version=1, services=[world.hospital]

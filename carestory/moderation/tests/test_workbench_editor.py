@@ -17,7 +17,7 @@ from carestory.stories.models import Story, StoryRevision
 from conftest import World
 from tests.factories import StoryFactory
 
-from .test_workbench import another_moderator, edits, form_data, signed_in
+from .test_workbench import another_moderator, form_data, signed_in, story_edit
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +92,9 @@ def test_a_decision_after_someone_else_decided_shows_what_was_typed(world: World
     story = StoryFactory(services=[world.ward])
     url = reverse("moderation:story", args=[story.public_id])
     story_publish(
-        story=Story.objects.get(pk=story.pk), moderator=world.moderator, version=1, **edits(world)
+        story=Story.objects.get(pk=story.pk),
+        moderator=world.moderator,
+        edit=story_edit(world, version=1),
     )
 
     late = signed_in(another_moderator()).post(
@@ -169,8 +171,7 @@ def test_a_suggestion_from_an_old_version_is_a_conflict(world: World) -> None:
     story_moderate_save(
         story=Story.objects.get(pk=story.pk),
         moderator=another_moderator(),
-        version=1,
-        **edits(world, body="Somebody else rewrote it."),
+        edit=story_edit(world, version=1, body="Somebody else rewrote it."),
     )
 
     response = signed_in(world.moderator).post(
@@ -268,15 +269,13 @@ def test_the_history_lists_every_version_with_who_when_and_the_changes(world: Wo
     story_moderate_save(
         story=Story.objects.get(pk=story.pk),
         moderator=world.moderator,
-        version=1,
-        **edits(world, title=story.title, body="A nurse was kind."),
+        edit=story_edit(world, version=1, title=story.title, body="A nurse was kind."),
     )
     other = another_moderator(full_name="Pat Second")
     story_moderate_save(
         story=Story.objects.get(pk=story.pk),
         moderator=other,
-        version=2,
-        **edits(world, title="A kind nurse", body="A nurse was very kind."),
+        edit=story_edit(world, version=2, title="A kind nurse", body="A nurse was very kind."),
     )
 
     html = (

@@ -15,6 +15,7 @@ from django.utils import timezone
 from carestory.accounts.models import User
 from carestory.accounts.services import author_get_or_create, moderator_add
 from carestory.moderation.services.decisions import story_publish, story_reject
+from carestory.moderation.services.edits import StoryEdit
 from carestory.responses.models import ModerationStatus, Response
 from carestory.responses.moderation import reply_publish, response_publish
 from carestory.responses.services import reply_post, response_post, response_release
@@ -256,14 +257,20 @@ class Command(BaseCommand):
             story_publish(
                 story=story,
                 moderator=moderator,
-                version=story.version,
-                title=story.title,
-                body=story.body,
-                criticality=int(spec["criticality"]),
-                tags=story_tag_pairs(
-                    good=draft.good_tags, improve=draft.improve_tags, feelings=draft.feeling_tags
+                edit=StoryEdit(
+                    version=story.version,
+                    title=story.title,
+                    body=story.body,
+                    criticality=int(spec["criticality"]),
+                    tags=tuple(
+                        story_tag_pairs(
+                            good=draft.good_tags,
+                            improve=draft.improve_tags,
+                            feelings=draft.feeling_tags,
+                        )
+                    ),
+                    services=(service,),
                 ),
-                services=[service],
             )
             story.refresh_from_db()
             if state not in ("answered", "answered_with_change"):

@@ -2,7 +2,7 @@
 through which every status change goes (``story_transition``).
 
 Each line below is one transition, ``from --audit action--> to``, with who may make it and the
-use case that makes it (stories/services.py, moderation/services.py)::
+use case that makes it (stories/services.py, the modules of moderation/services/)::
 
     awaiting_verification --story.verify--> in_moderation
         the author: the emailed link (story_verify), or "My stories" when signed in with a
@@ -44,7 +44,8 @@ Nothing else moves a story: ``published`` and ``rejected`` only go to ``withdraw
 when told by an author signed in with that verified address (story_submit). Editing the text,
 tags or services without a decision is not a transition (lib/locking.update_if_version with
 ``from_status``, which also bumps the version). Every path to ``published`` goes through
-``moderation/services._publish_now``, which queues the author's email and the staff alerts.
+``moderation/services/publication._publish_now``, which queues the author's email and the
+staff alerts.
 
 Who may decide (publish, reject, hold, ask the author, edit) is ``can_decide``: in
 ``in_moderation`` any moderator, in ``held`` senior moderators only, in any other state nobody.

@@ -1,8 +1,9 @@
-"""factory_boy factories with traits, shared by every app's tests."""
+"""factory_boy factories with traits, and the story draft builder, shared by every app's tests."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -15,9 +16,24 @@ from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.services.models import Service
 from carestory.services.services import service_create
 from carestory.stories.models import Story, StoryService
+from carestory.stories.services import StoryDraft
 from carestory.subscriptions.models import Membership, Subscription
 
 TEST_PASSWORD = "a long test password 4 staff"
+
+
+def story_draft(*, email: str, services: Sequence[Service], **others: Any) -> StoryDraft:
+    """What an author sends from the tell-your-story form: the required answers, consent
+    given; ``others`` sets any other field of ``StoryDraft`` or replaces an answer."""
+    fields: dict[str, Any] = {
+        "screen_name": "Grateful patient",
+        "author_role": "patient",
+        "title": "Kind nurses",
+        "body": "The nurses on the ward were kind.",
+        "consent": True,
+        **others,
+    }
+    return StoryDraft(email=email, services=services, **fields)
 
 
 class UserFactory(factory.django.DjangoModelFactory[User]):

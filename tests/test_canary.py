@@ -18,7 +18,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -34,7 +34,7 @@ from carestory.moderation.services.claims import moderator_note_add
 from carestory.moderation.services.decisions import story_publish
 from carestory.moderation.services.edits import StoryEdit
 from carestory.outbox.models import OutboxMessage
-from carestory.outbox.services import outbox_drain, outbox_render
+from carestory.outbox.services import outbox_drain
 from carestory.outbox.testing import ReceivedEmail, SmtpSink
 from carestory.responses.models import AuthorReply, Response
 from carestory.responses.moderation import reply_publish, response_publish
@@ -42,6 +42,7 @@ from carestory.responses.services import reply_post, response_post
 from carestory.stories.models import Criticality, Story, Tag
 from carestory.stories.services import StoryDraft, story_submit
 from conftest import World
+from tests.emails import emailed_path
 
 pytestmark = pytest.mark.django_db
 
@@ -239,13 +240,9 @@ def _run_flow_through_the_website(world: World, canaries: Canaries, smtp_sink: S
     assert told.status_code == 302, told.content.decode()[:2000]
     story = Story.objects.get()
     assert story.postcode == canaries.postcode
-    message = OutboxMessage.objects.get(dedupe_key__startswith="story-verify:")
-    link = next(
-        line for line in outbox_render(message).body_text.splitlines() if "/verify/" in line
-    )
-    token = link.strip().rstrip("/").rsplit("/", 1)[-1]
+    verify_path = emailed_path("story-verify:", "/verify/")
     outbox_drain()  # the verification email, to the author
-    assert author.post(f"/verify/{token}/").status_code == 200
+    assert author.post(verify_path).status_code == 200
 
     moderator = Client()
     moderator.force_login(world.moderator)
@@ -368,34 +365,27 @@ def _email_text(email: ReceivedEmail) -> str:
     return "\n".join(parts)
 
 
+@pytest.mark.parametrize(
+    "run_flow",
+    [
+        _run_flow,  # through the service functions
+        _run_flow_through_the_website,  # through the web pages: forms, views, middleware, sessions
+    ],
+    ids=["services", "website"],
+)
 def test_private_data_never_leaks(
     world: World,
     smtp_sink: SmtpSink,
     caplog: pytest.LogCaptureFixture,
     capsys: pytest.CaptureFixture[str],
     log_lines: io.StringIO,
+    run_flow: Callable[[World, Canaries, SmtpSink], Flow],
 ) -> None:
-    """The lifecycle driven through the service functions."""
+    """The lifecycle, driven through the service functions and through the website."""
     caplog.set_level(logging.DEBUG)  # the root logger, for the whole test
     canaries = Canaries()
 
-    flow = _run_flow(world, canaries, smtp_sink)
-
-    _assert_private_data_stays_private(world, canaries, flow, smtp_sink, caplog, capsys, log_lines)
-
-
-def test_private_data_never_leaks_when_told_through_the_website(
-    world: World,
-    smtp_sink: SmtpSink,
-    caplog: pytest.LogCaptureFixture,
-    capsys: pytest.CaptureFixture[str],
-    log_lines: io.StringIO,
-) -> None:
-    """The same lifecycle driven through the web pages: forms, views, middleware, sessions."""
-    caplog.set_level(logging.DEBUG)
-    canaries = Canaries()
-
-    flow = _run_flow_through_the_website(world, canaries, smtp_sink)
+    flow = run_flow(world, canaries, smtp_sink)
 
     _assert_private_data_stays_private(world, canaries, flow, smtp_sink, caplog, capsys, log_lines)
 

@@ -16,8 +16,9 @@ from django.db import connection
 from carestory.accounts.models import User, UserManager
 from carestory.lib.ratelimit import RateLimit, rate_limit_hit
 from carestory.stories.models import Story
-from carestory.stories.services import StoryDraft, story_submit
+from carestory.stories.services import story_submit
 from conftest import World
+from tests.factories import story_draft
 
 NEW_ADDRESS = "first.timer@example.org"
 
@@ -65,14 +66,10 @@ def test_two_first_stories_from_one_new_address_are_both_kept(
     monkeypatch.setattr(UserManager, "get_by_email", get_by_email)
 
     def submit(i: int) -> Story:
-        draft = StoryDraft(
+        draft = story_draft(
             email=NEW_ADDRESS if i == 0 else NEW_ADDRESS.upper(),
-            screen_name="Grateful patient",
-            author_role="patient",
-            title=f"Story {i}",
-            body="The nurses on the ward were kind.",
             services=[world.ward],
-            consent=True,
+            title=f"Story {i}",
         )
         return story_submit(draft=draft, idempotency_key=uuid.uuid4()).story
 

@@ -13,6 +13,7 @@ from carestory.accounts.models import User
 from carestory.accounts.services import author_get_or_create
 from carestory.stories.services import IdempotencyConflict, StoryDraft, story_submit
 from conftest import World
+from tests.factories import story_draft
 
 pytestmark = pytest.mark.django_db
 
@@ -61,15 +62,7 @@ def test_a_variant_is_the_same_account() -> None:
 
 def test_a_story_told_with_a_variant_belongs_to_the_same_author(world: World) -> None:
     def draft(email: str) -> StoryDraft:
-        return StoryDraft(
-            email=email,
-            screen_name="Grateful patient",
-            author_role="patient",
-            title="Kind nurses",
-            body="The nurses on the ward were kind.",
-            services=[world.ward],
-            consent=True,
-        )
+        return story_draft(email=email, services=[world.ward])
 
     key = uuid.uuid4()
     first = story_submit(draft=draft("author@example.org".upper()), idempotency_key=key)

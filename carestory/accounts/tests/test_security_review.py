@@ -26,9 +26,9 @@ from carestory.audit.models import LoginAttempt
 from carestory.lib.tokens import token_from_seed
 from carestory.outbox.models import OutboxMessage
 from carestory.stories.models import Story
-from carestory.stories.services import StoryDraft, story_submit
+from carestory.stories.services import story_submit
 from conftest import World
-from tests.factories import TEST_PASSWORD, StoryFactory, UserFactory
+from tests.factories import TEST_PASSWORD, StoryFactory, UserFactory, story_draft
 
 pytestmark = pytest.mark.django_db
 
@@ -242,15 +242,7 @@ def test_confirming_a_story_told_with_a_staff_address_gives_no_session(
 ) -> None:
     """Anyone can tell a story with a staff address; the link goes to that inbox, and following
     it confirms the story but signs nobody in."""
-    draft = StoryDraft(
-        email=world.admin.email.upper(),
-        screen_name="Grateful patient",
-        author_role="patient",
-        title="Kind nurses",
-        body="The nurses on the ward were kind.",
-        services=[world.ward],
-        consent=True,
-    )
+    draft = story_draft(email=world.admin.email.upper(), services=[world.ward])
     story = story_submit(draft=draft, idempotency_key=uuid.uuid4()).story
     assert story.author_id == world.admin.pk
     _, seed = sign_in_token_issue(

@@ -3,6 +3,7 @@ from __future__ import annotations
 import threading
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -26,35 +27,25 @@ from carestory.stories.services import (
     story_withdraw,
 )
 from conftest import World
-from tests.factories import StoryFactory, UserFactory
+from tests.emails import verify_token
+from tests.factories import StoryFactory, UserFactory, story_draft
 
 pytestmark = pytest.mark.django_db
 
 
-def draft(world: World, **overrides: object) -> StoryDraft:
-    fields: dict[str, object] = {
+def draft(world: World, **overrides: Any) -> StoryDraft:
+    """A story with every answer given: tags, postcode and age group too."""
+    fields: dict[str, Any] = {
         "email": "New.Author@Example.org",
-        "screen_name": "Grateful patient",
-        "author_role": "patient",
-        "title": "Kind nurses",
-        "body": "The nurses on the ward were kind.",
         "services": [world.ward],
         "good_tags": [Tag.objects.get(slug="staff-attitude")],
         "improve_tags": [Tag.objects.get(slug="food")],
         "feeling_tags": [Tag.objects.get(slug="anxious")],
         "postcode": "ts18 1hu",
         "age_group": "35_44",
-        "consent": True,
+        **overrides,
     }
-    fields.update(overrides)
-    return StoryDraft(**fields)  # type: ignore[arg-type]
-
-
-def _verify_token_from_outbox(story: Story) -> str:
-    message = OutboxMessage.objects.get(dedupe_key__startswith="story-verify:")
-    text = outbox_render(message).body_text
-    link = next(line for line in text.splitlines() if "/verify/" in line)
-    return link.rstrip("/").rsplit("/", 1)[-1]
+    return story_draft(**fields)
 
 
 def test_submit_commits_story_awaiting_verification_and_queues_email(world: World) -> None:
@@ -166,7 +157,7 @@ def test_signed_in_user_cannot_skip_confirmation_for_another_address(world: Worl
 
 def test_verify_moves_story_to_moderation_once(world: World) -> None:
     story = story_submit(draft=draft(world), idempotency_key=uuid.uuid4()).story
-    token = _verify_token_from_outbox(story)
+    token = verify_token()
 
     verified = story_verify(raw_token=token)
 
@@ -182,15 +173,15 @@ def test_verify_moves_story_to_moderation_once(world: World) -> None:
 
 def test_verify_link_expires(world: World) -> None:
     story = story_submit(draft=draft(world), idempotency_key=uuid.uuid4()).story
-    token = _verify_token_from_outbox(story)
+    token = verify_token()
     with time_machine.travel(timezone.now() + timedelta(hours=25)):
         assert story_verify(raw_token=token) is None
     assert Story.objects.get(pk=story.pk).status == Story.Status.AWAITING_VERIFICATION
 
 
 def test_tokens_are_stored_hashed(world: World) -> None:
-    story = story_submit(draft=draft(world), idempotency_key=uuid.uuid4()).story
-    token = _verify_token_from_outbox(story)
+    story_submit(draft=draft(world), idempotency_key=uuid.uuid4())
+    token = verify_token()
     assert len(token) >= 43  # 256 bits, url-safe
     assert not SignInToken.objects.filter(token_hash=token).exists()
 
@@ -234,43 +225,31 @@ def test_public_ids_are_not_sequential(world: World) -> None:
 def test_a_second_story_about_the_same_service_is_flagged_as_a_possible_duplicate(
     world: World,
 ) -> None:
-    first = story_submit(
-        draft=draft(world, email=world.author.email),
-        idempotency_key=uuid.uuid4(),
-        signed_in=world.author,
-    ).story
+    def told(**overrides: Any) -> Story:
+        """A story the signed-in author tells."""
+        return story_submit(
+            draft=draft(world, email=world.author.email, **overrides),
+            idempotency_key=uuid.uuid4(),
+            signed_in=world.author,
+        ).story
+
+    first = told()
     assert "DUPLICATE_RISK" not in Story.objects.get(pk=first.pk).automod_flags
-    second = story_submit(
-        draft=draft(world, email=world.author.email, title="The same stay again"),
-        idempotency_key=uuid.uuid4(),
-        signed_in=world.author,
-    ).story
-    other_service = story_submit(
-        draft=draft(world, email=world.author.email, services=[world.other_ward]),
-        idempotency_key=uuid.uuid4(),
-        signed_in=world.author,
-    ).story
+    second = told(title="The same stay again")
+    other_service = told(services=[world.other_ward])
     outbox_drain()  # the checks run in the worker
     assert "DUPLICATE_RISK" in Story.objects.get(pk=second.pk).automod_flags
     assert "DUPLICATE_RISK" not in Story.objects.get(pk=other_service.pk).automod_flags
     # Withdrawn earlier stories do not count.
     story_withdraw(story=first, author=world.author)
     story_withdraw(story=second, author=world.author)
-    third = story_submit(
-        draft=draft(world, email=world.author.email, title="Third"),
-        idempotency_key=uuid.uuid4(),
-        signed_in=world.author,
-    ).story
+    third = told(title="Third")
     outbox_drain()
     assert Story.objects.get(pk=third.pk).checked_at is not None
     assert "DUPLICATE_RISK" not in Story.objects.get(pk=third.pk).automod_flags
     # And a story told more than 90 days later is a new episode.
     with time_machine.travel(timezone.now() + timedelta(days=91)):
-        later = story_submit(
-            draft=draft(world, email=world.author.email, title="Months later"),
-            idempotency_key=uuid.uuid4(),
-            signed_in=world.author,
-        ).story
+        later = told(title="Months later")
         outbox_drain()
     assert Story.objects.get(pk=later.pk).checked_at is not None
     assert "DUPLICATE_RISK" not in Story.objects.get(pk=later.pk).automod_flags

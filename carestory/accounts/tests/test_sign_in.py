@@ -11,18 +11,11 @@ from django.utils import timezone
 from carestory.accounts.models import SignInToken
 from carestory.accounts.services import SIGN_IN_LINKS_PER_HOUR, author_sign_in_request
 from carestory.outbox.models import OutboxMessage
-from carestory.outbox.services import outbox_render
 from conftest import World
+from tests.emails import emailed_path
 from tests.factories import StoryFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def _link_path(message: OutboxMessage) -> str:
-    link = next(
-        line for line in outbox_render(message).body_text.splitlines() if "/sign-in/" in line
-    )
-    return "/sign-in/" + link.split("/sign-in/", 1)[1]
 
 
 def test_sign_in_link_for_an_author(client: Client, world: World) -> None:
@@ -31,7 +24,7 @@ def test_sign_in_link_for_an_author(client: Client, world: World) -> None:
     assert response.status_code == 200
     message = OutboxMessage.objects.get(dedupe_key__startswith="sign-in:")
     assert message.to_email == world.author.email
-    path = _link_path(message)
+    path = emailed_path("sign-in:", "/sign-in/")
     assert client.get(path).status_code == 200  # a confirmation page: scanners cannot use it
     assert client.post(path).status_code == 302
     assert "My first story" in client.get(reverse("stories:my_stories")).content.decode()
@@ -72,7 +65,7 @@ def test_links_are_limited_per_hour(world: World) -> None:
 def test_expired_link_does_not_sign_in(client: Client, world: World) -> None:
     StoryFactory(author=world.author, services=[world.ward])
     author_sign_in_request(email=world.author.email)
-    path = _link_path(OutboxMessage.objects.get())
+    path = emailed_path("sign-in:", "/sign-in/")
     with time_machine.travel(timezone.now() + timedelta(hours=25)):
         assert client.post(path).status_code == 404
     assert client.get(reverse("stories:my_stories")).status_code == 302

@@ -9,7 +9,7 @@ from django.db import models
 
 from carestory.lib.errors import ConflictError
 
-__all__ = ["ConflictError", "update_if_version"]  # ConflictError's home is lib/errors.py
+__all__ = ["update_if_version"]
 
 
 def update_if_version(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from carestory.accounts.models import User
 from carestory.lib.decorators import moderator_required
-from carestory.lib.locking import ConflictError
+from carestory.lib.errors import Outcome, attempt, page_status
 from carestory.lib.text import normalise_text
 from carestory.moderation.diff import text_diff_html
 from carestory.moderation.forms import (
@@ -41,7 +41,6 @@ from carestory.responses.moderation import (
     response_publish,
     response_reject,
 )
-from carestory.responses.services import NotAllowed
 from carestory.services.models import Service
 from carestory.stories.lifecycle import can_decide
 from carestory.stories.models import Criticality, Story, Tag
@@ -227,19 +226,14 @@ def _story_post(request: HttpRequest, story: Story, moderator: User) -> HttpResp
         if form.action not in _actions_for(story):
             form.add_error(None, _("That decision is not available for this story"))
         if not form.errors:
-            try:
-                _decide(form, story, moderator, services)
-            except ConflictError:
+            outcome = attempt(lambda: _decide(form, story, moderator, services), form)
+            if outcome.conflict:
                 return _conflict(request, story, moderator)
-            except ValidationError as exc:
-                form.add_error(None, exc)
-            except PermissionError as exc:
-                raise Http404 from exc
-            else:
-                if form.action == "save":
-                    return redirect("moderation:story", public_id=story.public_id)
+            if outcome.done and form.action == "save":
+                return redirect("moderation:story", public_id=story.public_id)
+            if outcome.done:
                 return redirect("moderation:queue")
-    return _render_story(request, story, form=form, status=400)
+    return _render_story(request, story, form=form, status=page_status(form))
 
 
 def _edit_from(form: StoryModerationForm, services: list[Service]) -> StoryEdit:
@@ -301,6 +295,13 @@ def _conflict(request: HttpRequest, story: Story, moderator: User) -> HttpRespon
     )
 
 
+def _moved_on(request: HttpRequest, story: Story) -> HttpResponse:
+    """Someone decided or changed the story first (no text was typed here): the workbench as
+    it is now, with the conflict message."""
+    story.refresh_from_db()
+    return _render_story(request, story, conflict=_conflict_context(story, QueryDict()), status=409)
+
+
 def _apply_suggestion(request: HttpRequest, story: Story, moderator: User) -> HttpResponse:
     """Apply one suggestion to the saved text without losing anything else typed in the form."""
     key = parse_suggestion_key(request.POST.get("apply", ""))
@@ -324,8 +325,8 @@ def _apply_suggestion(request: HttpRequest, story: Story, moderator: User) -> Ht
         form.add_error(None, problem)
         return _render_story(request, story, form=form, status=400)
     field, start, end, label = key
-    try:
-        new_text = edits.story_suggestion_apply(
+    outcome = attempt(
+        lambda: edits.story_suggestion_apply(
             story=story,
             moderator=moderator,
             version=version,
@@ -333,13 +334,14 @@ def _apply_suggestion(request: HttpRequest, story: Story, moderator: User) -> Ht
             start=start,
             end=end,
             label=label,
-        )
-    except ConflictError:
+        ),
+        form,
+    )
+    if outcome.conflict:
         return _conflict(request, story, moderator)
-    except ValidationError as exc:
-        form.full_clean()
-        form.add_error(None, exc)
-        return _render_story(request, story, form=form, status=400)
+    new_text = outcome.value
+    if new_text is None:
+        return _render_story(request, story, form=form, status=page_status(form, outcome))
     story.refresh_from_db()
     form = _rebound(request.POST, version=str(story.version), **{field: new_text})
     return _render_story(
@@ -364,29 +366,19 @@ def story_services(request: HttpRequest, public_id: str) -> HttpResponse:
     if form.is_valid():
         services = _services_from(form)
         if not form.errors:
-            try:
-                edits.story_services_change(
-                    story=story,
-                    moderator=moderator,
-                    version=form.cleaned_data["version"],
-                    services=services,
-                )
-            except ConflictError:
-                story.refresh_from_db()
-                return _render_story(
-                    request,
-                    story,
-                    conflict=_conflict_context(story, QueryDict()),
-                    status=409,
-                )
-            except PermissionError as exc:
-                raise Http404 from exc
-            except ValidationError as exc:
-                form.add_error(None, exc)
-            else:
+            version = form.cleaned_data["version"]
+            outcome = attempt(
+                lambda: edits.story_services_change(
+                    story=story, moderator=moderator, version=version, services=services
+                ),
+                form,
+            )
+            if outcome.conflict:
+                return _moved_on(request, story)
+            if outcome.done:
                 messages.success(request, _("The story's services were changed."))
                 return redirect("moderation:story", public_id=story.public_id)
-    return _render_story(request, story, services_form=form, status=400)
+    return _render_story(request, story, services_form=form, status=page_status(form))
 
 
 @moderator_required
@@ -395,16 +387,16 @@ def story_question_cancel(request: HttpRequest, public_id: str) -> HttpResponse:
     story = _story_or_404(public_id)
     form = VersionForm(request.POST)
     if not form.is_valid():
-        return _render_story(request, story, status=400)
-    try:
-        questions.story_question_cancel(
-            story=story, moderator=_moderator(request), version=form.cleaned_data["version"]
-        )
-    except ConflictError:
-        story.refresh_from_db()
-        return _render_story(
-            request, story, conflict=_conflict_context(story, QueryDict()), status=409
-        )
+        return _render_story(request, story, status=page_status(form))
+    version = form.cleaned_data["version"]
+    outcome = attempt(
+        lambda: questions.story_question_cancel(
+            story=story, moderator=_moderator(request), version=version
+        ),
+        form,
+    )
+    if outcome.conflict:
+        return _moved_on(request, story)
     messages.success(request, _("The story is back in the queue."))
     return redirect("moderation:story", public_id=story.public_id)
 
@@ -424,31 +416,26 @@ def _item_view(
     form = ItemModerationForm(
         request.POST or None, initial={"version": item.version, "body": item.body}
     )
-    conflict = False
+    outcome: Outcome[None] | None = None
     if request.method == "POST":
         if item.status != ModerationStatus.IN_MODERATION:
-            conflict = True
+            outcome = Outcome(conflict=True)  # decided meanwhile: nothing to do
         elif form.is_valid():
             data = form.cleaned_data
-            try:
-                if request.POST.get("action") == "reject":
-                    reject(moderator=moderator, version=data["version"], reason=data["reason"])
-                else:
-                    publish(moderator=moderator, version=data["version"], body=data["body"])
-            except ConflictError:
-                conflict = True
-            except NotAllowed as exc:
-                raise Http404 from exc
-            except ValidationError as exc:
-                form.add_error(None, exc)
-            else:
+            decide = (
+                partial(reject, reason=data["reason"])
+                if request.POST.get("action") == "reject"
+                else partial(publish, body=data["body"])
+            )
+            outcome = attempt(lambda: decide(moderator=moderator, version=data["version"]), form)
+            if outcome.done:
                 return redirect("moderation:queue")
-    status = 409 if conflict else (400 if form.errors else 200)
+    conflict = outcome is not None and outcome.conflict
     return render(
         request,
         template,
         {"item": item, "form": form, "conflict": conflict, **extra},
-        status=status,
+        status=page_status(form, outcome),
     )
 
 

@@ -4,13 +4,12 @@ story before it is published."""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from carestory.accounts.models import User
-from carestory.lib.locking import ConflictError
+from carestory.lib.errors import Outcome, attempt, page_status
 from carestory.moderation.forms import AnswerForm, ProviderReviewForm
 from carestory.moderation.models import ProviderReview
 from carestory.moderation.selectors import REVIEW_VISIBLE_STATUSES, provider_review_for
@@ -35,19 +34,17 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
         return _link_not_valid(request)
     form = AnswerForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            story = story_question_answer(raw_token=token, answer=form.cleaned_data["answer"])
-        except ValidationError as exc:
-            form.add_error("answer", exc)
-        else:
-            if story is None:
-                return _link_not_valid(request)
-            return render(request, "moderation/answered.html", {"story": story})
+        text = form.cleaned_data["answer"]
+        outcome = attempt(lambda: story_question_answer(raw_token=token, answer=text), form)
+        if outcome.done and outcome.value is None:
+            return _link_not_valid(request)
+        if outcome.done:
+            return render(request, "moderation/answered.html", {"story": outcome.value})
     return render(
         request,
         "moderation/answer.html",
         {"valid": True, "story": found.story, "question": found.question, "form": form},
-        status=400 if form.errors else 200,
+        status=page_status(form),
     )
 
 
@@ -69,33 +66,20 @@ def provider_review(request: HttpRequest, pk: int) -> HttpResponse:
         and story.status == Story.Status.PROVIDER_REVIEW
     )
     form = ProviderReviewForm(request.POST or None)
-    conflict = False
+    outcome: Outcome[None] | None = None
     if request.method == "POST":
         if not pending:
-            conflict = True
+            outcome = Outcome(conflict=True)  # answered or moved on meanwhile
         elif form.is_valid():
-            try:
-                if form.decision == "go_ahead":
-                    provider_review_go_ahead(review=review, user=user)
-                else:
-                    provider_review_request(
-                        review=review, user=user, reason=form.cleaned_data["reason"]
-                    )
-            except ConflictError:
-                conflict = True
-            except PermissionError as exc:
-                raise Http404 from exc
-            except ValidationError as exc:
-                form.add_error("reason", exc)
-            else:
+            outcome = attempt(lambda: _review_decide(form, review, user), form)
+            if outcome.done:
                 return redirect("provider_review:review", pk=review.pk)
-        if conflict:
+        if outcome is not None and outcome.conflict:
             review.refresh_from_db()
             story.refresh_from_db()
             if story.status not in REVIEW_VISIBLE_STATUSES:
                 raise Http404  # withdrawn meanwhile: gone
             pending = False
-    status = 409 if conflict else (400 if form.errors else 200)
     return render(
         request,
         "moderation/provider_review.html",
@@ -105,8 +89,15 @@ def provider_review(request: HttpRequest, pk: int) -> HttpResponse:
             "services": list(story.services.all()),
             "pending": pending,
             "form": form,
-            "conflict": conflict,
+            "conflict": outcome is not None and outcome.conflict,
             "hours": PROVIDER_REVIEW_HOURS,
         },
-        status=status,
+        status=page_status(form, outcome),
     )
+
+
+def _review_decide(form: ProviderReviewForm, review: ProviderReview, user: User) -> None:
+    if form.decision == "go_ahead":
+        provider_review_go_ahead(review=review, user=user)
+    else:
+        provider_review_request(review=review, user=user, reason=form.cleaned_data["reason"])

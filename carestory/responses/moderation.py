@@ -18,13 +18,14 @@ from django.utils.translation import gettext as _
 
 from carestory.accounts.models import User
 from carestory.audit.services import audit_record
+from carestory.lib.errors import NotAllowed
 from carestory.lib.locking import update_if_version
 from carestory.lib.text import normalise_text
 from carestory.lib.urls import absolute_url
 from carestory.moderation.services.checks import require_moderator, require_status
 from carestory.outbox.services import email_enqueue
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
-from carestory.responses.services import NotAllowed, response_mark_published
+from carestory.responses.services import response_mark_published
 from carestory.stories.models import Story
 
 

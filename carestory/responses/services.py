@@ -22,7 +22,8 @@ from django.utils.translation import gettext as _
 
 from carestory.accounts.models import User
 from carestory.audit.services import audit_record
-from carestory.lib.locking import ConflictError, update_if_version
+from carestory.lib.errors import ConflictError, NotAllowed
+from carestory.lib.locking import update_if_version
 from carestory.lib.text import normalise_text
 from carestory.lib.urls import absolute_url
 from carestory.outbox.services import email_enqueue, job_enqueue
@@ -41,10 +42,6 @@ logger = logging.getLogger(__name__)
 MAX_RESPONSE_CHARS = 10_000
 RELEASE_JOB = "responses.release"
 RELEASE_ATTEMPTS = 3
-
-
-class NotAllowed(Exception):
-    """The user may not do this here; views answer 404 so nothing is revealed."""
 
 
 class EditWindowClosed(ValidationError):

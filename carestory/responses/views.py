@@ -3,7 +3,8 @@ minutes after sending it."""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from collections.abc import Callable
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -11,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from carestory.accounts.models import User
 from carestory.lib.decorators import staff_required
-from carestory.lib.locking import ConflictError
+from carestory.lib.errors import Outcome, attempt, page_status
 from carestory.responses.forms import ResponseEditForm, ResponseForm, VersionForm
 from carestory.responses.models import RESPONSE_EDIT_WINDOW, Response
 from carestory.responses.selectors import (
@@ -21,13 +22,12 @@ from carestory.responses.selectors import (
 )
 from carestory.responses.services import (
     EditWindowClosed,
-    NotAllowed,
     response_delete,
     response_edit,
     response_post,
 )
 from carestory.stories.models import Story
-from carestory.stories.views import published_story_or_404 as story_get_published
+from carestory.stories.selectors import story_get_published
 from carestory.subscriptions.selectors import membership_covering
 
 WINDOW_MINUTES = int(RESPONSE_EDIT_WINDOW.total_seconds() // 60)
@@ -39,10 +39,18 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
+def _published_story(public_id: str) -> Story:
+    """The published story, or 404: the selector answers None, the view decides."""
+    story = story_get_published(public_id=public_id)
+    if story is None:
+        raise Http404
+    return story
+
+
 @staff_required
 @require_http_methods(["GET", "POST"])
 def respond(request: HttpRequest, public_id: str) -> HttpResponse:
-    story = story_get_published(public_id=public_id)
+    story = _published_story(public_id)
     user = _user(request)
     membership = membership_covering(user=user, services=story.services.all(), responders_only=True)
     if membership is None:
@@ -50,20 +58,18 @@ def respond(request: HttpRequest, public_id: str) -> HttpResponse:
     form = ResponseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            response = response_post(
+        response = attempt(
+            lambda: response_post(
                 story=story,
                 responder=user,
                 body=data["body"],
                 change=data["change"],
                 change_description=data["change_description"],
                 idempotency_key=data["idempotency_key"],
-            )
-        except NotAllowed as exc:
-            raise Http404 from exc
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
+            ),
+            form,
+        ).value
+        if response is not None:
             decision = response_fast_track_decision(
                 responder=user, story=story, change=response.change
             )
@@ -93,17 +99,35 @@ def respond(request: HttpRequest, public_id: str) -> HttpResponse:
             "decision": decision,
             "window_minutes": WINDOW_MINUTES,
         },
-        status=400 if form.errors else 200,
+        status=page_status(form),
     )
 
 
 def _own_response(request: HttpRequest, public_id: str, pk: int) -> tuple[Story, Response]:
     """The signed-in responder's own response to a published story; 404 for anyone else."""
-    story = story_get_published(public_id=public_id)
+    story = _published_story(public_id)
     response = response_get_own(pk=pk, story=story, responder=_user(request))
     if response is None:
         raise Http404
     return story, response
+
+
+def _in_window(action: Callable[[], object]) -> Callable[[], str]:
+    """The use case, answering "" when done, or what the closed edit window says.
+
+    EditWindowClosed is a ValidationError, but not a message on the form: the page turns
+    read-only and says when the window ended (``responses/_closed_error.html``, in place of the
+    form's error summary). So it is caught here, inside the use case, before attempt() would
+    put it on the form."""
+
+    def run() -> str:
+        try:
+            action()
+        except EditWindowClosed as exc:
+            return exc.text
+        return ""
+
+    return run
 
 
 @staff_required
@@ -124,50 +148,42 @@ def edit(request: HttpRequest, public_id: str, pk: int) -> HttpResponse:
         },
     )
     closed_error = ""
-    conflict = False
+    outcome: Outcome[str] | None = None
     if request.method == "POST":
         if not editable:
             closed_error = EditWindowClosed(response).text
         elif form.is_valid():
             data = form.cleaned_data
-            try:
-                response_edit(
-                    response=response,
-                    responder=user,
-                    version=data["version"],
-                    body=data["body"],
-                    change=data["change"],
-                    change_description=data["change_description"],
+            outcome = attempt(
+                _in_window(
+                    lambda: response_edit(
+                        response=response,
+                        responder=user,
+                        version=data["version"],
+                        body=data["body"],
+                        change=data["change"],
+                        change_description=data["change_description"],
+                    )
+                ),
+                form,
+            )
+            closed_error = outcome.value or ""
+            if outcome.done and not closed_error:
+                return redirect(
+                    reverse("responses:edit", args=[story.public_id, response.pk]) + "?saved=1"
                 )
-            except NotAllowed as exc:
-                raise Http404 from exc
-            except EditWindowClosed as exc:
-                closed_error = exc.text
-            except ConflictError:
+            if outcome.conflict:
                 # Changed in another window: keep what was typed, against the new version.
-                conflict = True
                 response.refresh_from_db()
                 data_copy = request.POST.copy()
                 data_copy["version"] = str(response.version)
                 form = ResponseEditForm(data_copy)
                 form.is_valid()
-            except ValidationError as exc:
-                form.add_error(None, exc)
-            else:
-                return redirect(
-                    reverse("responses:edit", args=[story.public_id, response.pk]) + "?saved=1"
-                )
     if closed_error:
         response.refresh_from_db()
         editable = False
     change = form.data.get("change", response.change) if form.is_bound else response.change
     decision = response_fast_track_decision(responder=user, story=story, change=str(change))
-    if conflict:
-        status = 409
-    elif closed_error or form.errors:
-        status = 400
-    else:
-        status = 200
     return render(
         request,
         "responses/edit.html",
@@ -177,12 +193,12 @@ def edit(request: HttpRequest, public_id: str, pk: int) -> HttpResponse:
             "form": form,
             "editable": editable,
             "closed_error": closed_error,
-            "conflict": conflict,
+            "conflict": outcome is not None and outcome.conflict,
             "saved": request.method == "GET" and request.GET.get("saved") == "1",
             "decision": decision,
             "window_minutes": WINDOW_MINUTES,
         },
-        status=status,
+        status=400 if closed_error else page_status(form, outcome),
     )
 
 
@@ -197,34 +213,27 @@ def delete(request: HttpRequest, public_id: str, pk: int) -> HttpResponse:
         request.POST if request.method == "POST" else None, initial={"version": response.version}
     )
     closed_error = ""
-    conflict = False
+    outcome: Outcome[str] | None = None
     if request.method == "POST":
         if not editable:
             closed_error = EditWindowClosed(response).text
         elif form.is_valid():
-            try:
-                response_delete(
-                    response=response, responder=user, version=form.cleaned_data["version"]
-                )
-            except NotAllowed as exc:
-                raise Http404 from exc
-            except EditWindowClosed as exc:
-                closed_error = exc.text
-            except ConflictError:
-                conflict = True
+            version = form.cleaned_data["version"]
+            outcome = attempt(
+                _in_window(
+                    lambda: response_delete(response=response, responder=user, version=version)
+                ),
+                form,
+            )
+            closed_error = outcome.value or ""
+            if outcome.done and not closed_error:
+                return render(request, "responses/deleted.html", {"story": story})
+            if outcome.conflict:
                 response.refresh_from_db()
                 form = VersionForm(initial={"version": response.version})
-            else:
-                return render(request, "responses/deleted.html", {"story": story})
     if closed_error:
         response.refresh_from_db()
         editable = False
-    if conflict:
-        status = 409
-    elif closed_error or form.errors:
-        status = 400
-    else:
-        status = 200
     return render(
         request,
         "responses/delete.html",
@@ -234,7 +243,7 @@ def delete(request: HttpRequest, public_id: str, pk: int) -> HttpResponse:
             "form": form,
             "editable": editable,
             "closed_error": closed_error,
-            "conflict": conflict,
+            "conflict": outcome is not None and outcome.conflict,
         },
-        status=status,
+        status=400 if closed_error else page_status(form, outcome),
     )

@@ -19,7 +19,7 @@ from carestory.lib.errors import attempt, page_status
 from carestory.lib.ratelimit import STORY_SUBMISSIONS, rate_limit_request, too_many_requests
 from carestory.pagecache.middleware import public_page
 from carestory.responses.models import Response
-from carestory.responses.services import NotAllowed, reply_post  # its own NotAllowed, for now
+from carestory.responses.services import reply_post
 from carestory.services.models import Service
 from carestory.services.selectors import service_search
 from carestory.stories.forms import (
@@ -280,18 +280,15 @@ def reply(request: HttpRequest, public_id: str, response_id: int) -> HttpRespons
     form = ReplyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            sent = attempt(
-                lambda: reply_post(
-                    response=response,
-                    author=author,
-                    body=data["body"],
-                    idempotency_key=data["idempotency_key"],
-                ),
-                form,
-            )
-        except NotAllowed as exc:  # responses' own class until that app uses lib/errors.py
-            raise Http404 from exc
+        sent = attempt(
+            lambda: reply_post(
+                response=response,
+                author=author,
+                body=data["body"],
+                idempotency_key=data["idempotency_key"],
+            ),
+            form,
+        )
         if sent.done:
             return render(request, "stories/reply_sent.html", {"story": story})
     return render(

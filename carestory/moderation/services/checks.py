@@ -7,7 +7,7 @@ staff responses and author replies (``responses/moderation.py``) make them too.
 from __future__ import annotations
 
 from carestory.accounts.models import User
-from carestory.lib.locking import ConflictError
+from carestory.lib.errors import ConflictError, NotAllowed
 from carestory.responses.models import AuthorReply, Response
 from carestory.stories.lifecycle import can_decide
 from carestory.stories.models import Story
@@ -15,7 +15,7 @@ from carestory.stories.models import Story
 
 def require_moderator(user: User) -> None:
     if not (user.is_authenticated and user.is_moderator and user.is_active):
-        raise PermissionError("Moderators only")
+        raise NotAllowed("Moderators only")
 
 
 def require_can_decide(story: Story, moderator: User) -> None:
@@ -23,7 +23,7 @@ def require_can_decide(story: Story, moderator: User) -> None:
     moderators only). Called after ``require_status``, so a story that has moved on is a
     conflict rather than a refusal."""
     if not can_decide(story, moderator):
-        raise PermissionError("Senior moderators only")
+        raise NotAllowed("Senior moderators only")
 
 
 def require_status(obj: Story | Response | AuthorReply, *allowed: str) -> None:

@@ -17,7 +17,8 @@ from django.utils.translation import gettext as _
 
 from carestory.accounts.models import User
 from carestory.audit.services import audit_record
-from carestory.lib.locking import ConflictError, update_if_version
+from carestory.lib.errors import ConflictError
+from carestory.lib.locking import update_if_version
 from carestory.lib.text import normalise_text
 from carestory.moderation.selectors import analyse_safely
 from carestory.moderation.services.checks import (

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from carestory.accounts.models import User
-from carestory.lib.locking import ConflictError
+from carestory.lib.errors import ConflictError, NotAllowed
 from carestory.lib.text import normalise_text
 from carestory.lib.urls import absolute_url
 from carestory.moderation.models import ProviderReview
@@ -98,7 +98,7 @@ def _provider_review_start(
 
 def _require_review_admin(review: ProviderReview, user: User) -> None:
     if not is_provider_review_admin(user=user, story=review.story):
-        raise PermissionError("Administrators of a covering subscription only")
+        raise NotAllowed("Administrators of a covering subscription only")
 
 
 @transaction.atomic

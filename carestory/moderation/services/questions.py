@@ -19,7 +19,7 @@ from carestory.accounts.services import (
     sign_in_token_peek,
     sign_in_token_redeem,
 )
-from carestory.lib.locking import ConflictError
+from carestory.lib.errors import ConflictError
 from carestory.lib.text import normalise_text
 from carestory.lib.tokens import secret_link
 from carestory.moderation.models import AuthorQuestion

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from carestory.accounts.models import User
 from carestory.audit.models import AuditEvent
-from carestory.lib.locking import ConflictError
+from carestory.lib.errors import ConflictError, NotAllowed
 from carestory.moderation.models import ProviderReview
 from carestory.moderation.services.decisions import story_publish
 from carestory.moderation.services.provider_review import (
@@ -205,7 +205,7 @@ def test_everyone_else_gets_404_and_changes_nothing(
     assert story.status == Story.Status.PROVIDER_REVIEW
     assert ProviderReview.objects.get().outcome == ProviderReview.Outcome.PENDING
     if user is not None:
-        with pytest.raises(PermissionError):
+        with pytest.raises(NotAllowed):
             provider_review_go_ahead(review=ProviderReview.objects.get(), user=user)
 
 

@@ -9,7 +9,7 @@ from django.db import connection
 
 from carestory.accounts.models import User
 from carestory.audit.models import AuditEvent
-from carestory.lib.locking import ConflictError
+from carestory.lib.errors import ConflictError, NotAllowed
 from carestory.moderation.models import ModeratorNote
 from carestory.moderation.services.decisions import story_publish, story_reject
 from carestory.moderation.services.edits import StoryEdit, story_moderate_save
@@ -64,7 +64,7 @@ def test_publish_needs_criticality_and_a_moderator(world: World) -> None:
     story = StoryFactory(services=[world.ward])
     with pytest.raises(ValidationError):
         publish(story, world, criticality=None)
-    with pytest.raises(PermissionError):
+    with pytest.raises(NotAllowed):
         publish(story, world, moderator=world.responder)
     story.refresh_from_db()
     assert story.status == Story.Status.IN_MODERATION

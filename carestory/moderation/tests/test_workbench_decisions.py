@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from carestory.accounts.models import SignInToken
 from carestory.audit.models import AuditEvent
-from carestory.lib.locking import ConflictError
+from carestory.lib.errors import ConflictError, NotAllowed
 from carestory.moderation.models import AuthorQuestion, ModeratorNote
 from carestory.moderation.services.decisions import story_publish, story_reject
 from carestory.moderation.services.edits import story_moderate_save, story_services_change
@@ -336,7 +336,7 @@ def test_only_a_senior_moderator_decides_on_a_held_story(world: World) -> None:
     for action in ("publish", "save"):
         assert post(junior, story, action=action).status_code == 404
     assert post(junior, story, action="reject", reason="duplicate", message="x").status_code == 404
-    with pytest.raises(PermissionError):
+    with pytest.raises(NotAllowed):
         story_publish(story=story, moderator=world.moderator, edit=story_edit(world, version=1))
     story.refresh_from_db()
     assert (story.status, story.version) == (Story.Status.HELD, 1)

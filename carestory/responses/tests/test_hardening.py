@@ -12,10 +12,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from carestory.lib.errors import NotAllowed
 from carestory.responses.models import ModerationStatus, Response
 from carestory.responses.moderation import response_publish
 from carestory.responses.services import (
-    NotAllowed,
     reply_post,
     response_edit,
     response_post,

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from carestory.audit.models import AuditEvent
-from carestory.lib.locking import ConflictError
+from carestory.lib.errors import ConflictError
 from carestory.outbox.services import outbox_drain
 from carestory.outbox.testing import SmtpSink
 from carestory.responses.models import ModerationStatus

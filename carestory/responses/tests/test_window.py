@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import reverse
 
 from carestory.audit.models import AuditEvent
-from carestory.lib.locking import ConflictError
+from carestory.lib.errors import ConflictError, NotAllowed
 from carestory.outbox.models import OutboxMessage
 from carestory.outbox.services import outbox_drain
 from carestory.responses import selectors, services
@@ -25,7 +25,6 @@ from carestory.responses.models import RESPONSE_EDIT_WINDOW, ModerationStatus, R
 from carestory.responses.services import (
     RELEASE_JOB,
     EditWindowClosed,
-    NotAllowed,
     response_delete,
     response_edit,
     response_post,

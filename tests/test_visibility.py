@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -63,6 +64,29 @@ def _hidden_story(world: World, state: str) -> tuple[Story, Response]:
     return story, response
 
 
+@dataclass(frozen=True)
+class Hidden:
+    """A story in a state that is not published, and one persona's client (anonymous or
+    signed in) asking for it."""
+
+    story: Story
+    response: Response  # published, on that story
+    user_name: str
+    client: Client
+
+    @property
+    def anonymous(self) -> bool:
+        return self.user_name == "anonymous"
+
+
+@pytest.fixture(params=[(state, user) for state in STATES for user in USERS], ids="-".join)
+def hidden(request: pytest.FixtureRequest, world: World) -> Hidden:
+    """Every state but published, for every persona."""
+    state, user_name = request.param
+    story, response = _hidden_story(world, state)
+    return Hidden(story, response, user_name, _client(world, user_name))
+
+
 def _assert_hidden(response: object, title: str, *, login_redirect_allowed: bool) -> None:
     status = response.status_code  # type: ignore[attr-defined]
     if login_redirect_allowed and status == 302:
@@ -73,14 +97,8 @@ def _assert_hidden(response: object, title: str, *, login_redirect_allowed: bool
     assert title not in response.content.decode()  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("user_name", USERS)
-@pytest.mark.parametrize("state", STATES)
-def test_a_story_that_is_not_published_is_404_everywhere(
-    world: World, state: str, user_name: str
-) -> None:
-    story, response = _hidden_story(world, state)
-    client = _client(world, user_name)
-    anonymous = user_name == "anonymous"
+def test_a_story_that_is_not_published_is_404_everywhere(hidden: Hidden) -> None:
+    story, response, client = hidden.story, hidden.response, hidden.client
 
     _assert_hidden(
         client.get(f"/stories/{story.public_id}/"), story.title, login_redirect_allowed=False
@@ -88,26 +106,22 @@ def test_a_story_that_is_not_published_is_404_everywhere(
     _assert_hidden(
         client.get(f"/stories/{story.public_id}/respond/"),
         story.title,
-        login_redirect_allowed=anonymous,
+        login_redirect_allowed=hidden.anonymous,
     )
     _assert_hidden(
         client.get(f"/stories/{story.public_id}/responses/{response.pk}/reply/"),
         story.title,
-        login_redirect_allowed=anonymous,
+        login_redirect_allowed=hidden.anonymous,
     )
     _assert_hidden(
         client.get(f"/api/v1/stories/{story.public_id}"), story.title, login_redirect_allowed=False
     )
 
 
-@pytest.mark.parametrize("user_name", USERS)
-@pytest.mark.parametrize("state", STATES)
 def test_posting_to_a_story_that_is_not_published_is_404_and_changes_nothing(
-    world: World, state: str, user_name: str
+    hidden: Hidden,
 ) -> None:
-    story, response = _hidden_story(world, state)
-    client = _client(world, user_name)
-    anonymous = user_name == "anonymous"
+    story, response, client = hidden.story, hidden.response, hidden.client
 
     respond = client.post(
         f"/stories/{story.public_id}/respond/",
@@ -118,20 +132,17 @@ def test_posting_to_a_story_that_is_not_published_is_404_and_changes_nothing(
         {"body": "A reply", "idempotency_key": str(uuid.uuid4())},
     )
 
-    _assert_hidden(respond, story.title, login_redirect_allowed=anonymous)
-    _assert_hidden(reply, story.title, login_redirect_allowed=anonymous)
+    _assert_hidden(respond, story.title, login_redirect_allowed=hidden.anonymous)
+    _assert_hidden(reply, story.title, login_redirect_allowed=hidden.anonymous)
     assert Response.objects.filter(story=story).count() == 1
     assert not response.replies.exists()
 
 
-@pytest.mark.parametrize("user_name", USERS)
-@pytest.mark.parametrize("state", STATES)
 def test_lists_and_feeds_do_not_show_a_story_that_is_not_published(
-    world: World, state: str, user_name: str
+    world: World, hidden: Hidden
 ) -> None:
-    story, _response = _hidden_story(world, state)
+    story, user_name = hidden.story, hidden.user_name
     visible: Story = StoryFactory(published=True, services=[world.ward], title="Visible story")
-    client = _client(world, user_name)
 
     urls = [
         "/",
@@ -146,7 +157,7 @@ def test_lists_and_feeds_do_not_show_a_story_that_is_not_published(
     if user_name in STAFF:
         urls.append("/staff/")
     for url in urls:
-        response = client.get(url)
+        response = hidden.client.get(url)
         assert response.status_code == 200, url
         text = response.content.decode()
         assert story.title not in text, url

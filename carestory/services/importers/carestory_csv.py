@@ -10,23 +10,23 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from carestory.services.importers.common import (
     ADDRESS_MAX,
-    CODE_MAX,
-    NAME_MAX,
-    FileReport,
     Parsed,
     Rejection,
     RowError,
+    Seen,
     ServiceRow,
     Tick,
     coordinates,
     fits,
     iso_date,
-    read_csv,
-    required,
+    read_table,
+    required_code,
+    required_name,
     uk_postcode,
 )
 from carestory.services.models import Service
@@ -54,51 +54,42 @@ def _code(value: str, what: str, *, optional: bool = False) -> str:
     text = value.strip().upper()
     if not text and optional:
         return ""
-    text = fits(required(text, what), what, CODE_MAX)
+    text = required_code(text, what)
     if not CODE_PATTERN.match(text):
         raise RowError(f"{what} {value.strip()!r} may hold only letters, digits, '.', '-' and '_'")
     return text
 
 
+def _header(row: list[str], columns: Sequence[str]) -> dict[str, int]:
+    """Exactly ``columns``, in any order, names in any case; a RowError says what is wrong."""
+    header = [h.strip().lower() for h in row]
+    missing = [c for c in columns if c not in header]
+    unknown = [h for h in header if h not in columns]
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    problems = []
+    if missing:
+        problems.append(f"lacks column(s): {', '.join(missing)}")
+    if unknown:
+        problems.append(f"has unknown column(s): {', '.join(unknown)}")
+    if repeated:
+        problems.append(f"repeats column(s): {', '.join(repeated)}")
+    if problems:
+        raise RowError("the header " + "; ".join(problems))
+    return {c: header.index(c) for c in columns}
+
+
 def read_carestory(path: Path, *, label: str, today: dt.date, tick: Tick) -> Parsed:
     parsed = Parsed()
-    report = FileReport(label)
-    parsed.files.append(report)
-    index: dict[str, int] | None = None
-    seen: dict[str, int] = {}
+    report = parsed.add_file(label)
+    seen: Seen[str] = Seen()
     kinds = set(Service.Kind.values)
-    for line, row in read_csv(path, label=label, rejections=parsed.rejections, tick=tick):
-        if index is None:
-            header = [h.strip().lower() for h in row]
-            missing = [c for c in COLUMNS if c not in header]
-            unknown = [h for h in header if h not in COLUMNS]
-            repeated = sorted({h for h in header if header.count(h) > 1})
-            problems = []
-            if missing:
-                problems.append(f"lacks column(s): {', '.join(missing)}")
-            if unknown:
-                problems.append(f"has unknown column(s): {', '.join(unknown)}")
-            if repeated:
-                problems.append(f"repeats column(s): {', '.join(repeated)}")
-            if problems:
-                parsed.rejections.append(
-                    Rejection(label, line, "the header " + "; ".join(problems))
-                )
-                return parsed
-            index = {c: header.index(c) for c in COLUMNS}
-            continue
-        report.rows += 1
+    for line, cells in read_table(
+        path, COLUMNS, parsed=parsed, report=report, tick=tick, header=_header
+    ):
         try:
-            if len(row) != len(COLUMNS):
-                raise RowError(f"expected {len(COLUMNS)} columns, found {len(row)}")
-
-            cells = {name: row[i].strip() for name, i in index.items()}
-
             code = _code(cells["code"], "code")
-            if code in seen:
-                raise RowError(f"code {code} is also on line {seen[code]}")
-            seen[code] = line
-            name = fits(" ".join(required(cells["name"], "name").split()), "name", NAME_MAX)
+            seen.add(code, line)
+            name = required_name(cells["name"], "name")
             kind = cells["type"].lower()
             if kind not in kinds:
                 raise RowError(f"type {cells['type']!r} is not one of {', '.join(sorted(kinds))}")
@@ -138,6 +129,4 @@ def read_carestory(path: Path, *, label: str, today: dt.date, tick: Tick) -> Par
             )
         )
         report.used += 1
-    if index is None and not parsed.rejections:
-        parsed.rejections.append(Rejection(label, 0, "the file is empty"))
     return parsed

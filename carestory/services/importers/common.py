@@ -10,9 +10,10 @@ import csv
 import datetime as dt
 import enum
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from carestory.lib.postcodes import uk_tidy
 
@@ -123,6 +124,12 @@ class Parsed:
     def note(self, heading: str, line: str) -> None:
         self.notes.setdefault(heading, []).append(line)
 
+    def add_file(self, label: str) -> FileReport:
+        """The report of one more file read (its rows counted and used as a reader goes)."""
+        report = FileReport(label)
+        self.files.append(report)
+        return report
+
     def extend(self, other: Parsed) -> None:
         self.services += other.services
         self.postcodes += other.postcodes
@@ -173,6 +180,75 @@ def read_csv(
         rejections.append(Rejection(label, 0, f"cannot read the file: {exc.strerror}"))
 
 
+def header_index(row: list[str], columns: Sequence[str]) -> dict[str, int]:
+    """Where each of ``columns`` is in a header row (other columns are ignored); a RowError
+    names the columns it lacks."""
+    header = [h.strip() for h in row]
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise RowError(f"header lacks column(s): {', '.join(missing)}")
+    return {name: header.index(name) for name in columns}
+
+
+def read_table(
+    path: Path,
+    columns: Sequence[str],
+    *,
+    parsed: Parsed,
+    report: FileReport,
+    tick: Tick = _no_tick,
+    header: Callable[[list[str], Sequence[str]], dict[str, int]] = header_index,
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield (line, {column: cell without surrounding spaces}) for every record of a CSV file
+    below its header row.
+
+    ``header`` finds the columns in the header row (by default ``header_index``); if it raises
+    RowError, that is the file's one rejection and nothing more is read. Every record after the
+    header counts in ``report.rows``; one with more or fewer cells than the header is refused
+    ("expected 10 columns, found 8"), and so is a file with no header row ("the file is
+    empty"). Rejections go to ``parsed`` under the report's name.
+    """
+    label = report.name
+    index: dict[str, int] | None = None
+    width = 0
+    for line, row in read_csv(path, label=label, rejections=parsed.rejections, tick=tick):
+        if index is None:
+            try:
+                index = header(row, columns)
+            except RowError as exc:
+                parsed.rejections.append(Rejection(label, line, str(exc)))
+                return
+            width = len(row)
+            continue
+        report.rows += 1
+        if len(row) != width:
+            parsed.rejections.append(
+                Rejection(label, line, f"expected {width} columns, found {len(row)}")
+            )
+            continue
+        yield line, {name: row[i].strip() for name, i in index.items()}
+    if index is None and not parsed.rejections:
+        parsed.rejections.append(Rejection(label, 0, "the file is empty"))
+
+
+K = TypeVar("K")
+
+
+class Seen(Generic[K]):
+    """The keys a reader has taken from one file, each with its line: a key read again is a
+    RowError ("code RXX01 is also on line 4"; ``says`` names the key, ``{}`` standing for
+    it)."""
+
+    def __init__(self, says: str = "code {}") -> None:
+        self.says = says
+        self.lines: dict[K, int] = {}
+
+    def add(self, key: K, line: int) -> None:
+        if key in self.lines:
+            raise RowError(f"{self.says.format(key)} is also on line {self.lines[key]}")
+        self.lines[key] = line
+
+
 def _first_undecodable_line(path: Path) -> int:
     with path.open("rb") as fh:
         for number, raw in enumerate(fh, start=1):
@@ -199,6 +275,17 @@ def fits(value: str, what: str, limit: int) -> str:
     if len(value) > limit:
         raise RowError(f"{what} is {len(value)} characters long; the limit is {limit}")
     return value
+
+
+def required_code(value: str, what: str) -> str:
+    """A service code in capitals: not empty, at most CODE_MAX characters."""
+    return fits(required(value, what).upper(), what, CODE_MAX)
+
+
+def required_name(value: str, what: str) -> str:
+    """A name with its white space folded to single spaces: not empty, at most NAME_MAX
+    characters."""
+    return fits(" ".join(required(value, what).split()), what, NAME_MAX)
 
 
 def ods_date(value: str, what: str) -> dt.date | None:

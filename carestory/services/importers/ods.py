@@ -8,6 +8,7 @@ Column numbers below are 1-based as in the ODS documents.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
 from carestory.lib.names import join_address, title_case
@@ -19,6 +20,7 @@ from carestory.services.importers.common import (
     Parsed,
     Rejection,
     RowError,
+    Seen,
     ServiceRow,
     Tick,
     coordinates,
@@ -26,7 +28,9 @@ from carestory.services.importers.common import (
     integer,
     ods_date,
     read_csv,
+    read_table,
     required,
+    required_code,
     uk_postcode,
 )
 from carestory.services.models import Service
@@ -43,7 +47,7 @@ NOTE_DUPLICATE_SITES = (
 
 
 def _code(value: str, what: str = "organisation code (column 1)") -> str:
-    return fits(required(value, what).upper(), what, CODE_MAX)
+    return required_code(value, what)
 
 
 def _name(value: str, what: str = "name (column 2)") -> str:
@@ -54,25 +58,40 @@ def _address(parts: list[str]) -> str:
     return fits(join_address(parts), "address", 300)
 
 
-def _check_width(row: list[str]) -> None:
-    if len(row) != ODS_COLUMNS:
-        raise RowError(f"expected {ODS_COLUMNS} columns (ODS standard format), found {len(row)}")
+def _records(
+    path: Path,
+    *,
+    parsed: Parsed,
+    report: FileReport,
+    tick: Tick,
+    columns: int = ODS_COLUMNS,
+    form: str = "ODS standard format",
+) -> Iterator[tuple[int, list[str]]]:
+    """(line, cells) for every record of a headerless ODS file, each counted in
+    ``report.rows``; a record of other than ``columns`` cells is refused ("expected 27 columns
+    (ODS standard format), found 26"), and so is a file with no records ("the file is empty")."""
+    label = report.name
+    for line, row in read_csv(path, label=label, rejections=parsed.rejections, tick=tick):
+        report.rows += 1
+        if len(row) != columns:
+            parsed.rejections.append(
+                Rejection(label, line, f"expected {columns} columns ({form}), found {len(row)}")
+            )
+            continue
+        yield line, row
+    if report.rows == 0 and not parsed.rejections:
+        parsed.rejections.append(Rejection(label, 0, "the file is empty"))
 
 
 def read_etr(path: Path, *, label: str, today: dt.date, tick: Tick) -> Parsed:
     """NHS trusts: every row becomes a top-level ``trust``; a close date closes it."""
     parsed = Parsed()
-    report = FileReport(label)
-    parsed.files.append(report)
-    seen: dict[str, int] = {}
-    for line, row in read_csv(path, label=label, rejections=parsed.rejections, tick=tick):
-        report.rows += 1
+    report = parsed.add_file(label)
+    seen: Seen[str] = Seen()
+    for line, row in _records(path, parsed=parsed, report=report, tick=tick):
         try:
-            _check_width(row)
             code = _code(row[0])
-            if code in seen:
-                raise RowError(f"code {code} is also on line {seen[code]}")
-            seen[code] = line
+            seen.add(code, line)
             ods_date(row[10], "open date (column 11)")
             closed = ods_date(row[11], "close date (column 12)")
             parsed.services.append(
@@ -91,32 +110,21 @@ def read_etr(path: Path, *, label: str, today: dt.date, tick: Tick) -> Parsed:
             report.used += 1
         except RowError as exc:
             parsed.rejections.append(Rejection(label, line, str(exc)))
-    _refuse_empty(parsed, report)
     return parsed
-
-
-def _refuse_empty(parsed: Parsed, report: FileReport) -> None:
-    if report.rows == 0 and not parsed.rejections:
-        parsed.rejections.append(Rejection(report.name, 0, "the file is empty"))
 
 
 def read_epraccur(path: Path, *, label: str, today: dt.date, tick: Tick) -> Parsed:
     """GP practices (prescribing setting 4 only), each under a ``region`` node named after its
     commissioner code (column 15); the regions are made from the codes in the file."""
     parsed = Parsed()
-    report = FileReport(label)
-    parsed.files.append(report)
-    seen: dict[str, int] = {}
+    report = parsed.add_file(label)
+    seen: Seen[str] = Seen()
     regions: dict[str, ServiceRow] = {}
     dormant: list[str] = []
-    for line, row in read_csv(path, label=label, rejections=parsed.rejections, tick=tick):
-        report.rows += 1
+    for line, row in _records(path, parsed=parsed, report=report, tick=tick):
         try:
-            _check_width(row)
             code = _code(row[0])
-            if code in seen:
-                raise RowError(f"code {code} is also on line {seen[code]}")
-            seen[code] = line
+            seen.add(code, line)
             setting = integer(row[25], "prescribing setting (column 26)")
             if setting != GP_PRACTICE_SETTING:
                 report.skip("prescribing setting is not 4 (GP practice)")
@@ -166,7 +174,6 @@ def read_epraccur(path: Path, *, label: str, today: dt.date, tick: Tick) -> Pars
         region.is_open = region.is_open or is_open
         parsed.services.append(practice)
         report.used += 1
-    _refuse_empty(parsed, report)
     # Regions first: parents before children keeps the summary and the tree readable.
     parsed.services[:0] = list(regions.values())
     if dormant:
@@ -177,14 +184,13 @@ def read_epraccur(path: Path, *, label: str, today: dt.date, tick: Tick) -> Pars
 def read_successors(path: Path, *, label: str, tick: Tick) -> tuple[Parsed, dict[str, list[str]]]:
     """ODS succ.csv: old code, successor code, reason, effective date, indicator (5 columns)."""
     parsed = Parsed()
-    report = FileReport(label)
-    parsed.files.append(report)
+    report = parsed.add_file(label)
     successors: dict[str, list[str]] = {}
-    for line, row in read_csv(path, label=label, rejections=parsed.rejections, tick=tick):
-        report.rows += 1
+    records = _records(
+        path, parsed=parsed, report=report, tick=tick, columns=5, form="ODS successor file"
+    )
+    for line, row in records:
         try:
-            if len(row) != 5:
-                raise RowError(f"expected 5 columns (ODS successor file), found {len(row)}")
             old = _code(row[0], "organisation code (column 1)")
             new = _code(row[1], "successor code (column 2)")
             ods_date(row[3], "effective date (column 4)")
@@ -197,7 +203,6 @@ def read_successors(path: Path, *, label: str, tick: Tick) -> tuple[Parsed, dict
         if new not in targets:
             targets.append(new)
         report.used += 1
-    _refuse_empty(parsed, report)
     return parsed, successors
 
 
@@ -232,34 +237,13 @@ def read_nhs_hospitals(path: Path, *, label: str, tick: Tick) -> Parsed:
     has a few sites entered twice under one ODS site code: they become one service.
     """
     parsed = Parsed()
-    report = FileReport(label)
-    parsed.files.append(report)
-    header: list[str] | None = None
-    index: dict[str, int] = {}
-    seen_ids: dict[int, int] = {}
+    report = parsed.add_file(label)
+    seen_ids: Seen[int] = Seen("OrganisationID {}")
     by_code: dict[str, list[tuple[ServiceRow, bool, int]]] = {}
-    for line, row in read_csv(path, label=label, rejections=parsed.rejections, tick=tick):
-        if header is None:
-            header = [h.strip() for h in row]
-            missing = [c for c in HOSPITAL_COLUMNS if c not in header]
-            if missing:
-                parsed.rejections.append(
-                    Rejection(label, line, f"header lacks column(s): {', '.join(missing)}")
-                )
-                return parsed
-            index = {name: header.index(name) for name in HOSPITAL_COLUMNS}
-            continue
-        report.rows += 1
+    for line, cells in read_table(path, HOSPITAL_COLUMNS, parsed=parsed, report=report, tick=tick):
         try:
-            if len(row) != len(header):
-                raise RowError(f"expected {len(header)} columns, found {len(row)}")
-
-            cells = {name: row[i].strip() for name, i in index.items()}
-
             org_id = integer(cells["OrganisationID"], "OrganisationID")
-            if org_id in seen_ids:
-                raise RowError(f"OrganisationID {org_id} is also on line {seen_ids[org_id]}")
-            seen_ids[org_id] = line
+            seen_ids.add(org_id, line)
             code = _code(cells["OrganisationCode"], "OrganisationCode")
             lat, lon = coordinates(cells["Latitude"], cells["Longitude"])
             parent_code = cells["ParentODSCode"].upper()
@@ -302,10 +286,6 @@ def read_nhs_hospitals(path: Path, *, label: str, tick: Tick) -> Parsed:
             continue
         nhs = cells["Sector"].lower() == "nhs sector"
         by_code.setdefault(code, []).append((site, nhs, org_id))
-    if header is None:
-        if not parsed.rejections:
-            parsed.rejections.append(Rejection(label, 0, "the file is empty"))
-        return parsed
     for code, entries in by_code.items():
         # Prefer the NHS-sector entry, then the newest NHS website id.
         kept, _, _ = max(entries, key=lambda e: (e[1], e[2]))

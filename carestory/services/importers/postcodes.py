@@ -14,14 +14,14 @@ from pathlib import Path
 
 from carestory.lib.postcodes import Kind, Problem, uk_parse
 from carestory.services.importers.common import (
-    FileReport,
     Parsed,
     PostcodeRow,
     Rejection,
     RowError,
+    Seen,
     Tick,
     number,
-    read_csv,
+    read_table,
 )
 from carestory.services.models import Postcode
 
@@ -59,33 +59,15 @@ def stored_code(value: str, kind: str) -> str:
 
 def read_postcodes(path: Path, spec: PostcodeFile, *, label: str, tick: Tick) -> Parsed:
     parsed = Parsed()
-    report = FileReport(label)
-    parsed.files.append(report)
-    index: dict[str, int] | None = None
-    width = 0
-    seen: dict[str, int] = {}
-    for line, row in read_csv(path, label=label, rejections=parsed.rejections, tick=tick):
-        if index is None:
-            header = [h.strip() for h in row]
-            missing = [c for c in (spec.column, "latitude", "longitude") if c not in header]
-            if missing:
-                parsed.rejections.append(
-                    Rejection(label, line, f"header lacks column(s): {', '.join(missing)}")
-                )
-                return parsed
-            index = {c: header.index(c) for c in (spec.column, "latitude", "longitude")}
-            width = len(header)
-            continue
-        report.rows += 1
+    report = parsed.add_file(label)
+    seen: Seen[str] = Seen("{}")
+    columns = (spec.column, "latitude", "longitude")
+    for line, cells in read_table(path, columns, parsed=parsed, report=report, tick=tick):
         try:
-            if len(row) != width:
-                raise RowError(f"expected {width} columns, found {len(row)}")
-            code = stored_code(row[index[spec.column]], spec.kind)
-            if code in seen:
-                raise RowError(f"{code} is also on line {seen[code]}")
-            seen[code] = line
-            lat = number(row[index["latitude"]], "latitude", low=-90, high=90)
-            lon = number(row[index["longitude"]], "longitude", low=-180, high=180)
+            code = stored_code(cells[spec.column], spec.kind)
+            seen.add(code, line)
+            lat = number(cells["latitude"], "latitude", low=-90, high=90)
+            lon = number(cells["longitude"], "longitude", low=-180, high=180)
             if lat is None or lon is None:
                 raise RowError("latitude and longitude are both needed")
         except RowError as exc:
@@ -93,6 +75,4 @@ def read_postcodes(path: Path, spec: PostcodeFile, *, label: str, tick: Tick) ->
             continue
         parsed.postcodes.append(PostcodeRow(code, spec.kind, lat, lon))
         report.used += 1
-    if index is None and not parsed.rejections:
-        parsed.rejections.append(Rejection(label, 0, "the file is empty"))
     return parsed

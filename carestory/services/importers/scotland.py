@@ -9,19 +9,18 @@ from pathlib import Path
 from carestory.lib.names import join_address
 from carestory.lib.osgrid import MAX_EASTING, MAX_NORTHING, grid_to_wgs84
 from carestory.services.importers.common import (
-    CODE_MAX,
-    NAME_MAX,
-    FileReport,
     Parsed,
     Rejection,
     RowError,
+    Seen,
     ServiceRow,
     Tick,
     fits,
     number,
     ods_date,
-    read_csv,
-    required,
+    read_table,
+    required_code,
+    required_name,
     uk_postcode,
 )
 from carestory.services.models import Service
@@ -48,50 +47,21 @@ SPECIAL_BOARDS = {
 NOTE_BOARD_SUCCESSORS = "Health boards replaced by a board of the same name"
 
 
-def _header(
-    row: list[str], columns: tuple[str, ...], label: str, line: int, parsed: Parsed
-) -> dict[str, int] | None:
-    header = [h.strip() for h in row]
-    missing = [c for c in columns if c not in header]
-    if missing:
-        parsed.rejections.append(
-            Rejection(label, line, f"header lacks column(s): {', '.join(missing)}")
-        )
-        return None
-    return {name: header.index(name) for name in columns}
-
-
 def read_boards(
     path: Path, *, label: str, today: dt.date, tick: Tick
 ) -> tuple[Parsed, dict[str, list[str]]]:
     """Health boards as top-level ``health_board`` services; an archive date closes one, and a
     current board with the same name is its successor."""
     parsed = Parsed()
-    report = FileReport(label)
-    parsed.files.append(report)
-    index: dict[str, int] | None = None
-    width = 0
-    seen: dict[str, int] = {}
-    for line, row in read_csv(path, label=label, rejections=parsed.rejections, tick=tick):
-        if index is None:
-            index = _header(row, BOARD_COLUMNS, label, line, parsed)
-            if index is None:
-                return parsed, {}
-            width = len(row)
-            continue
-        report.rows += 1
+    report = parsed.add_file(label)
+    seen: Seen[str] = Seen()
+    for line, cells in read_table(path, BOARD_COLUMNS, parsed=parsed, report=report, tick=tick):
         try:
-            if len(row) != width:
-                raise RowError(f"expected {width} columns, found {len(row)}")
-            code = fits(required(row[index["HB"]], "HB").upper(), "HB", CODE_MAX)
-            if code in seen:
-                raise RowError(f"code {code} is also on line {seen[code]}")
-            seen[code] = line
-            name = fits(
-                " ".join(required(row[index["HBName"]], "HBName").split()), "HBName", NAME_MAX
-            )
-            ods_date(row[index["HBDateEnacted"]], "HBDateEnacted")
-            archived = ods_date(row[index["HBDateArchived"]], "HBDateArchived")
+            code = required_code(cells["HB"], "HB")
+            seen.add(code, line)
+            name = required_name(cells["HBName"], "HBName")
+            ods_date(cells["HBDateEnacted"], "HBDateEnacted")
+            archived = ods_date(cells["HBDateArchived"], "HBDateArchived")
         except RowError as exc:
             parsed.rejections.append(Rejection(label, line, str(exc)))
             continue
@@ -107,8 +77,6 @@ def read_boards(
             )
         )
         report.used += 1
-    if index is None and not parsed.rejections:
-        parsed.rejections.append(Rejection(label, 0, "the file is empty"))
     successors: dict[str, list[str]] = {}
     current = [b for b in parsed.services if b.is_open]
     for board in parsed.services:
@@ -128,35 +96,14 @@ def read_scottish_hospitals(path: Path, *, label: str, tick: Tick) -> Parsed:
     """Hospitals under their health board, located from their National Grid reference
     (or, for the rows without one, later from the postcode)."""
     parsed = Parsed()
-    report = FileReport(label)
-    parsed.files.append(report)
-    index: dict[str, int] | None = None
-    width = 0
-    seen: dict[str, int] = {}
-    for line, row in read_csv(path, label=label, rejections=parsed.rejections, tick=tick):
-        if index is None:
-            index = _header(row, HOSPITAL_COLUMNS, label, line, parsed)
-            if index is None:
-                return parsed
-            width = len(row)
-            continue
-        report.rows += 1
+    report = parsed.add_file(label)
+    seen: Seen[str] = Seen()
+    for line, cells in read_table(path, HOSPITAL_COLUMNS, parsed=parsed, report=report, tick=tick):
         try:
-            if len(row) != width:
-                raise RowError(f"expected {width} columns, found {len(row)}")
-
-            cells = {name: row[i].strip() for name, i in index.items()}
-
-            code = fits(required(cells["Location"], "Location").upper(), "Location", CODE_MAX)
-            if code in seen:
-                raise RowError(f"code {code} is also on line {seen[code]}")
-            seen[code] = line
-            name = fits(
-                " ".join(required(cells["LocationName"], "LocationName").split()),
-                "LocationName",
-                NAME_MAX,
-            )
-            board = fits(required(cells["HB"], "HB").upper(), "HB", CODE_MAX)
+            code = required_code(cells["Location"], "Location")
+            seen.add(code, line)
+            name = required_name(cells["LocationName"], "LocationName")
+            board = required_code(cells["HB"], "HB")
             easting = number(cells["XCoordinate"], "XCoordinate", low=0, high=MAX_EASTING)
             northing = number(cells["YCoordinate"], "YCoordinate", low=0, high=MAX_NORTHING)
             if (easting is None) != (northing is None):
@@ -185,6 +132,4 @@ def read_scottish_hospitals(path: Path, *, label: str, tick: Tick) -> Parsed:
             continue
         parsed.services.append(site)
         report.used += 1
-    if index is None and not parsed.rejections:
-        parsed.rejections.append(Rejection(label, 0, "the file is empty"))
     return parsed

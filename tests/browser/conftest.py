@@ -142,6 +142,17 @@ def staff_sign_in(page: Any, site: str, email: str) -> None:
     axe_check(page)
 
 
+def publish_from_the_workbench(page: Any, site: str, *, criticality: str) -> None:
+    """On a story's workbench: rate it and publish; the moderator is back on an empty queue."""
+    from playwright.sync_api import expect
+
+    page.get_by_label("Criticality (staff only, never public)").select_option(label=criticality)
+    main(page).get_by_role("button", name="Publish", exact=True).click()
+    expect(page).to_have_url(f"{site}/moderation/")
+    expect(main(page)).to_contain_text("No stories are waiting.")
+    axe_check(page)
+
+
 def _describe(violation: dict[str, Any]) -> str:
     nodes = "\n".join(
         f"      {', '.join(map(str, node.get('target', [])))}: {node.get('html', '')[:200]}"

@@ -19,7 +19,13 @@ from carestory.outbox.testing import ReceivedEmail, SmtpSink
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.stories.models import Story
 from conftest import World
-from tests.browser.conftest import axe_check, main, staff_sign_in, visit
+from tests.browser.conftest import (
+    axe_check,
+    main,
+    publish_from_the_workbench,
+    staff_sign_in,
+    visit,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -107,13 +113,7 @@ def test_core_loop(
     public_text = moderator.get_by_label("Public text")
     expect(public_text).to_have_value(ORIGINAL_BODY)
     public_text.fill(PUBLIC_BODY)
-    moderator.get_by_label("Criticality (staff only, never public)").select_option(
-        label="Mildly critical"
-    )
-    main(moderator).get_by_role("button", name="Publish", exact=True).click()
-    expect(moderator).to_have_url(f"{site}/moderation/")
-    expect(main(moderator)).to_contain_text("No stories are waiting.")
-    axe_check(moderator)
+    publish_from_the_workbench(moderator, site, criticality="Mildly critical")
     story.refresh_from_db()
     assert story.status == Story.Status.PUBLISHED
     assert story.body == PUBLIC_BODY

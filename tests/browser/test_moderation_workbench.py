@@ -19,7 +19,13 @@ from carestory.outbox.services import outbox_render
 from carestory.services.models import Service
 from carestory.stories.models import Story, StoryRevision, Tag
 from conftest import World
-from tests.browser.conftest import axe_check, main, staff_sign_in, visit
+from tests.browser.conftest import (
+    axe_check,
+    main,
+    publish_from_the_workbench,
+    staff_sign_in,
+    visit,
+)
 from tests.factories import ServiceFactory, StoryFactory
 
 pytestmark = pytest.mark.browser
@@ -75,13 +81,7 @@ def test_apply_a_suggestion_and_publish(
     story.refresh_from_db()
     assert EMAIL not in story.body and story.version == 2
 
-    moderator.get_by_label("Criticality (staff only, never public)").select_option(
-        label="Not critical"
-    )
-    main(moderator).get_by_role("button", name="Publish", exact=True).click()
-    expect(moderator).to_have_url(f"{site}/moderation/")
-    expect(main(moderator)).to_contain_text("No stories are waiting.")
-    axe_check(moderator)
+    publish_from_the_workbench(moderator, site, criticality="Not critical")
 
     story.refresh_from_db()
     assert story.status == Story.Status.PUBLISHED

@@ -7,7 +7,7 @@ closed services) and raise ValidationError keyed by these field names.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -15,8 +15,28 @@ from django.utils.translation import gettext_lazy as _
 
 from carestory.stories.forms import StoryPageForm
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 FIRST_YEAR = 1900
 LAST_YEAR = 2999
+
+
+def _date_field(label: StrOrPromise, invalid: StrOrPromise) -> forms.DateField:
+    return forms.DateField(
+        label=label,
+        help_text=_("For example, 2024-03-31"),
+        required=False,
+        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+        error_messages={"invalid": invalid},
+    )
+
+
+def _in_years(value: date | None, message: StrOrPromise) -> date | None:
+    """``value``, or ``message`` if its year is outside FIRST_YEAR to LAST_YEAR."""
+    if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValidationError(message % {"first": FIRST_YEAR, "last": LAST_YEAR})
+    return value
 
 
 class StoryFilterForm(StoryPageForm):
@@ -32,46 +52,26 @@ class StoryFilterForm(StoryPageForm):
             choices=[("", _("Any tag")), *tags],
             error_messages={"invalid_choice": _("Choose a tag from the list")},
         )
-        self.fields["from"] = forms.DateField(
-            label=_("Published from"),
-            help_text=_("For example, 2024-03-31"),
-            required=False,
-            input_formats=["%Y-%m-%d", "%d/%m/%Y"],
-            error_messages={
-                "invalid": _(
-                    "Enter the 'from' date as a real date, for example 2024-03-31 or 31/03/2024"
-                )
-            },
+        self.fields["from"] = _date_field(
+            _("Published from"),
+            _("Enter the 'from' date as a real date, for example 2024-03-31 or 31/03/2024"),
         )
-        self.fields["to"] = forms.DateField(
-            label=_("Published to"),
-            help_text=_("For example, 2024-03-31"),
-            required=False,
-            input_formats=["%Y-%m-%d", "%d/%m/%Y"],
-            error_messages={
-                "invalid": _(
-                    "Enter the 'to' date as a real date, for example 2024-03-31 or 31/03/2024"
-                )
-            },
+        self.fields["to"] = _date_field(
+            _("Published to"),
+            _("Enter the 'to' date as a real date, for example 2024-03-31 or 31/03/2024"),
         )
 
     def clean_from(self) -> date | None:
-        value: date | None = self.cleaned_data.get("from")
-        if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
-            raise ValidationError(
-                _("Enter a 'from' date between the years %(first)s and %(last)s")
-                % {"first": FIRST_YEAR, "last": LAST_YEAR}
-            )
-        return value
+        return _in_years(
+            self.cleaned_data.get("from"),
+            _("Enter a 'from' date between the years %(first)s and %(last)s"),
+        )
 
     def clean_to(self) -> date | None:
-        value: date | None = self.cleaned_data.get("to")
-        if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
-            raise ValidationError(
-                _("Enter a 'to' date between the years %(first)s and %(last)s")
-                % {"first": FIRST_YEAR, "last": LAST_YEAR}
-            )
-        return value
+        return _in_years(
+            self.cleaned_data.get("to"),
+            _("Enter a 'to' date between the years %(first)s and %(last)s"),
+        )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -125,20 +125,9 @@ def test_a_bad_role_or_password_is_refused_and_changes_nothing(
     world: World, role: str, password: str, message: str
 ) -> None:
     existing = UserFactory(email="already@riverside.example")
-    with pytest.raises(ValidationError, match=message):
-        staff_add(
-            email="already@riverside.example",
-            subscription=world.subscription,
-            role=role,
-            password=password,
-        )
-    with pytest.raises(ValidationError, match=message):
-        staff_add(
-            email="new@riverside.example",
-            subscription=world.subscription,
-            role=role,
-            password=password,
-        )
+    for email in ("already@riverside.example", "new@riverside.example"):
+        with pytest.raises(ValidationError, match=message):
+            staff_add(email=email, subscription=world.subscription, role=role, password=password)
     assert not User.objects.filter(email="new@riverside.example").exists()
     existing.refresh_from_db()
     assert not existing.has_usable_password()

@@ -57,6 +57,10 @@ class FaultDb:
     def value(self, sql: str, *params: object) -> object:
         return self.rows(sql, *params)[0][0]
 
+    def outbox_count(self, status: str) -> object:
+        """How many outbox rows are in ``status`` ('sending', 'sent'...)."""
+        return self.value("SELECT count(*) FROM outbox_outboxmessage WHERE status = %s", status)
+
 
 @pytest.fixture
 def pg_db(pg_cluster: PgCluster) -> Iterator[FaultDb]:

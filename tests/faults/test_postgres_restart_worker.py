@@ -54,13 +54,12 @@ def test_worker_survives_a_postgresql_restart_mid_batch_and_every_email_arrives(
         pg_db.cluster.restart_immediately(down_seconds=2.0)
         delivered_before_restart_done = len(smtp.delivered)
 
-        def all_sent() -> bool:
-            return (
-                pg_db.value("SELECT count(*) FROM outbox_outboxmessage WHERE status = 'sent'")
-                == EMAILS
-            )
-
-        wait_until(all_sent, timeout=60, interval=0.3, what=f"all {EMAILS} rows to be SENT")
+        wait_until(
+            lambda: pg_db.outbox_count("sent") == EMAILS,
+            timeout=60,
+            interval=0.3,
+            what=f"all {EMAILS} rows to be SENT",
+        )
 
         assert worker.alive(), "the worker died with the database"
         log = worker.output()

@@ -5,9 +5,9 @@ PostgreSQL database of the test's own, sending to SMTP servers that misbehave on
 
 - a temporary refusal (421) leaves the email queued with its reason and a retry time, and the
   retry delivers it once, under the Message-ID it was first offered with;
-- a permanent refusal of the recipient (550) marks the email FAILED at once with the reason
-  (no address in it), counted in the queue's health figures and listed in the outbox admin,
-  where "Retry now" is;
+- a permanent refusal of the recipient (550) or of the message (554) marks the email FAILED at
+  once with the reason (no address in it), counted in the queue's health figures and listed
+  in the outbox admin, where "Retry now" is, and not tried again by itself;
 - a server that never answers DATA costs the worker EMAIL_TIMEOUT per email, not forever: the
   batch finishes, the email stays queued, and a later attempt delivers it;
 - a connection dropped mid-message is retried and delivered later, same Message-ID.
@@ -80,15 +80,22 @@ def test_a_temporary_refusal_is_retried_and_delivered_once(pg_db: FaultDb) -> No
         smtp.stop()
 
 
-def test_a_permanent_refusal_fails_at_once_and_is_visible(pg_db: FaultDb) -> None:
-    smtp = FaultSmtp("perm_fail_rcpt").start()
+@pytest.mark.parametrize(
+    ("mode", "reasons"),
+    [("perm_fail_rcpt", ("SMTPRecipientsRefused", "550")), ("perm_fail_data", ("554",))],
+    ids=["recipient-refused-550", "message-refused-554"],
+)
+def test_a_permanent_refusal_fails_at_once_and_is_visible(
+    pg_db: FaultDb, mode: str, reasons: tuple[str, ...]
+) -> None:
+    smtp = FaultSmtp(mode).start()
     try:
         env = app_env(pg_db.url, EMAIL_PORT=smtp.port)
-        [(key, to)] = enqueue_emails(env, 1, prefix="refused-550")
+        [(key, to)] = enqueue_emails(env, 1, prefix=mode)
         run_worker_once(env)
         status, attempts, error = rows_by_key(pg_db)[key]
         assert (status, attempts) == ("failed", 1)
-        assert "SMTPRecipientsRefused" in error and "550" in error
+        assert all(reason in error for reason in reasons), error
         assert to not in error and "@" not in error
         failed = manage(
             env,
@@ -101,19 +108,6 @@ def test_a_permanent_refusal_fails_at_once_and_is_visible(pg_db: FaultDb) -> Non
         make_due_now(pg_db)
         run_worker_once(env)  # a FAILED row is not tried again by itself
         assert rows_by_key(pg_db)[key][:2] == ("failed", 1)
-    finally:
-        smtp.stop()
-
-
-def test_a_permanent_refusal_of_the_message_fails_at_once(pg_db: FaultDb) -> None:
-    smtp = FaultSmtp("perm_fail_data").start()
-    try:
-        env = app_env(pg_db.url, EMAIL_PORT=smtp.port)
-        [(key, _to)] = enqueue_emails(env, 1, prefix="refused-554")
-        run_worker_once(env)
-        status, _attempts, error = rows_by_key(pg_db)[key]
-        assert "554" in error
-        assert status == "failed"
     finally:
         smtp.stop()
 

@@ -62,19 +62,14 @@ def test_a_worker_killed_mid_batch_has_its_rows_recovered_and_every_email_arrive
         )
         leased = len(lease_ends)
         assert leased, "the worker finished its batch before it was killed"
-        assert (
-            pg_db.value("SELECT count(*) FROM outbox_outboxmessage WHERE status = 'sending'")
-            == leased
-        )
+        assert pg_db.outbox_count("sending") == leased
         smtp.mode = "ok"
-
-        def all_sent() -> bool:
-            return (
-                pg_db.value("SELECT count(*) FROM outbox_outboxmessage WHERE status = 'sent'")
-                == EMAILS
-            )
-
-        wait_until(all_sent, timeout=45, interval=0.2, what="every row to be SENT")
+        wait_until(
+            lambda: pg_db.outbox_count("sent") == EMAILS,
+            timeout=45,
+            interval=0.2,
+            what="every row to be SENT",
+        )
         assert second.alive()
         # Taken over only once the dead worker's lease had run out, though the second worker
         # was polling all along.

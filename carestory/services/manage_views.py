@@ -3,6 +3,7 @@ move, close, merge and describe services in their scope. Anyone else gets 404.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from carestory.accounts.models import User
 from carestory.lib.decorators import staff_required
-from carestory.lib.errors import attempt, page_status
+from carestory.lib.errors import ValidationError, attempt, page_status
 from carestory.services.forms import (
     CloseForm,
     DepartmentForm,
@@ -108,24 +109,39 @@ def _posted(request: HttpRequest) -> Any:
     return request.POST if request.method == "POST" else None
 
 
-def _service_by_code(form: forms.Form, field: str) -> Service | None:
-    code = form.cleaned_data[field].strip().upper()
+def _service_by_code(data: dict[str, Any], field: str) -> Service:
+    """The service whose code is in ``field``; a ValidationError on that field if none."""
+    code = data[field].strip().upper()
     target = service_get(code=code)
     if target is None:
-        form.add_error(field, _("No service has the code %(code)s") % {"code": code})
+        raise ValidationError({field: _("No service has the code %(code)s") % {"code": code}})
     return target
 
 
-def _form_page(
+# What a use case run from an action's form says: the service to go back to, and the message.
+Done = tuple[Service, str]
+
+
+def _action_page(
     request: HttpRequest,
     service: Service,
     form: forms.Form,
+    run: Callable[[dict[str, Any]], Done],
     *,
     title: str,
     button: str,
     intro: str = "",
     warning: str = "",
 ) -> HttpResponse:
+    """One action's page: on a valid POST, ``run`` takes the form's data to its use case
+    (through ``attempt``, so the use case's messages go on the form) and the user goes back to
+    the service it names, with its message; otherwise the form again."""
+    if request.method == "POST" and form.is_valid():
+        done = attempt(lambda: run(form.cleaned_data), form).value
+        if done is not None:
+            landing, message = done
+            messages.success(request, message)
+            return redirect("services_manage:home", code=landing.code)
     return render(
         request,
         "services/manage/form.html",
@@ -139,11 +155,6 @@ def _form_page(
         },
         status=page_status(form),
     )
-
-
-def _done(request: HttpRequest, service: Service, message: str) -> HttpResponse:
-    messages.success(request, message)
-    return redirect("services_manage:home", code=service.code)
 
 
 @staff_required
@@ -174,26 +185,21 @@ def manage_home(request: HttpRequest, code: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def add_department(request: HttpRequest, code: str) -> HttpResponse:
     user, service, _permissions = _managed(request, code)
-    form = DepartmentForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        department = attempt(
-            lambda: service_add_department(
-                actor=user, parent=service, name=data["name"], code=data["code"]
-            ),
-            form,
-        ).value
-        if department is not None:
-            return _done(
-                request,
-                service,
-                _("Added %(name)s (code %(code)s)")
-                % {"name": department.name, "code": department.code},
-            )
-    return _form_page(
+
+    def run(data: dict[str, Any]) -> Done:
+        department = service_add_department(
+            actor=user, parent=service, name=data["name"], code=data["code"]
+        )
+        return service, _("Added %(name)s (code %(code)s)") % {
+            "name": department.name,
+            "code": department.code,
+        }
+
+    return _action_page(
         request,
         service,
-        form,
+        DepartmentForm(_posted(request)),
+        run,
         title=_("Add a department to %(name)s") % {"name": service.name},
         button=_("Add department"),
     )
@@ -203,15 +209,16 @@ def add_department(request: HttpRequest, code: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def rename(request: HttpRequest, code: str) -> HttpResponse:
     user, service, _permissions = _managed(request, code, restructure=True)
-    form = RenameForm(_posted(request), initial={"name": service.name})
-    if request.method == "POST" and form.is_valid():
-        name = form.cleaned_data["name"]
-        if attempt(lambda: service_rename(actor=user, service=service, name=name), form).done:
-            return _done(request, service, _("Renamed to %(name)s") % {"name": name})
-    return _form_page(
+
+    def run(data: dict[str, Any]) -> Done:
+        service_rename(actor=user, service=service, name=data["name"])
+        return service, _("Renamed to %(name)s") % {"name": data["name"]}
+
+    return _action_page(
         request,
         service,
-        form,
+        RenameForm(_posted(request), initial={"name": service.name}),
+        run,
         title=_("Rename %(name)s") % {"name": service.name},
         button=_("Rename"),
     )
@@ -221,20 +228,17 @@ def rename(request: HttpRequest, code: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def move(request: HttpRequest, code: str) -> HttpResponse:
     user, service, _permissions = _managed(request, code, restructure=True)
-    form = MoveForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
-        target = _service_by_code(form, "parent")
-        if (
-            target is not None
-            and attempt(
-                lambda: service_move(actor=user, service=service, new_parent=target), form
-            ).done
-        ):
-            return _done(request, service, _("Moved under %(name)s") % {"name": target.name})
-    return _form_page(
+
+    def run(data: dict[str, Any]) -> Done:
+        target = _service_by_code(data, "parent")
+        service_move(actor=user, service=service, new_parent=target)
+        return service, _("Moved under %(name)s") % {"name": target.name}
+
+    return _action_page(
         request,
         service,
-        form,
+        MoveForm(_posted(request)),
+        run,
         title=_("Move %(name)s") % {"name": service.name},
         button=_("Move"),
         intro=_("Everything below it moves with it. Its stories stay with it."),
@@ -245,17 +249,16 @@ def move(request: HttpRequest, code: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def close(request: HttpRequest, code: str) -> HttpResponse:
     user, service, _permissions = _managed(request, code, restructure=True)
-    form = CloseForm(_posted(request))
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and attempt(lambda: service_close(actor=user, service=service), form).done
-    ):
-        return _done(request, service, _("Closed"))
-    return _form_page(
+
+    def run(data: dict[str, Any]) -> Done:
+        service_close(actor=user, service=service)
+        return service, _("Closed")
+
+    return _action_page(
         request,
         service,
-        form,
+        CloseForm(_posted(request)),
+        run,
         title=_("Close %(name)s") % {"name": service.name},
         button=_("Close this service"),
         warning=_(
@@ -269,25 +272,20 @@ def close(request: HttpRequest, code: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def merge(request: HttpRequest, code: str) -> HttpResponse:
     user, service, _permissions = _managed(request, code, restructure=True)
-    form = MergeForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
-        target = _service_by_code(form, "into")
-        result = None
-        if target is not None:
-            result = attempt(
-                lambda: service_merge(actor=user, service=service, into=target), form
-            ).value
-        if result is not None:
-            return _done(
-                request,
-                result.survivor,
-                _("Merged %(old)s into %(name)s")
-                % {"old": service.code, "name": result.survivor.name},
-            )
-    return _form_page(
+
+    def run(data: dict[str, Any]) -> Done:
+        target = _service_by_code(data, "into")
+        survivor = service_merge(actor=user, service=service, into=target).survivor
+        return survivor, _("Merged %(old)s into %(name)s") % {
+            "old": service.code,
+            "name": survivor.name,
+        }
+
+    return _action_page(
         request,
         service,
-        form,
+        MergeForm(_posted(request)),
+        run,
         title=_("Merge %(name)s into another service") % {"name": service.name},
         button=_("Merge"),
         warning=_(
@@ -301,26 +299,24 @@ def merge(request: HttpRequest, code: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def describe(request: HttpRequest, code: str) -> HttpResponse:
     user, service, _permissions = _managed(request, code)
-    form = DescribeForm(
-        request.POST or None,
-        initial={"description": service.description, "website": service.website},
-    )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        if attempt(
-            lambda: service_describe(
-                actor=user,
-                service=service,
-                description=data["description"],
-                website=data["website"],
-            ),
-            form,
-        ).done:
-            return _done(request, service, _("Saved the description"))
-    return _form_page(
+
+    def run(data: dict[str, Any]) -> Done:
+        service_describe(
+            actor=user,
+            service=service,
+            description=data["description"],
+            website=data["website"],
+        )
+        return service, _("Saved the description")
+
+    return _action_page(
         request,
         service,
-        form,
+        DescribeForm(
+            request.POST or None,
+            initial={"description": service.description, "website": service.website},
+        ),
+        run,
         title=_("Describe %(name)s") % {"name": service.name},
         button=_("Save"),
         intro=_(

@@ -142,7 +142,7 @@ def staff_sign_in(page: Any, site: str, email: str) -> None:
     axe_check(page)
 
 
-def publish_from_the_workbench(page: Any, site: str, *, criticality: str) -> None:
+def workbench_publish(page: Any, site: str, *, criticality: str) -> None:
     """On a story's workbench: rate it and publish; the moderator is back on an empty queue."""
     from playwright.sync_api import expect
 

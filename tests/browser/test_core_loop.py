@@ -19,13 +19,7 @@ from carestory.outbox.testing import ReceivedEmail, SmtpSink
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.stories.models import Story
 from conftest import World
-from tests.browser.conftest import (
-    axe_check,
-    main,
-    publish_from_the_workbench,
-    staff_sign_in,
-    visit,
-)
+from tests.browser.conftest import axe_check, main, staff_sign_in, visit, workbench_publish
 
 pytestmark = pytest.mark.browser
 
@@ -113,7 +107,7 @@ def test_core_loop(
     public_text = moderator.get_by_label("Public text")
     expect(public_text).to_have_value(ORIGINAL_BODY)
     public_text.fill(PUBLIC_BODY)
-    publish_from_the_workbench(moderator, site, criticality="Mildly critical")
+    workbench_publish(moderator, site, criticality="Mildly critical")
     story.refresh_from_db()
     assert story.status == Story.Status.PUBLISHED
     assert story.body == PUBLIC_BODY

@@ -19,13 +19,7 @@ from carestory.outbox.services import outbox_render
 from carestory.services.models import Service
 from carestory.stories.models import Story, StoryRevision, Tag
 from conftest import World
-from tests.browser.conftest import (
-    axe_check,
-    main,
-    publish_from_the_workbench,
-    staff_sign_in,
-    visit,
-)
+from tests.browser.conftest import axe_check, main, staff_sign_in, visit, workbench_publish
 from tests.factories import ServiceFactory, StoryFactory
 
 pytestmark = pytest.mark.browser
@@ -81,7 +75,7 @@ def test_apply_a_suggestion_and_publish(
     story.refresh_from_db()
     assert EMAIL not in story.body and story.version == 2
 
-    publish_from_the_workbench(moderator, site, criticality="Not critical")
+    workbench_publish(moderator, site, criticality="Not critical")
 
     story.refresh_from_db()
     assert story.status == Story.Status.PUBLISHED

@@ -1,16 +1,20 @@
+"""The moderation forms check only types and shape (a number is a number, a choice is one of
+the choices, the button pressed is one of the buttons). What a decision needs (a title and text
+within their limits, a criticality to publish, a reason and a message to reject, a note to
+hold, a question to ask, an answer, a reason for review) is checked by the decision in
+``moderation/services/`` (``responses/moderation.py`` for responses and replies), keyed by
+these fields' names; the views put its messages on the form."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from carestory.moderation.models import RejectionReason
 from carestory.stories.forms import TagChoiceField
 from carestory.stories.models import Criticality, Tag
-
-ANSWER_MAX_LENGTH = 5000
 
 
 class StoryModerationForm(forms.Form):
@@ -26,20 +30,9 @@ class StoryModerationForm(forms.Form):
     )
 
     version = forms.IntegerField(widget=forms.HiddenInput)
-    title = forms.CharField(
-        label=_("Public title"),
-        max_length=200,
-        error_messages={"max_length": _("The title must be 200 characters or fewer")},
-    )
+    title = forms.CharField(label=_("Public title"), required=False)
     body = forms.CharField(
-        label=_("Public text"),
-        widget=forms.Textarea(attrs={"rows": 14}),
-        max_length=settings.STORY_MAX_CHARACTERS,
-        error_messages={
-            "max_length": _(
-                "The public text has %(show_value)s characters: the limit is %(limit_value)s"
-            )
-        },
+        label=_("Public text"), widget=forms.Textarea(attrs={"rows": 14}), required=False
     )
     criticality = forms.TypedChoiceField(
         label=_("Criticality (staff only, never public)"),
@@ -55,12 +48,11 @@ class StoryModerationForm(forms.Form):
         label=_("Service codes"),
         help_text=_("Separate codes with commas"),
         max_length=200,
+        required=False,
     )
     note = forms.CharField(
         label=_("Private moderator note (optional)"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=4000,
-        error_messages={"max_length": _("The note must be 4,000 characters or fewer")},
         required=False,
     )
     question = forms.CharField(
@@ -70,7 +62,6 @@ class StoryModerationForm(forms.Form):
             "are private."
         ),
         widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=2000,
         required=False,
     )
     reason = forms.ChoiceField(
@@ -81,8 +72,6 @@ class StoryModerationForm(forms.Form):
     message = forms.CharField(
         label=_("Message to the author"),
         widget=forms.Textarea(attrs={"rows": 4}),
-        max_length=4000,
-        error_messages={"max_length": _("The message must be 4,000 characters or fewer")},
         required=False,
     )
 
@@ -92,30 +81,14 @@ class StoryModerationForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        action = self.action
-        if action not in self.ACTIONS:
+        if self.action not in self.ACTIONS:
             raise forms.ValidationError(_("Choose what to do with the story"))
-        if action == "reject":
-            if not data.get("reason"):
-                self.add_error("reason", _("Choose a reason for not publishing"))
-            if not (data.get("message") or "").strip():
-                self.add_error("message", _("Write a message to the author explaining why"))
-        if action in ("publish", "publish_signpost") and data.get("criticality") is None:
-            self.add_error("criticality", _("Rate the story's criticality before publishing"))
-        if action == "hold" and not (data.get("note") or "").strip():
-            self.add_error("note", _("Describe the safeguarding concern in a private note"))
-        if action == "ask" and not (data.get("question") or "").strip():
-            self.add_error("question", _("Write the question for the author"))
         return data
 
 
 class ServicesForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
-    service_codes = forms.CharField(
-        label=_("Service codes"),
-        help_text=_("Separate codes with commas"),
-        max_length=200,
-    )
+    service_codes = StoryModerationForm.base_fields["service_codes"]
 
 
 class VersionForm(forms.Form):
@@ -125,32 +98,20 @@ class VersionForm(forms.Form):
 class ItemModerationForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     body = forms.CharField(
-        label=_("Public text"),
-        widget=forms.Textarea(attrs={"rows": 8}),
-        max_length=10_000,
-        error_messages={"max_length": _("The public text must be 10,000 characters or fewer")},
+        label=_("Public text"), widget=forms.Textarea(attrs={"rows": 8}), required=False
     )
     reason = forms.CharField(
         label=_("If not publishing, tell them why"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=4000,
-        error_messages={"max_length": _("The reason must be 4,000 characters or fewer")},
         required=False,
     )
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if self.data.get("action") == "reject" and not (data.get("reason") or "").strip():
-            self.add_error("reason", _("Explain why it is not being published"))
-        return data
 
 
 class AnswerForm(forms.Form):
     answer = forms.CharField(
         label=_("Your answer"),
         widget=forms.Textarea(attrs={"rows": 6}),
-        max_length=ANSWER_MAX_LENGTH,
-        error_messages={"required": _("Write your answer")},
+        required=False,  # required, and its length: questions.story_question_answer
     )
 
 
@@ -161,7 +122,6 @@ class ProviderReviewForm(forms.Form):
         label=_("Why should a senior moderator review this story?"),
         help_text=_("Needed only if you request a review."),
         widget=forms.Textarea(attrs={"rows": 5}),
-        max_length=4000,
         required=False,
     )
 
@@ -173,6 +133,4 @@ class ProviderReviewForm(forms.Form):
         data = super().clean() or {}
         if self.decision not in self.DECISIONS:
             raise forms.ValidationError(_("Choose go ahead or request a review"))
-        if self.decision == "request_review" and not (data.get("reason") or "").strip():
-            self.add_error("reason", _("Explain why you are asking for a review"))
         return data

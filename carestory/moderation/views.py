@@ -99,6 +99,8 @@ def _initial_for(story: Story) -> dict[str, Any]:
 
 
 def _services_from(form: StoryModerationForm | ServicesForm) -> list[Service]:
+    """The services the codes typed name, in order, once each; a code that names none is an
+    error on the form. (None typed: the decision says a story needs one.)"""
     codes = [c.strip().upper() for c in form.cleaned_data["service_codes"].split(",") if c.strip()]
     found = {s.code: s for s in Service.objects.filter(code__in=codes)}
     missing = [c for c in codes if c not in found]
@@ -106,8 +108,6 @@ def _services_from(form: StoryModerationForm | ServicesForm) -> list[Service]:
         form.add_error(
             "service_codes", _("No service has the code %(codes)s") % {"codes": ", ".join(missing)}
         )
-    if not codes:
-        form.add_error("service_codes", _("A story must be about at least one service"))
     return [found[c] for c in dict.fromkeys(codes) if c in found]
 
 

@@ -1,3 +1,7 @@
+"""The responder's and the author's forms. They check only types (a change is one of the
+choices); what a response or a reply may be (required, lengths, a change described) is checked
+by ``responses/services.py`` and its messages put on these fields by the view."""
+
 from __future__ import annotations
 
 import uuid
@@ -14,11 +18,7 @@ class _ResponseFields(forms.Form):
         label=_("Your response"),
         help_text=_("Your name, job title and organisation are shown with your response"),
         widget=forms.Textarea(attrs={"rows": 10}),
-        max_length=10_000,
-        error_messages={
-            "required": _("Enter your response"),
-            "max_length": _("Your response must be 10,000 characters or fewer"),
-        },
+        required=False,  # required, and its length: services._clean_body
     )
     change = forms.ChoiceField(
         label=_("Does your response describe a change?"),
@@ -26,28 +26,13 @@ class _ResponseFields(forms.Form):
         choices=Response.Change.choices,
         initial=Response.Change.NONE,
         widget=forms.RadioSelect,
-        error_messages={"required": _("Choose whether your response describes a change")},
+        required=False,  # required: services._clean_change
     )
     change_description = forms.CharField(
         label=_("Describe the change"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        required=False,
-        max_length=2_000,
-        error_messages={"max_length": _("Describe the change in 2,000 characters or fewer")},
+        required=False,  # required with a change, and its length: services._clean_change
     )
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        change = data.get("change")
-        if (
-            change
-            and change != Response.Change.NONE
-            and not (data.get("change_description") or "").strip()
-        ):
-            self.add_error(
-                "change_description", _("Describe the change you are planning or have made")
-            )
-        return data
 
 
 class ResponseForm(_ResponseFields):
@@ -67,3 +52,20 @@ class VersionForm(forms.Form):
 
 class ResponseEditForm(_ResponseFields, VersionForm):
     pass
+
+
+class ReplyForm(forms.Form):
+    """The story's author replies to a published response (``services.reply_post`` checks
+    the words)."""
+
+    body = forms.CharField(
+        label=_("Your reply"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        required=False,  # required, and its length: services._clean_body
+    )
+    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("idempotency_key", uuid.uuid4())

@@ -11,7 +11,6 @@ makes (``moderation/services/checks.py``).
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,22 +19,33 @@ from carestory.accounts.models import User
 from carestory.audit.services import audit_record
 from carestory.lib.errors import NotAllowed
 from carestory.lib.locking import update_if_version
-from carestory.lib.text import normalise_text
 from carestory.lib.urls import absolute_url
-from carestory.moderation.services.checks import require_moderator, require_status
+from carestory.moderation.services.checks import clean_text, require_moderator, require_status
 from carestory.outbox.services import email_enqueue
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
-from carestory.responses.services import response_mark_published
+from carestory.responses.services import MAX_RESPONSE_CHARS, response_mark_published
 from carestory.stories.models import Story
+
+REASON_MAX_LENGTH = 4000
+
+
+def _clean_public_text(body: str, *, missing: str) -> str:
+    """The public text a moderator publishes (edited or not): needed, and as long as a
+    response may be."""
+    return clean_text(
+        body,
+        field="body",
+        limit=MAX_RESPONSE_CHARS,
+        missing=missing,
+        too_long=_("The public text must be %(limit)s characters or fewer"),
+    )
 
 
 @transaction.atomic
 def response_publish(*, response: Response, moderator: User, version: int, body: str) -> None:
     require_moderator(moderator)
     require_status(response, ModerationStatus.IN_MODERATION)
-    body = normalise_text(body)
-    if not body:
-        raise ValidationError(_("The response needs some text"))
+    body = _clean_public_text(body, missing=_("The response needs some text"))
     response_mark_published(
         response=response,
         version=version,
@@ -60,9 +70,13 @@ def _item_reject(
     """Reject a staff response or an author reply, audit it and explain why to its writer."""
     require_moderator(moderator)
     require_status(item, ModerationStatus.IN_MODERATION)
-    reason = normalise_text(reason)
-    if not reason:
-        raise ValidationError(missing_reason)
+    reason = clean_text(
+        reason,
+        field="reason",
+        limit=REASON_MAX_LENGTH,
+        missing=missing_reason,
+        too_long=_("The reason must be %(limit)s characters or fewer"),
+    )
     update_if_version(
         type(item),
         pk=item.pk,
@@ -103,9 +117,7 @@ def reply_publish(*, reply: AuthorReply, moderator: User, version: int, body: st
     require_status(reply, ModerationStatus.IN_MODERATION)
     if not Story.objects.filter(pk=reply.response.story_id, status=Story.Status.PUBLISHED).exists():
         raise NotAllowed()  # the story was withdrawn: its replies are never published
-    body = normalise_text(body)
-    if not body:
-        raise ValidationError(_("The reply needs some text"))
+    body = _clean_public_text(body, missing=_("The reply needs some text"))
     update_if_version(
         AuthorReply,
         pk=reply.pk,

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from carestory.accounts.models import User
 from carestory.audit.services import audit_record
-from carestory.lib.errors import ConflictError, NotAllowed
+from carestory.lib.errors import ConflictError, NotAllowed, Problems
 from carestory.lib.locking import update_if_version
 from carestory.lib.text import normalise_text
 from carestory.lib.urls import absolute_url
@@ -40,6 +40,7 @@ from carestory.subscriptions.selectors import membership_covering
 logger = logging.getLogger(__name__)
 
 MAX_RESPONSE_CHARS = 10_000
+MAX_CHANGE_DESCRIPTION_CHARS = 2_000
 RELEASE_JOB = "responses.release"
 RELEASE_ATTEMPTS = 3
 
@@ -63,16 +64,38 @@ class EditWindowClosed(ValidationError):
         self.text: str = message
 
 
-def _clean_body(body: str, *, what: str) -> str:
+def _limit(characters: int) -> dict[str, str]:
+    return {"limit": formats.number_format(characters, force_grouping=True)}
+
+
+def _clean_body(body: str, *, missing: str, too_long: str) -> str:
+    """The text of a response or a reply (``body`` on their forms): needed, and at most
+    MAX_RESPONSE_CHARS; ``too_long`` says ``%(limit)s``."""
     body = normalise_text(body)
     if not body:
-        raise ValidationError(_("Enter your %(what)s") % {"what": what})
+        raise ValidationError({"body": missing})
     if len(body) > MAX_RESPONSE_CHARS:
-        raise ValidationError(
-            _("Your %(what)s is too long: keep it under %(limit)s characters")
-            % {"what": what, "limit": MAX_RESPONSE_CHARS}
-        )
+        raise ValidationError({"body": too_long % _limit(MAX_RESPONSE_CHARS)})
     return body
+
+
+def _clean_response(body: str, change: str, change_description: str) -> tuple[str, str]:
+    """A response's text and change description as they are kept, or ValidationError with
+    every problem at once, keyed by the response form's field names."""
+    problems = Problems()
+    body = problems.check(
+        lambda: _clean_body(
+            body,
+            missing=_("Enter your response"),
+            too_long=_("Your response must be %(limit)s characters or fewer"),
+        ),
+        default="",
+    )
+    change_description = problems.check(
+        lambda: _clean_change(change, change_description), default=""
+    )
+    problems.raise_any()
+    return body, change_description
 
 
 def _form_reused(what: str) -> ValidationError:
@@ -88,11 +111,22 @@ def _form_reused(what: str) -> ValidationError:
 def _clean_change(change: str, change_description: str) -> str:
     """The change description to store ("" when there is no change claim)."""
     if change not in Response.Change.values:
-        raise ValidationError(_("Choose whether your response describes a change"))
+        raise ValidationError({"change": _("Choose whether your response describes a change")})
+    if change == Response.Change.NONE:
+        return ""
     change_description = normalise_text(change_description)
-    if change != Response.Change.NONE and not change_description:
-        raise ValidationError(_("Describe the change you are planning or have made"))
-    return change_description if change != Response.Change.NONE else ""
+    if not change_description:
+        raise ValidationError(
+            {"change_description": _("Describe the change you are planning or have made")}
+        )
+    if len(change_description) > MAX_CHANGE_DESCRIPTION_CHARS:
+        raise ValidationError(
+            {
+                "change_description": _("Describe the change in %(limit)s characters or fewer")
+                % _limit(MAX_CHANGE_DESCRIPTION_CHARS)
+            }
+        )
+    return change_description
 
 
 def response_post(
@@ -116,8 +150,7 @@ def response_post(
     )
     if membership is None:
         raise NotAllowed()
-    body = _clean_body(body, what=_("response"))
-    change_description = _clean_change(change, change_description)
+    body, change_description = _clean_response(body, change, change_description)
     existing = Response.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return _same_response(existing, story=story, responder=responder)
@@ -176,7 +209,11 @@ def reply_post(
         or response.status != ModerationStatus.PUBLISHED
     ):
         raise NotAllowed()
-    body = _clean_body(body, what=_("reply"))
+    body = _clean_body(
+        body,
+        missing=_("Enter your reply"),
+        too_long=_("Your reply must be %(limit)s characters or fewer"),
+    )
     existing = AuthorReply.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return _same_reply(existing, response=response, author=author)
@@ -253,8 +290,7 @@ def response_edit(
     """
     now = now or timezone.now()
     _require_own_editable(response=response, responder=responder, now=now)
-    body = _clean_body(body, what=_("response"))
-    change_description = _clean_change(change, change_description)
+    body, change_description = _clean_response(body, change, change_description)
     changes: dict[str, object] = {}
     if body != response.original_body:
         changes["body"] = "edited"

@@ -1,4 +1,5 @@
-"""Forms for telling a story and replying. Messages are specific: they say what to fix.
+"""Forms for telling, changing and finding stories. (The author's reply to a response is
+``responses/forms.ReplyForm``.)
 
 The story forms check only types (a choice is one of the choices, an address looks like one);
 what a story may be (required answers, lengths, screen names, postcodes, consent) is checked by
@@ -97,24 +98,6 @@ class StoryEditForm(forms.Form):
     title = StoryForm.base_fields["title"]
     body = StoryForm.base_fields["body"]
     version = forms.IntegerField(widget=forms.HiddenInput)
-
-
-class ReplyForm(forms.Form):
-    body = forms.CharField(
-        label=_("Your reply"),
-        widget=forms.Textarea(attrs={"rows": 6}),
-        max_length=10_000,
-        error_messages={
-            "required": _("Enter your reply"),
-            "max_length": _("Your reply must be 10,000 characters or fewer"),
-        },
-    )
-    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not self.is_bound:
-            self.initial.setdefault("idempotency_key", uuid.uuid4())
 
 
 class StoryPageForm(forms.Form):

@@ -18,12 +18,12 @@ from carestory.lib.decorators import author_required
 from carestory.lib.errors import attempt, page_status
 from carestory.lib.ratelimit import STORY_SUBMISSIONS, rate_limit_request, too_many_requests
 from carestory.pagecache.middleware import public_page
+from carestory.responses.forms import ReplyForm
 from carestory.responses.models import Response
 from carestory.responses.services import reply_post
 from carestory.services.models import Service
 from carestory.services.selectors import service_search
 from carestory.stories.forms import (
-    ReplyForm,
     StoryEditForm,
     StoryForm,
     StoryPageForm,

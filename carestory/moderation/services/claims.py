@@ -10,23 +10,35 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from carestory.accounts.models import User
 from carestory.audit.services import audit_record
-from carestory.lib.text import normalise_text
 from carestory.moderation.models import ModeratorNote
-from carestory.moderation.services.checks import require_moderator
+from carestory.moderation.services.checks import clean_text, require_moderator
 from carestory.stories.lifecycle import decidable_statuses
 from carestory.stories.models import Story
 
 CLAIM_MINUTES = 15
+NOTE_MAX_LENGTH = 4000
 
 _NO_CLAIM: dict[str, Any] = {"claimed_by": None, "claimed_until": None}
 
 
+def clean_note(text: str) -> str:
+    """A private moderator note (optional), normalised; every decision that keeps one checks
+    it before changing anything."""
+    return clean_text(
+        text,
+        field="note",
+        limit=NOTE_MAX_LENGTH,
+        too_long=_("The note must be %(limit)s characters or fewer"),
+    )
+
+
 def moderator_note_add(*, story: Story, moderator: User, text: str) -> ModeratorNote | None:
     require_moderator(moderator)
-    text = normalise_text(text)
+    text = clean_note(text)
     if not text:
         return None
     note = ModeratorNote.objects.create(story=story, moderator=moderator, text=text)

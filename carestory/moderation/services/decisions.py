@@ -11,15 +11,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from carestory.accounts.models import User
-from carestory.lib.text import normalise_text
+from carestory.lib.errors import Problems
 from carestory.lib.urls import absolute_url
 from carestory.moderation.models import RejectionReason
 from carestory.moderation.services.checks import (
+    clean_text,
     require_can_decide,
     require_moderator,
     require_status,
 )
-from carestory.moderation.services.claims import _NO_CLAIM, moderator_note_add
+from carestory.moderation.services.claims import _NO_CLAIM, clean_note, moderator_note_add
 from carestory.moderation.services.edits import StoryEdit, _after_edit, _story_edit_fields
 from carestory.moderation.services.provider_review import (
     _provider_review_start,
@@ -31,6 +32,8 @@ from carestory.stories.lifecycle import story_transition
 from carestory.stories.models import Story
 
 _S = Story.Status
+
+MESSAGE_MAX_LENGTH = 4000
 
 
 def _signpost(story: Story) -> None:
@@ -58,9 +61,9 @@ def story_publish(*, story: Story, moderator: User, edit: StoryEdit, signpost: b
     require_moderator(moderator)
     require_status(story, _S.IN_MODERATION, _S.HELD)
     require_can_decide(story, moderator)
-    if edit.criticality is None:
-        raise ValidationError(_("Rate the story's criticality before publishing"))
-    fields, changes = _story_edit_fields(story=story, edit=edit)
+    problems = Problems()
+    problems.check(lambda: _check_rated(edit.criticality), default=None)
+    fields, changes = _story_edit_fields(story=story, edit=edit, problems=problems)
     now = timezone.now()
     fields |= {"approved_at": now, "moderated_by": moderator}
     if signpost and story.safeguarding_level < 1:
@@ -94,18 +97,40 @@ def story_publish(*, story: Story, moderator: User, edit: StoryEdit, signpost: b
     return new_status
 
 
+def _check_rated(criticality: int | None) -> None:
+    if criticality is None:
+        raise ValidationError({"criticality": _("Rate the story's criticality before publishing")})
+
+
+def _check_reason(reason: str) -> None:
+    if reason not in RejectionReason.values:
+        raise ValidationError({"reason": _("Choose a reason for not publishing")})
+
+
+def _clean_message(message: str) -> str:
+    return clean_text(
+        message,
+        field="message",
+        limit=MESSAGE_MAX_LENGTH,
+        missing=_("Write a message to the author explaining why"),
+        too_long=_("The message must be %(limit)s characters or fewer"),
+    )
+
+
 @transaction.atomic
 def story_reject(
     *, story: Story, moderator: User, version: int, reason: str, message: str, note: str = ""
 ) -> None:
+    """Reject the story with one of the reasons and a message to the author (both needed; the
+    note is optional), all checked before anything changes."""
     require_moderator(moderator)
     require_status(story, _S.IN_MODERATION, _S.HELD)
     require_can_decide(story, moderator)
-    if reason not in RejectionReason.values:
-        raise ValidationError(_("Choose a reason for not publishing"))
-    message = normalise_text(message)
-    if not message:
-        raise ValidationError(_("Write a message to the author explaining why"))
+    problems = Problems()
+    problems.check(lambda: _check_reason(reason), default=None)
+    message = problems.check(lambda: _clean_message(message), default="")
+    problems.check(lambda: clean_note(note), default="")
+    problems.raise_any()
     story_transition(
         story=story,
         to=_S.REJECTED,

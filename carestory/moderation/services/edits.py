@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -17,18 +18,27 @@ from django.utils.translation import gettext as _
 
 from carestory.accounts.models import User
 from carestory.audit.services import audit_record
-from carestory.lib.errors import ConflictError
+from carestory.lib.errors import ConflictError, Problems
 from carestory.lib.locking import update_if_version
 from carestory.lib.text import normalise_text
 from carestory.moderation.selectors import analyse_safely
 from carestory.moderation.services.checks import (
+    clean_text,
     require_can_decide,
     require_moderator,
     require_status,
 )
-from carestory.moderation.services.claims import _claim, moderator_note_add
+from carestory.moderation.services.claims import _claim, clean_note, moderator_note_add
 from carestory.services.models import Service
-from carestory.stories.models import Story, StoryRevision, StoryService, StoryTag, Tag
+from carestory.stories.models import (
+    Criticality,
+    Story,
+    StoryRevision,
+    StoryService,
+    StoryTag,
+    Tag,
+)
+from carestory.stories.services import TITLE_MAX_LENGTH
 
 _S = Story.Status
 
@@ -39,8 +49,9 @@ class StoryEdit:
     the story it was typed over (a save on a story changed since is a conflict). The workbench
     builds it once; the decisions that save it take it whole: ``story_moderate_save``,
     ``decisions.story_publish``, ``questions.story_question_ask`` and
-    ``safeguarding.story_safeguarding_hold``. The text is normalised and checked there, not
-    here. ``note`` is the moderator's private note, kept with the decision when not empty."""
+    ``safeguarding.story_safeguarding_hold``. The text is normalised and checked there
+    (``_story_edit_fields``), not here. ``note`` is the moderator's private note, kept with
+    the decision when not empty."""
 
     version: int
     title: str
@@ -51,16 +62,58 @@ class StoryEdit:
     note: str = ""
 
 
-def _story_edit_fields(*, story: Story, edit: StoryEdit) -> tuple[dict[str, Any], dict[str, Any]]:
+def _clean_title(title: str) -> str:
+    return clean_text(
+        title,
+        field="title",
+        limit=TITLE_MAX_LENGTH,
+        missing=_("Enter the public title"),
+        too_long=_("The title must be %(limit)s characters or fewer"),
+    )
+
+
+def _clean_body(body: str) -> str:
+    body = normalise_text(body)
+    if not body:
+        raise ValidationError({"body": _("Enter the public text")})
+    if len(body) > settings.STORY_MAX_CHARACTERS:
+        raise ValidationError(
+            {
+                "body": _("The public text has %(count)s characters: the limit is %(limit)s")
+                % {"count": len(body), "limit": settings.STORY_MAX_CHARACTERS}
+            }
+        )
+    return body
+
+
+def _check_services(services: Sequence[Service]) -> None:
+    if not services:
+        raise ValidationError({"service_codes": _("A story must be about at least one service")})
+
+
+def _check_criticality(criticality: int | None) -> None:
+    if criticality is not None and criticality not in Criticality.values:
+        raise ValidationError({"criticality": _("Choose the story's criticality from the list")})
+
+
+def _story_edit_fields(
+    *, story: Story, edit: StoryEdit, problems: Problems | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fields to update and the audit diff (field names and values of public metadata; the
-    text itself is not copied into the audit log)."""
-    title = normalise_text(edit.title)
-    body = normalise_text(edit.body)
+    text itself is not copied into the audit log).
+
+    What a moderator's edit may be is checked here, once: a title and a text within their
+    limits, one service at least, a criticality from the list, a note within its limit.
+    ``problems`` holds the calling decision's own checks: every message is raised together,
+    keyed by the workbench form's field names."""
+    problems = Problems() if problems is None else problems
+    title = problems.check(lambda: _clean_title(edit.title), default="")
+    body = problems.check(lambda: _clean_body(edit.body), default="")
+    problems.check(lambda: _check_services(edit.services), default=None)
+    problems.check(lambda: _check_criticality(edit.criticality), default=None)
+    problems.check(lambda: clean_note(edit.note), default="")
+    problems.raise_any()
     criticality = edit.criticality
-    if not title or not body:
-        raise ValidationError(_("The story needs a title and text"))
-    if not edit.services:
-        raise ValidationError(_("A story must be about at least one service"))
     fields: dict[str, Any] = {"title": title, "body": body, "criticality": criticality}
     changes: dict[str, Any] = {}
     if title != story.title:
@@ -170,11 +223,9 @@ def story_suggestion_apply(
         raise ValidationError(_("That suggestion no longer applies to the saved text"))
     title, body = story.title, story.body
     if field == "title":
-        title = normalise_text(_splice(title, start, end, finding.suggestion))
+        title = _clean_title(_splice(title, start, end, finding.suggestion))
     else:
-        body = normalise_text(_splice(body, start, end, finding.suggestion))
-    if not title or not body:
-        raise ValidationError(_("The story needs a title and text"))
+        body = _clean_body(_splice(body, start, end, finding.suggestion))
     update_if_version(
         Story,
         pk=story.pk,
@@ -203,8 +254,7 @@ def story_services_change(
     require_status(story, _S.IN_MODERATION, _S.AWAITING_AUTHOR, _S.HELD)
     if story.status != _S.AWAITING_AUTHOR:  # any moderator, while waiting for the author
         require_can_decide(story, moderator)
-    if not services:
-        raise ValidationError(_("A story must be about at least one service"))
+    _check_services(services)
     old = sorted(story.services.values_list("code", flat=True))
     new = sorted({s.code for s in services})
     update_if_version(Story, pk=story.pk, expected_version=version, from_status=story.status)

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -19,10 +18,10 @@ from django.utils.translation import gettext as _
 
 from carestory.accounts.models import User
 from carestory.lib.errors import ConflictError, NotAllowed
-from carestory.lib.text import normalise_text
 from carestory.lib.urls import absolute_url
 from carestory.moderation.models import ProviderReview
 from carestory.moderation.selectors import is_provider_review_admin, provider_review_admins
+from carestory.moderation.services.checks import clean_text
 from carestory.moderation.services.claims import _NO_CLAIM
 from carestory.moderation.services.publication import _publish_now
 from carestory.outbox.services import email_enqueue
@@ -31,6 +30,7 @@ from carestory.stories.lifecycle import story_transition
 from carestory.stories.models import Story
 
 PROVIDER_REVIEW_HOURS = 72
+REASON_MAX_LENGTH = 4000
 
 _S = Story.Status
 
@@ -127,9 +127,13 @@ def provider_review_go_ahead(*, review: ProviderReview, user: User) -> None:
 def provider_review_request(*, review: ProviderReview, user: User, reason: str) -> None:
     """The provider asks for a review: the story is held for a senior moderator."""
     _require_review_admin(review, user)
-    reason = normalise_text(reason)
-    if not reason:
-        raise ValidationError(_("Explain why you are asking for a review"))
+    reason = clean_text(
+        reason,
+        field="reason",
+        limit=REASON_MAX_LENGTH,
+        missing=_("Explain why you are asking for a review"),
+        too_long=_("The reason must be %(limit)s characters or fewer"),
+    )
     now = timezone.now()
     closed = ProviderReview.objects.filter(
         pk=review.pk, outcome=ProviderReview.Outcome.PENDING

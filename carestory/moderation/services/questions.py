@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,11 +18,10 @@ from carestory.accounts.services import (
     sign_in_token_peek,
     sign_in_token_redeem,
 )
-from carestory.lib.errors import ConflictError
-from carestory.lib.text import normalise_text
+from carestory.lib.errors import ConflictError, Problems
 from carestory.lib.tokens import secret_link
 from carestory.moderation.models import AuthorQuestion
-from carestory.moderation.services.checks import require_moderator, require_status
+from carestory.moderation.services.checks import clean_text, require_moderator, require_status
 from carestory.moderation.services.claims import _NO_CLAIM
 from carestory.moderation.services.edits import StoryEdit, _after_edit, _story_edit_fields
 from carestory.outbox.services import email_enqueue
@@ -31,8 +29,20 @@ from carestory.stories.lifecycle import story_transition
 from carestory.stories.models import Story
 
 ANSWER_LINK_DAYS = 7
+QUESTION_MAX_LENGTH = 2000
+ANSWER_MAX_LENGTH = 5000
 
 _S = Story.Status
+
+
+def _clean_question(question: str) -> str:
+    return clean_text(
+        question,
+        field="question",
+        limit=QUESTION_MAX_LENGTH,
+        missing=_("Write the question for the author"),
+        too_long=_("The question must be %(limit)s characters or fewer"),
+    )
 
 
 @transaction.atomic
@@ -43,10 +53,9 @@ def story_question_ask(
     answer. The question and the answer are private (author and moderators only)."""
     require_moderator(moderator)
     require_status(story, _S.IN_MODERATION)
-    question = normalise_text(question)
-    if not question:
-        raise ValidationError(_("Write the question for the author"))
-    fields, changes = _story_edit_fields(story=story, edit=edit)
+    problems = Problems()
+    question = problems.check(lambda: _clean_question(question), default="")
+    fields, changes = _story_edit_fields(story=story, edit=edit, problems=problems)
     # The question first, so the audit event names it; a conflict below rolls it back.
     asked = AuthorQuestion.objects.create(story=story, moderator=moderator, question=question)
     story_transition(
@@ -107,11 +116,15 @@ def story_question_answer(*, raw_token: str, answer: str) -> Story | None:
     """The author answers through the emailed link (once): the story goes back to the queue.
 
     None when the link is expired, used, or the story is no longer waiting for an answer.
-    Nothing changes and the link stays usable when the answer is empty.
+    Nothing changes and the link stays usable when the answer is empty or too long.
     """
-    answer = normalise_text(answer)
-    if not answer:
-        raise ValidationError(_("Write your answer"))
+    answer = clean_text(
+        answer,
+        field="answer",
+        limit=ANSWER_MAX_LENGTH,
+        missing=_("Write your answer"),
+        too_long=_("Your answer must be %(limit)s characters or fewer"),
+    )
     found = open_question_for_token(raw_token=raw_token)
     if found is None:
         return None

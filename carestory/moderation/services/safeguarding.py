@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from carestory.accounts.models import User
+from carestory.lib.errors import Problems
 from carestory.lib.text import normalise_text
 from carestory.moderation.services.checks import require_moderator, require_status
 from carestory.moderation.services.claims import _NO_CLAIM
@@ -22,6 +23,12 @@ from carestory.subscriptions.selectors import subscriptions_covering
 _S = Story.Status
 
 
+def _check_concern(note: str) -> None:
+    """A hold needs the concern, in the private note (its length: ``_story_edit_fields``)."""
+    if not normalise_text(note):
+        raise ValidationError({"note": _("Describe the safeguarding concern in a private note")})
+
+
 @transaction.atomic
 def story_safeguarding_hold(*, story: Story, moderator: User, edit: StoryEdit) -> None:
     """Safeguarding level 2: do not publish; hold for a senior moderator and tell the
@@ -32,9 +39,9 @@ def story_safeguarding_hold(*, story: Story, moderator: User, edit: StoryEdit) -
     """
     require_moderator(moderator)
     require_status(story, _S.IN_MODERATION)
-    if not normalise_text(edit.note):
-        raise ValidationError(_("Describe the safeguarding concern in a private note"))
-    fields, changes = _story_edit_fields(story=story, edit=edit)
+    problems = Problems()
+    problems.check(lambda: _check_concern(edit.note), default=None)
+    fields, changes = _story_edit_fields(story=story, edit=edit, problems=problems)
     story_transition(
         story=story,
         to=_S.HELD,

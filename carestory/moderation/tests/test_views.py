@@ -77,7 +77,7 @@ def test_moderator_sees_original_and_publishes(client: Client, world: World) -> 
     [
         ({"criticality": ""}, "Rate the story&#x27;s criticality before publishing"),
         ({"service_codes": "NOPE"}, "No service has the code NOPE"),
-        ({"title": ""}, "This field is required"),
+        ({"title": ""}, "Enter the public title"),
         ({"action": "reject", "reason": "", "message": "x"}, "Choose a reason for not publishing"),
         (
             {"action": "reject", "reason": "duplicate", "message": ""},
@@ -136,6 +136,6 @@ def test_reply_rejection_needs_a_reason(client: Client, world: World) -> None:
         url, {"version": "1", "body": reply.body, "action": "reject", "reason": ""}
     )
     assert result.status_code == 400
-    assert "Explain why it is not being published" in result.content.decode()
+    assert "Explain to the author why it was not published" in result.content.decode()
     reply.refresh_from_db()
     assert reply.status == ModerationStatus.IN_MODERATION

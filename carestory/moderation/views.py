@@ -42,7 +42,7 @@ from carestory.responses.moderation import (
     response_reject,
 )
 from carestory.services.models import Service
-from carestory.stories.lifecycle import can_decide
+from carestory.stories.lifecycle import TRANSITIONS, can_decide
 from carestory.stories.models import Criticality, Story, Tag
 from carestory.stories.services import story_findings_store, story_tag_pairs
 
@@ -78,10 +78,35 @@ def _story_or_404(public_id: str) -> Story:
     return story
 
 
+# The transitions each workbench button may make (publishing approves instead when the provider
+# reviews first); "save" makes none. Which buttons a story offers follows from the diagram
+# (stories/lifecycle.TRANSITIONS), and who may press them from can_decide.
+_BUTTON_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "save": (),
+    "publish": ("story.publish", "story.approve"),
+    "publish_signpost": ("story.publish", "story.approve"),
+    "hold": ("story.safeguarding_hold",),
+    "ask": ("story.question_ask",),
+    "reject": ("story.reject",),
+}
+_MOVES = frozenset((source, action) for source, action, _target in TRANSITIONS)
+
+
+def _decisions_from(status: str) -> tuple[str, ...]:
+    """The workbench's decisions the lifecycle allows from ``status`` (none: not a state
+    moderators decide in)."""
+    return tuple(
+        button
+        for button in StoryModerationForm.ACTIONS
+        if any((status, action) in _MOVES for action in _BUTTON_TRANSITIONS[button])
+    )
+
+
 def _actions_for(story: Story) -> tuple[str, ...]:
-    if story.status == _S.HELD:
-        return ("save", "publish", "publish_signpost", "reject")
-    return StoryModerationForm.ACTIONS
+    """The buttons for ``story``: saving, and each decision its state allows (a held story is
+    published or rejected, not held again or questioned)."""
+    decisions = _decisions_from(story.status)
+    return ("save", *decisions) if decisions else ()
 
 
 def _initial_for(story: Story) -> dict[str, Any]:
@@ -212,8 +237,8 @@ def story_moderate(request: HttpRequest, public_id: str) -> HttpResponse:
 
 def _story_post(request: HttpRequest, story: Story, moderator: User) -> HttpResponse:
     if not can_decide(story, moderator):
-        if story.status == _S.HELD:
-            raise Http404  # only senior moderators decide on held stories
+        if _decisions_from(story.status):
+            raise Http404  # a state moderators decide in, but not this one (can_decide)
         # Someone else decided meanwhile: nothing is saved; show what was typed.
         return _render_story(
             request, story, conflict=_conflict_context(story, request.POST), status=409

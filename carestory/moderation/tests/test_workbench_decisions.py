@@ -23,6 +23,7 @@ from carestory.moderation.services.decisions import story_publish, story_reject
 from carestory.moderation.services.edits import story_moderate_save, story_services_change
 from carestory.moderation.services.questions import story_question_ask
 from carestory.moderation.services.safeguarding import story_safeguarding_hold
+from carestory.moderation.views import _actions_for
 from carestory.outbox.models import OutboxMessage
 from carestory.outbox.services import outbox_drain, outbox_render
 from carestory.outbox.testing import SmtpSink
@@ -351,6 +352,18 @@ def test_only_a_senior_moderator_decides_on_a_held_story(world: World) -> None:
     assert story.status == Story.Status.PUBLISHED and story.moderated_by == senior_user
     event = AuditEvent.objects.get(action="story.publish", object_id=story.public_id)
     assert event.actor == senior_user and event.changes["status"] == ["held", "published"]
+
+
+@pytest.mark.parametrize("status", list(Story.Status))
+def test_the_buttons_follow_the_lifecycle(status: Story.Status) -> None:
+    """Which decisions the workbench offers comes from stories/lifecycle.TRANSITIONS: a held
+    story is published or rejected, not held again or questioned; who may press is can_decide."""
+    decisions = {
+        Story.Status.IN_MODERATION: ("publish", "publish_signpost", "hold", "ask", "reject"),
+        Story.Status.HELD: ("publish", "publish_signpost", "reject"),
+    }
+    expected = ("save", *decisions[status]) if status in decisions else ()
+    assert _actions_for(Story(status=status)) == expected
 
 
 def test_a_senior_moderator_can_reject_a_held_story(world: World) -> None:

@@ -59,6 +59,28 @@ def decide(world: World, story: Story, change: str = "none") -> FastTrackReason:
     return decision.reason
 
 
+def trusted_response(
+    world: World,
+    criticality: int,
+    *,
+    body: str = "Thank you.",
+    change: str = "none",
+    description: str = "",
+) -> tuple[Story, Response]:
+    """A response sent by a responder with ten unedited responses behind them."""
+    make_history(responder=world.responder, subscription=world.subscription, unedited=10)
+    story = story_of(world, criticality)
+    response = response_post(
+        story=story,
+        responder=world.responder,
+        body=body,
+        change=change,
+        change_description=description,
+        idempotency_key=uuid.uuid4(),
+    )
+    return story, response
+
+
 # The record ------------------------------------------------------------------------------
 
 
@@ -204,15 +226,8 @@ def test_the_respond_page_predicts_fast_track_for_a_trusted_responder(
 def test_the_edit_page_follows_the_change_claim(
     client: Client, world: World, clock: time_machine.Traveller
 ) -> None:
-    make_history(responder=world.responder, subscription=world.subscription, unedited=10)
-    story = story_of(world, Criticality.NOT_CRITICAL)
-    response = response_post(
-        story=story,
-        responder=world.responder,
-        body="Thank you.",
-        change="planned",
-        change_description="New signs",
-        idempotency_key=uuid.uuid4(),
+    story, response = trusted_response(
+        world, Criticality.NOT_CRITICAL, change="planned", description="New signs"
     )
     client.force_login(world.responder)
     url = reverse("responses:edit", args=[story.public_id, response.pk])
@@ -236,15 +251,8 @@ def test_the_edit_page_follows_the_change_claim(
 def test_a_fast_tracked_response_is_published_at_the_end_of_the_window_and_the_author_told(
     world: World, smtp_sink: SmtpSink, clock: time_machine.Traveller
 ) -> None:
-    make_history(responder=world.responder, subscription=world.subscription, unedited=10)
-    story = story_of(world, Criticality.MILDLY)
-    response = response_post(
-        story=story,
-        responder=world.responder,
-        body="Thank you for telling us about the night staff.",
-        change="none",
-        change_description="",
-        idempotency_key=uuid.uuid4(),
+    story, response = trusted_response(
+        world, Criticality.MILDLY, body="Thank you for telling us about the night staff."
     )
     outbox_drain()
     assert smtp_sink.find(to=world.author.email) == []
@@ -271,15 +279,8 @@ def test_a_fast_tracked_response_is_published_at_the_end_of_the_window_and_the_a
 def test_a_change_claim_from_a_trusted_responder_goes_to_moderation(
     world: World, clock: time_machine.Traveller
 ) -> None:
-    make_history(responder=world.responder, subscription=world.subscription, unedited=10)
-    story = story_of(world, Criticality.NOT_CRITICAL)
-    response = response_post(
-        story=story,
-        responder=world.responder,
-        body="Thank you.",
-        change="made",
-        change_description="We fixed the heating.",
-        idempotency_key=uuid.uuid4(),
+    _, response = trusted_response(
+        world, Criticality.NOT_CRITICAL, change="made", description="We fixed the heating."
     )
     clock.shift(timedelta(minutes=30))
     outbox_drain()
@@ -293,16 +294,7 @@ def test_the_decision_is_taken_again_at_release_time(
     world: World, clock: time_machine.Traveller
 ) -> None:
     """Told "fast track" when sending, but the story was rated severe meanwhile: moderated."""
-    make_history(responder=world.responder, subscription=world.subscription, unedited=10)
-    story = story_of(world, Criticality.NOT_CRITICAL)
-    response = response_post(
-        story=story,
-        responder=world.responder,
-        body="Thank you.",
-        change="none",
-        change_description="",
-        idempotency_key=uuid.uuid4(),
-    )
+    story, response = trusted_response(world, Criticality.NOT_CRITICAL)
     Story.objects.filter(pk=story.pk).update(criticality=Criticality.SEVERELY)
     clock.shift(timedelta(minutes=30))
     outbox_drain()

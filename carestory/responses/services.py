@@ -15,7 +15,7 @@ import uuid
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from carestory.accounts.models import User
 from carestory.audit.services import audit_record
 from carestory.lib.errors import ConflictError, NotAllowed, Problems
+from carestory.lib.idempotency import create_once
 from carestory.lib.locking import update_if_version
 from carestory.lib.text import normalise_text
 from carestory.lib.urls import absolute_url
@@ -151,44 +152,42 @@ def response_post(
     if membership is None:
         raise NotAllowed()
     body, change_description = _clean_response(body, change, change_description)
-    existing = Response.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return _same_response(existing, story=story, responder=responder)
-    try:
-        with transaction.atomic():
-            response = Response.objects.create(
-                story=story,
-                responder=responder,
-                subscription=membership.subscription,
-                responder_name=responder.full_name or _("A member of staff"),
-                responder_job_title=responder.job_title,
-                original_body=body,
-                body=body,
-                change=change,
-                change_description=change_description,
-                idempotency_key=idempotency_key,
-                status=ModerationStatus.EDITABLE,
-                editable_until=timezone.now() + RESPONSE_EDIT_WINDOW,
-            )
-            audit_record(
-                actor=responder,
-                action="response.submit",
-                obj=response,
-                changes={"story": story.public_id, "change": change},
-            )
-            job_enqueue(
-                name=RELEASE_JOB,
-                payload={"response_id": response.pk},
-                dedupe_key=f"{RELEASE_JOB}:{response.pk}",
-                run_at=response.editable_until,
-            )
-    except IntegrityError:
-        # A concurrent double submit: the other request's insert won the unique key.
-        existing = Response.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is None:
-            raise
-        return _same_response(existing, story=story, responder=responder)
-    return response
+
+    def create() -> Response:
+        response = Response.objects.create(
+            story=story,
+            responder=responder,
+            subscription=membership.subscription,
+            responder_name=responder.full_name or _("A member of staff"),
+            responder_job_title=responder.job_title,
+            original_body=body,
+            body=body,
+            change=change,
+            change_description=change_description,
+            idempotency_key=idempotency_key,
+            status=ModerationStatus.EDITABLE,
+            editable_until=timezone.now() + RESPONSE_EDIT_WINDOW,
+        )
+        audit_record(
+            actor=responder,
+            action="response.submit",
+            obj=response,
+            changes={"story": story.public_id, "change": change},
+        )
+        job_enqueue(
+            name=RELEASE_JOB,
+            payload={"response_id": response.pk},
+            dedupe_key=f"{RELEASE_JOB}:{response.pk}",
+            run_at=response.editable_until,
+        )
+        return response
+
+    return create_once(
+        Response,
+        idempotency_key=idempotency_key,
+        create=create,
+        same=lambda existing: _same_response(existing, story=story, responder=responder),
+    )
 
 
 def _same_response(existing: Response, *, story: Story, responder: User) -> Response:
@@ -214,24 +213,18 @@ def reply_post(
         missing=_("Enter your reply"),
         too_long=_("Your reply must be %(limit)s characters or fewer"),
     )
-    existing = AuthorReply.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return _same_reply(existing, response=response, author=author)
-    try:
-        with transaction.atomic():
-            reply = AuthorReply.objects.create(
-                response=response,
-                author=author,
-                original_body=body,
-                body=body,
-                idempotency_key=idempotency_key,
-            )
-    except IntegrityError:
-        existing = AuthorReply.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is None:
-            raise
-        return _same_reply(existing, response=response, author=author)
-    return reply
+    return create_once(
+        AuthorReply,
+        idempotency_key=idempotency_key,
+        create=lambda: AuthorReply.objects.create(
+            response=response,
+            author=author,
+            original_body=body,
+            body=body,
+            idempotency_key=idempotency_key,
+        ),
+        same=lambda existing: _same_reply(existing, response=response, author=author),
+    )
 
 
 def _same_reply(existing: AuthorReply, *, response: Response, author: User) -> AuthorReply:

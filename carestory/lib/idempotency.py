@@ -1,0 +1,39 @@
+"""Idempotent creation: a form sent twice (the same idempotency key) makes one row."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.db import IntegrityError, models, transaction
+
+__all__ = ["create_once"]
+
+M = TypeVar("M", bound=models.Model)
+
+
+def create_once(
+    model: type[M],
+    *,
+    idempotency_key: Any,
+    create: Callable[[], M],
+    same: Callable[[M], M],
+) -> M:
+    """``create()`` in a transaction, unless a row with ``idempotency_key`` exists: then
+    ``same(existing)``, which answers it or raises if it was made for something else.
+
+    ``model`` has a unique ``idempotency_key`` column; a concurrent double submit loses the
+    insert to the other request's unique key, and is answered with the row that won.
+    """
+    existing = model._default_manager.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return same(existing)
+    try:
+        with transaction.atomic():
+            return create()
+    except IntegrityError:
+        # A concurrent double submit: the other request's insert won the unique key.
+        existing = model._default_manager.filter(idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return same(existing)

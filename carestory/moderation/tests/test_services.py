@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 
 from carestory.accounts.models import User
 from carestory.audit.models import AuditEvent
@@ -18,6 +16,7 @@ from carestory.outbox.services import outbox_drain
 from carestory.outbox.testing import SmtpSink
 from carestory.stories.models import Story, Tag
 from conftest import World
+from tests.concurrency import at_once
 from tests.factories import StoryFactory
 
 pytestmark = pytest.mark.django_db
@@ -90,31 +89,23 @@ def test_two_moderators_saving_the_same_version_one_wins(world: World) -> None:
 def test_concurrent_publish_and_reject_exactly_one_wins() -> None:
     world = World()
     story = StoryFactory(services=[world.ward])
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
+    own = {action: Story.objects.get(pk=story.pk) for action in ("publish", "reject")}
 
     def run(action: str) -> None:
-        own = Story.objects.get(pk=story.pk)
-        try:
-            barrier.wait()
-            if action == "publish":
-                publish(own, world)
-            else:
-                story_reject(
-                    story=own, moderator=world.moderator, version=1, reason="duplicate", message="x"
-                )
-            outcomes.append(action)
-        except ConflictError:
-            outcomes.append("conflict")
-        finally:
-            connection.close()
+        if action == "publish":
+            publish(own[action], world)
+        else:
+            story_reject(
+                story=own[action],
+                moderator=world.moderator,
+                version=1,
+                reason="duplicate",
+                message="x",
+            )
 
-    threads = [threading.Thread(target=run, args=(a,)) for a in ("publish", "reject")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(outcomes).count("conflict") == 1, outcomes
+    outcomes = at_once(run, ["publish", "reject"])
+    raised = [type(outcome) for outcome in outcomes if isinstance(outcome, Exception)]
+    assert raised == [ConflictError], outcomes
     story.refresh_from_db()
     assert story.status in (Story.Status.PUBLISHED, Story.Status.REJECTED)
     assert story.version == 2

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,6 +15,7 @@ from carestory.moderation.services.decisions import story_publish
 from carestory.moderation.services.edits import story_moderate_save
 from carestory.stories.models import Story
 from conftest import World
+from tests.concurrency import at_once
 from tests.factories import StoryFactory
 
 from .test_workbench import another_moderator, form_data, signed_in, story_edit
@@ -174,29 +173,12 @@ def test_two_moderators_opening_at_once_exactly_one_claims() -> None:
     world = World()
     story = StoryFactory(services=[world.ward])
     moderators = [world.moderator, another_moderator()]
-    barrier = threading.Barrier(2)
-    results: dict[int, bool] = {}
-    errors: list[BaseException] = []
+    own = {moderator.pk: Story.objects.get(pk=story.pk) for moderator in moderators}
 
-    def run(moderator: Any) -> None:
-        own = Story.objects.get(pk=story.pk)
-        try:
-            barrier.wait()
-            results[moderator.pk] = story_claim(story=own, moderator=moderator)
-        except BaseException as exc:  # reported below, not lost in the thread
-            errors.append(exc)
-        finally:
-            connection.close()
+    outcomes = at_once(lambda m: story_claim(story=own[m.pk], moderator=m), moderators)
 
-    threads = [threading.Thread(target=run, args=(m,)) for m in moderators]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert not errors, errors
-    assert sorted(results.values()) == [False, True], results
-    winner = next(pk for pk, won in results.items() if won)
+    assert outcomes in ([True, False], [False, True]), outcomes  # one claims, no error
+    winner = next(m.pk for m, won in zip(moderators, outcomes, strict=True) if won is True)
     story.refresh_from_db()
     assert story.claimed_by_id == winner
     assert AuditEvent.objects.filter(action="story.claim").count() == 1

@@ -11,21 +11,14 @@ from carestory.stories.models import Story
 from conftest import World
 from tests.factories import ReplyFactory, ResponseFactory, StoryFactory
 
+from .test_workbench import form_data
+
 pytestmark = pytest.mark.django_db
 
 
 def moderation_data(story: Story, **overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "version": str(story.version),
-        "title": "Public title",
-        "body": "Public body",
-        "criticality": "1",
-        "service_codes": "RXX01-W1",
-        "note": "",
-        "action": "publish",
-    }
-    data.update(overrides)
-    return data
+    """The workbench form, pressing Publish unless ``overrides`` say otherwise."""
+    return form_data(story, **({"action": "publish"} | overrides))
 
 
 @pytest.mark.parametrize("persona", ["author", "responder", "admin", "member", "reader"])

@@ -30,8 +30,8 @@ from django.utils.translation import gettext_lazy
 
 from carestory.accounts.models import User
 from carestory.automod import Analysis, Finding, analyse
+from carestory.automod.findings import findings_from_json, findings_key
 from carestory.moderation.diff import compare, compared_html, has_changes
-from carestory.moderation.findings import findings_from_json, findings_key
 from carestory.moderation.models import AuthorQuestion, ProviderReview
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.services.models import Service

@@ -232,7 +232,7 @@ class StoryFindings(models.Model):
     """What the automated checks found in one text of a story (spans, suggested replacements),
     kept by the check job (``stories.check``) so the moderators' workbench lists them without
     analysing a long story again on every view (0.2 to 0.9 s). ``text_key`` names the text,
-    the checks' version and the language they were found in (moderation/findings.py): after
+    the checks' version and the language they were found in (automod/findings.py): after
     any edit it no longer matches and the workbench analyses the text itself. Moderators only."""
 
     story = models.OneToOneField(

@@ -26,6 +26,7 @@ from carestory.accounts.services import (
     sign_in_token_redeem,
 )
 from carestory.automod import Finding, analyse
+from carestory.automod.findings import findings_key, findings_to_json
 from carestory.lib.emails import normalise_email
 from carestory.lib.errors import ConflictError, NotAllowed, Problems
 from carestory.lib.locking import update_if_version
@@ -34,7 +35,6 @@ from carestory.lib.screen_names import screen_name_problem
 from carestory.lib.text import normalise_text, word_count
 from carestory.lib.tokens import secret_link
 from carestory.lib.urls import absolute_url
-from carestory.moderation.findings import findings_key, findings_to_json
 from carestory.outbox.services import email_enqueue, job_enqueue
 from carestory.pagecache.invalidation import bump as page_cache_bump
 from carestory.services.models import Service

@@ -4,6 +4,7 @@ that for the next view."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,8 @@ from django.urls import reverse
 from django.utils import translation
 
 from carestory.automod import Finding, analyse
-from carestory.moderation import findings as kept
-from carestory.moderation.findings import findings_from_json, findings_key, findings_to_json
+from carestory.automod import findings as kept
+from carestory.automod.findings import findings_from_json, findings_key, findings_to_json
 from carestory.moderation.selectors import story_findings
 from carestory.stories.models import Story, StoryFindings
 from carestory.stories.services import story_author_edit, story_automod_refresh
@@ -157,6 +158,14 @@ def test_the_key_names_the_text_exactly_and_the_language() -> None:
     with translation.override("en-gb"):
         english = findings_key(title="a", body="b")
     assert welsh != english
+
+
+def test_the_checks_version_reads_the_checks_themselves() -> None:
+    """The digest covers the automod package as it is (its code, rules and model), not a
+    folder that may have moved away (it did once: every version was the digest of nothing)."""
+    names = {p.relative_to(kept._AUTOMOD).as_posix() for p in kept._AUTOMOD.rglob("*")}
+    assert {"engine.py", "rules/names.json", "models/criticality.json"} <= names
+    assert kept.checks_version() != hashlib.sha256().hexdigest()
 
 
 def test_the_checks_version_changes_with_any_file_of_the_checks(

@@ -1,13 +1,16 @@
-"""Helpers for response tests: a responder's history of decided responses."""
+"""Helpers for response tests: a responder's history of decided responses, and a responder's
+edit of their response's text."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.utils import timezone
 
 from carestory.accounts.models import User
 from carestory.responses.models import ModerationStatus, Response
+from carestory.responses.services import response_edit
 from carestory.subscriptions.models import Subscription
 from tests.factories import ResponseFactory
 
@@ -50,3 +53,15 @@ def make_history(
                 else "Thank you for your story.",
             )
         Response.objects.filter(pk=response.pk).update(created_at=base + timedelta(hours=index))
+
+
+def edit_text(response: Response, body: str, **overrides: Any) -> Response:
+    """Its responder changes the text, no change claimed, from the version ``response``
+    holds; ``overrides`` are response_edit's other keywords."""
+    fields: dict[str, Any] = {
+        "version": response.version,
+        "change": "none",
+        "change_description": "",
+    }
+    fields.update(overrides)
+    return response_edit(response=response, responder=response.responder, body=body, **fields)

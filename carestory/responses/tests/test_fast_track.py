@@ -24,11 +24,10 @@ from carestory.responses.selectors import (
 )
 from carestory.responses.services import (
     reply_post,
-    response_edit,
     response_mark_published,
     response_post,
 )
-from carestory.responses.tests.helpers import make_history
+from carestory.responses.tests.helpers import edit_text, make_history
 from carestory.stories.models import Criticality, Story
 from conftest import World
 from tests.factories import ResponseFactory, StoryFactory
@@ -234,14 +233,7 @@ def test_the_edit_page_follows_the_change_claim(
     body = client.get(url).content.decode()
     assert "Responses that describe a change are always checked by a moderator." in body
     assert MODERATED in body
-    response_edit(
-        response=response,
-        responder=world.responder,
-        version=response.version,
-        body="Thank you.",
-        change="none",
-        change_description="",
-    )
+    edit_text(response, "Thank you.")
     assert FAST in client.get(url).content.decode()
 
 

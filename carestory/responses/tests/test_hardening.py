@@ -17,10 +17,10 @@ from carestory.responses.models import ModerationStatus, Response
 from carestory.responses.moderation import response_publish
 from carestory.responses.services import (
     reply_post,
-    response_edit,
     response_post,
     response_release,
 )
+from carestory.responses.tests.helpers import edit_text
 from carestory.stories.models import Story
 from carestory.stories.services import story_withdraw
 from carestory.subscriptions.models import Membership
@@ -80,14 +80,7 @@ def test_a_revoked_responder_can_no_longer_edit_or_be_fast_tracked(world: World)
     response = _response(world, story)
     Membership.objects.filter(user=world.responder).update(is_active=False)
     with pytest.raises(NotAllowed):
-        response_edit(
-            response=response,
-            responder=world.responder,
-            version=response.version,
-            body="Changed after revocation",
-            change="none",
-            change_description="",
-        )
+        edit_text(response, "Changed after revocation")
     # At the end of the window it goes to a moderator, never straight out.
     status = response_release(response_id=response.pk, now=timezone.now() + timedelta(hours=1))
     assert status == ModerationStatus.IN_MODERATION

@@ -26,11 +26,11 @@ from carestory.responses.services import (
     RELEASE_JOB,
     EditWindowClosed,
     response_delete,
-    response_edit,
     response_post,
     response_release,
     responses_release_due,
 )
+from carestory.responses.tests.helpers import edit_text
 from carestory.stories.models import Story
 from conftest import World
 from tests.factories import StoryFactory
@@ -62,17 +62,6 @@ def post(world: World, story: Story, **overrides: Any) -> Response:
     }
     fields.update(overrides)
     return response_post(story=story, responder=world.responder, **fields)
-
-
-def edit(world: World, response: Response, body: str, **overrides: Any) -> Response:
-    """The responder changes the text, no change claimed, from the version ``response`` holds."""
-    fields: dict[str, Any] = {
-        "version": response.version,
-        "change": "none",
-        "change_description": "",
-    }
-    fields.update(overrides)
-    return response_edit(response=response, responder=world.responder, body=body, **fields)
 
 
 def edit_url(response: Response) -> str:
@@ -183,7 +172,7 @@ def test_editing_after_the_window_is_refused_with_a_message_and_changes_nothing(
     assert response.body == "Thank you for telling us." and response.version == 1
     assert not AuditEvent.objects.filter(action="response.edit").exists()
     with pytest.raises(EditWindowClosed):
-        edit(world, response, "Too late")
+        edit_text(response, "Too late")
 
 
 def test_editing_after_release_is_refused(
@@ -229,7 +218,7 @@ def test_a_stale_version_is_a_conflict_and_keeps_what_was_typed(
     client: Client, world: World, story: Story, clock: time_machine.Traveller
 ) -> None:
     response = post(world, story)
-    edit(world, response, "Edited in another tab")
+    edit_text(response, "Edited in another tab")
     client.force_login(world.responder)
     result = client.post(edit_url(response), edit_data(response, version="1", body="Mine"))
     assert result.status_code == 409
@@ -385,8 +374,7 @@ def test_an_edit_racing_with_the_release_loses_cleanly(
     response_release(response_id=stale.pk)
 
     with pytest.raises(EditWindowClosed):
-        edit(
-            world,
+        edit_text(
             stale,  # still says "editable", version 1
             "Squeezed in",
             now=START + timedelta(minutes=29),  # as if the clock check had just passed
@@ -429,7 +417,7 @@ def test_a_delete_with_a_stale_version_is_a_conflict(
     world: World, story: Story, clock: time_machine.Traveller
 ) -> None:
     response = post(world, story)
-    edit(world, response, "Changed")
+    edit_text(response, "Changed")
     with pytest.raises(ConflictError):
         response_delete(response=response, responder=world.responder, version=1)
     assert Response.objects.filter(pk=response.pk).exists()

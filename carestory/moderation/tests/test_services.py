@@ -10,30 +10,24 @@ from carestory.audit.models import AuditEvent
 from carestory.lib.errors import ConflictError, NotAllowed
 from carestory.moderation.models import ModeratorNote
 from carestory.moderation.services.decisions import story_publish, story_reject
-from carestory.moderation.services.edits import StoryEdit, story_moderate_save
+from carestory.moderation.services.edits import story_moderate_save
 from carestory.outbox.models import OutboxMessage
 from carestory.outbox.services import outbox_drain
 from carestory.outbox.testing import SmtpSink
-from carestory.stories.models import Story, Tag
+from carestory.stories.models import Story
 from conftest import World
 from tests.concurrency import at_once
 from tests.factories import StoryFactory
+
+from .test_workbench import story_edit
 
 pytestmark = pytest.mark.django_db
 
 
 def publish(story: Story, world: World, moderator: User | None = None, **overrides: Any) -> None:
     """Publish with an edit of the story's current version; ``overrides`` change the edit."""
-    edit: dict[str, Any] = {
-        "version": story.version,
-        "title": "Edited title",
-        "body": "Edited body",
-        "criticality": 2,
-        "tags": ((Tag.objects.get(slug="communication"), 1),),
-        "services": (world.ward,),
-    }
-    edit.update(overrides)
-    story_publish(story=story, moderator=moderator or world.moderator, edit=StoryEdit(**edit))
+    edit = story_edit(world, version=story.version, **overrides)
+    story_publish(story=story, moderator=moderator or world.moderator, edit=edit)
 
 
 def test_publish_keeps_original_records_audit_and_queues_work(world: World) -> None:
@@ -142,13 +136,14 @@ def test_save_edits_without_deciding(world: World) -> None:
     story_moderate_save(
         story=story,
         moderator=world.moderator,
-        edit=StoryEdit(
+        edit=story_edit(
+            world,
             version=1,
             title="Better title",
             body="Better body",
             criticality=None,
-            tags=(),
-            services=(world.hospital,),
+            tags=[],
+            services=[world.hospital],
         ),
     )
     story.refresh_from_db()

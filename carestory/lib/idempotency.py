@@ -1,13 +1,16 @@
-"""Idempotent creation: a form sent twice (the same idempotency key) makes one row."""
+"""Idempotent creation: a form sent twice (the same idempotency key) makes one row. The form
+carries a fresh key (``IdempotentForm``); the use case makes its row with ``create_once``."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from django import forms
 from django.db import IntegrityError, models, transaction
 
-__all__ = ["create_once"]
+__all__ = ["IdempotentForm", "create_once"]
 
 M = TypeVar("M", bound=models.Model)
 
@@ -37,3 +40,15 @@ def create_once(
         if existing is None:
             raise
         return same(existing)
+
+
+class IdempotentForm(forms.Form):
+    """A form that sends a fresh idempotency key in a hidden field: the page makes one key, so
+    the same form sent twice (a double click, a reload) names the same row."""
+
+    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("idempotency_key", uuid.uuid4())

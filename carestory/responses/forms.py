@@ -4,12 +4,10 @@ by ``responses/services.py`` and its messages put on these fields by the view.""
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from carestory.lib.idempotency import IdempotentForm
 from carestory.responses.models import Response
 
 
@@ -35,13 +33,8 @@ class _ResponseFields(forms.Form):
     )
 
 
-class ResponseForm(_ResponseFields):
-    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not self.is_bound:
-            self.initial.setdefault("idempotency_key", uuid.uuid4())
+class ResponseForm(_ResponseFields, IdempotentForm):
+    pass
 
 
 class VersionForm(forms.Form):
@@ -54,7 +47,7 @@ class ResponseEditForm(_ResponseFields, VersionForm):
     pass
 
 
-class ReplyForm(forms.Form):
+class ReplyForm(IdempotentForm):
     """The story's author replies to a published response (``services.reply_post`` checks
     the words)."""
 
@@ -63,9 +56,3 @@ class ReplyForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 6}),
         required=False,  # required, and its length: services._clean_body
     )
-    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not self.is_bound:
-            self.initial.setdefault("idempotency_key", uuid.uuid4())

@@ -8,7 +8,6 @@ what a story may be (required answers, lengths, screen names, postcodes, consent
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,6 +15,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from carestory.lib.idempotency import IdempotentForm
 from carestory.stories.models import AgeGroup, AuthorRole, Tag
 from carestory.stories.selectors import StoryCursor, StoryPage
 
@@ -27,7 +27,7 @@ class TagChoiceField(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
         super().__init__(queryset=Tag.objects.filter(group=group), required=False, **kwargs)
 
 
-class StoryForm(forms.Form):
+class StoryForm(IdempotentForm):
     title = forms.CharField(
         label=_("What was your story about?"),
         help_text=_("A short title, for example 'Kind staff in the emergency department'"),
@@ -84,12 +84,6 @@ class StoryForm(forms.Form):
         ),
         required=False,  # required: story_draft_check
     )
-    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not self.is_bound:
-            self.initial.setdefault("idempotency_key", uuid.uuid4())
 
 
 class StoryEditForm(forms.Form):

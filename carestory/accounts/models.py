@@ -87,6 +87,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         self.email = normalise_email(self.email)
 
     @property
+    def moderates(self) -> bool:
+        """An active moderator (senior or not): may see the workbench and moderate. The one
+        test of "is a moderator" (the workbench's decorator, the services, the lifecycle)."""
+        return self.is_active and self.is_moderator
+
+    @property
     def signs_in_with_password(self) -> bool:
         """Staff, moderators, administrators and members of any subscription: their sessions
         come only from a password sign-in, never from an emailed link."""

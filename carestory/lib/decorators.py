@@ -28,7 +28,7 @@ def moderator_required(view: View) -> View:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        if not (request.user.is_active and getattr(request.user, "is_moderator", False)):
+        if not getattr(request.user, "moderates", False):
             raise Http404
         return view(request, *args, **kwargs)
 

@@ -42,7 +42,7 @@ from carestory.responses.moderation import (
     response_reject,
 )
 from carestory.services.models import Service
-from carestory.stories.lifecycle import TRANSITIONS, can_decide
+from carestory.stories.lifecycle import TRANSITIONS, can_change_services, can_decide
 from carestory.stories.models import Criticality, Story, Tag
 from carestory.stories.services import story_findings_store, story_tag_pairs
 
@@ -186,7 +186,7 @@ def _render_story(
     decides = can_decide(story, moderator)
     if decides and form is None:
         form = StoryModerationForm(initial=_initial_for(story))
-    if story.status == _S.AWAITING_AUTHOR and services_form is None:
+    if not decides and services_form is None and can_change_services(story, moderator):
         services_form = ServicesForm(
             initial={
                 "version": story.version,
@@ -337,7 +337,7 @@ def _apply_suggestion(request: HttpRequest, story: Story, moderator: User) -> Ht
         version = -1
     problem = ""
     if key is None:
-        problem = _("That suggestion no longer applies to the saved text")
+        problem = edits.suggestion_gone_message()
     elif version == story.version:
         saved = story.title if key[0] == "title" else story.body
         if normalise_text(request.POST.get(key[0], "")) != saved:

@@ -47,9 +47,13 @@ tags or services without a decision is not a transition (lib/locking.update_if_v
 ``moderation/services/publication._publish_now``, which queues the author's email and the
 staff alerts.
 
-Who may decide (publish, reject, hold, ask the author, edit) is ``can_decide``: in
+Who may decide (publish, reject, hold, ask the author, edit the text) is ``can_decide``: in
 ``in_moderation`` any moderator, in ``held`` senior moderators only, in any other state nobody.
-Views and services both ask it; claims use ``decidable_statuses``.
+Views and services both ask it; claims use ``decidable_statuses``. While a story waits for
+the author (``awaiting_author``) nobody edits its text or decides, but any moderator may stop
+waiting (story_question_cancel) or put its services right (``can_change_services``: the
+author's answer is about the text, and a wrong service would send the story to the wrong
+provider).
 """
 
 from __future__ import annotations
@@ -151,16 +155,28 @@ def story_transition(
     )
 
 
+#: The states in which someone may decide a story and edit its text (who: ``can_decide``).
+DECIDABLE: Final[tuple[str, ...]] = (_S.IN_MODERATION, _S.HELD)
+
+
 def decidable_statuses(user: User) -> tuple[str, ...]:
     """The states in which ``user`` may decide a story: ``in_moderation`` for any active
     moderator, and ``held`` too for a senior moderator; none for anyone else."""
-    if not (user.is_authenticated and user.is_active and user.is_moderator):
+    if not (user.is_authenticated and user.moderates):
         return ()
     if user.is_senior_moderator:
-        return (_S.IN_MODERATION, _S.HELD)
+        return DECIDABLE
     return (_S.IN_MODERATION,)
 
 
 def can_decide(story: Story, user: User) -> bool:
     """Whether ``user`` may publish, reject, hold, question or edit ``story`` now (as read)."""
     return story.status in decidable_statuses(user)
+
+
+def can_change_services(story: Story, user: User) -> bool:
+    """Whether ``user`` may change which services ``story`` is about now (as read): whoever
+    may decide it, and any moderator while it waits for the author."""
+    if story.status == _S.AWAITING_AUTHOR:
+        return user.is_authenticated and user.moderates
+    return can_decide(story, user)

@@ -16,12 +16,12 @@ from carestory.accounts.models import User
 from carestory.lib.errors import ConflictError, NotAllowed
 from carestory.lib.text import normalise_text
 from carestory.responses.models import AuthorReply, Response
-from carestory.stories.lifecycle import can_decide
+from carestory.stories.lifecycle import can_change_services, can_decide
 from carestory.stories.models import Story
 
 
 def require_moderator(user: User) -> None:
-    if not (user.is_authenticated and user.is_moderator and user.is_active):
+    if not (user.is_authenticated and user.moderates):
         raise NotAllowed("Moderators only")
 
 
@@ -30,6 +30,13 @@ def require_can_decide(story: Story, moderator: User) -> None:
     moderators only). Called after ``require_status``, so a story that has moved on is a
     conflict rather than a refusal."""
     if not can_decide(story, moderator):
+        raise NotAllowed("Senior moderators only")
+
+
+def require_can_change_services(story: Story, moderator: User) -> None:
+    """Who may change a story's services in which state is
+    ``stories/lifecycle.can_change_services`` (also while it waits for the author)."""
+    if not can_change_services(story, moderator):
         raise NotAllowed("Senior moderators only")
 
 

@@ -28,7 +28,7 @@ from carestory.moderation.services.provider_review import (
 )
 from carestory.moderation.services.publication import _publish_now
 from carestory.outbox.services import email_enqueue
-from carestory.stories.lifecycle import story_transition
+from carestory.stories.lifecycle import DECIDABLE, story_transition
 from carestory.stories.models import Story
 
 _S = Story.Status
@@ -59,7 +59,7 @@ def story_publish(*, story: Story, moderator: User, edit: StoryEdit, signpost: b
     Returns the story's new status.
     """
     require_moderator(moderator)
-    require_status(story, _S.IN_MODERATION, _S.HELD)
+    require_status(story, *DECIDABLE)
     require_can_decide(story, moderator)
     problems = Problems()
     problems.check(lambda: _check_rated(edit.criticality), default=None)
@@ -124,7 +124,7 @@ def story_reject(
     """Reject the story with one of the reasons and a message to the author (both needed; the
     note is optional), all checked before anything changes."""
     require_moderator(moderator)
-    require_status(story, _S.IN_MODERATION, _S.HELD)
+    require_status(story, *DECIDABLE)
     require_can_decide(story, moderator)
     problems = Problems()
     problems.check(lambda: _check_reason(reason), default=None)

@@ -24,12 +24,14 @@ from carestory.lib.text import normalise_text
 from carestory.moderation.selectors import analyse_safely
 from carestory.moderation.services.checks import (
     clean_text,
+    require_can_change_services,
     require_can_decide,
     require_moderator,
     require_status,
 )
 from carestory.moderation.services.claims import _claim, clean_note, moderator_note_add
 from carestory.services.models import Service
+from carestory.stories.lifecycle import DECIDABLE
 from carestory.stories.models import (
     Criticality,
     Story,
@@ -172,7 +174,7 @@ def _after_edit(story: Story, moderator: User, fields: dict[str, Any], edit: Sto
 def story_moderate_save(*, story: Story, moderator: User, edit: StoryEdit) -> None:
     """Save the moderator's edits without deciding; saving refreshes the moderator's claim."""
     require_moderator(moderator)
-    require_status(story, _S.IN_MODERATION, _S.HELD)
+    require_status(story, *DECIDABLE)
     require_can_decide(story, moderator)
     fields, changes = _story_edit_fields(story=story, edit=edit)
     update_if_version(
@@ -190,6 +192,12 @@ def _splice(text: str, start: int, end: int, replacement: str) -> str:
     return before + replacement + after
 
 
+def suggestion_gone_message() -> str:
+    """What a moderator is told when a suggestion is no longer made on the saved text (the
+    workbench says it too when the suggestion's key cannot be read)."""
+    return _("That suggestion no longer applies to the saved text")
+
+
 @transaction.atomic
 def story_suggestion_apply(
     *, story: Story, moderator: User, version: int, field: str, start: int, end: int, label: str
@@ -201,7 +209,7 @@ def story_suggestion_apply(
     Returns the field's new text.
     """
     require_moderator(moderator)
-    require_status(story, _S.IN_MODERATION, _S.HELD)
+    require_status(story, *DECIDABLE)
     require_can_decide(story, moderator)
     if version != story.version:
         raise ConflictError(story.version)
@@ -220,7 +228,7 @@ def story_suggestion_apply(
         None,
     )
     if finding is None or finding.suggestion is None:
-        raise ValidationError(_("That suggestion no longer applies to the saved text"))
+        raise ValidationError(suggestion_gone_message())
     title, body = story.title, story.body
     if field == "title":
         title = _clean_title(_splice(title, start, end, finding.suggestion))
@@ -251,9 +259,8 @@ def story_services_change(
 ) -> None:
     """Link the story to different services (before publication)."""
     require_moderator(moderator)
-    require_status(story, _S.IN_MODERATION, _S.AWAITING_AUTHOR, _S.HELD)
-    if story.status != _S.AWAITING_AUTHOR:  # any moderator, while waiting for the author
-        require_can_decide(story, moderator)
+    require_status(story, *DECIDABLE, _S.AWAITING_AUTHOR)
+    require_can_change_services(story, moderator)
     _check_services(services)
     old = sorted(story.services.values_list("code", flat=True))
     new = sorted({s.code for s in services})

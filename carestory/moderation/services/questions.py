@@ -21,7 +21,12 @@ from carestory.accounts.services import (
 from carestory.lib.errors import ConflictError, Problems
 from carestory.lib.tokens import secret_link
 from carestory.moderation.models import AuthorQuestion
-from carestory.moderation.services.checks import clean_text, require_moderator, require_status
+from carestory.moderation.services.checks import (
+    clean_text,
+    require_can_decide,
+    require_moderator,
+    require_status,
+)
 from carestory.moderation.services.claims import _NO_CLAIM
 from carestory.moderation.services.edits import StoryEdit, _after_edit, _story_edit_fields
 from carestory.outbox.services import email_enqueue
@@ -53,6 +58,7 @@ def story_question_ask(
     answer. The question and the answer are private (author and moderators only)."""
     require_moderator(moderator)
     require_status(story, _S.IN_MODERATION)
+    require_can_decide(story, moderator)
     problems = Problems()
     question = problems.check(lambda: _clean_question(question), default="")
     fields, changes = _story_edit_fields(story=story, edit=edit, problems=problems)
@@ -151,7 +157,9 @@ def story_question_answer(*, raw_token: str, answer: str) -> Story | None:
 
 @transaction.atomic
 def story_question_cancel(*, story: Story, moderator: User, version: int) -> None:
-    """Stop waiting for the author: the story goes back to the queue; old links stop working."""
+    """Stop waiting for the author: the story goes back to the queue; old links stop working.
+    Any moderator (``stories/lifecycle``: nobody decides while the story waits, so this is not
+    ``can_decide``, and the diagram has no cancel from ``held``)."""
     require_moderator(moderator)
     require_status(story, _S.AWAITING_AUTHOR)
     story_transition(

@@ -12,7 +12,11 @@ from django.utils.translation import gettext as _
 from carestory.accounts.models import User
 from carestory.lib.errors import Problems
 from carestory.lib.text import normalise_text
-from carestory.moderation.services.checks import require_moderator, require_status
+from carestory.moderation.services.checks import (
+    require_can_decide,
+    require_moderator,
+    require_status,
+)
 from carestory.moderation.services.claims import _NO_CLAIM
 from carestory.moderation.services.edits import StoryEdit, _after_edit, _story_edit_fields
 from carestory.outbox.services import email_enqueue
@@ -39,6 +43,7 @@ def story_safeguarding_hold(*, story: Story, moderator: User, edit: StoryEdit) -
     """
     require_moderator(moderator)
     require_status(story, _S.IN_MODERATION)
+    require_can_decide(story, moderator)
     problems = Problems()
     problems.check(lambda: _check_concern(edit.note), default=None)
     fields, changes = _story_edit_fields(story=story, edit=edit, problems=problems)

@@ -18,7 +18,31 @@ from __future__ import annotations
 
 import unicodedata
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils.translation import gettext_lazy
+
 MAX_EMAIL_LENGTH = 254
+
+#: What a person is told about an address they typed: on the forms (their type check) and by
+#: the services (stories/services.story_draft_check), written once.
+EMAIL_MISSING = gettext_lazy("Enter your email address")
+EMAIL_INVALID = gettext_lazy("Enter an email address in the correct format, like name@example.com")
+
+
+def email_problem(value: str) -> str:
+    """What is wrong with an address a person typed (missing, too long, not an address), or
+    "": the same check as the forms' EmailField, for a caller with no form."""
+    value = value.strip()
+    if not value:
+        return str(EMAIL_MISSING)
+    if len(value) > MAX_EMAIL_LENGTH:
+        return str(EMAIL_INVALID)
+    try:
+        validate_email(value)
+    except ValidationError:
+        return str(EMAIL_INVALID)
+    return ""
 
 
 def normalise_email(value: str) -> str:

@@ -23,7 +23,7 @@ from carestory.lib.urls import absolute_url
 from carestory.moderation.services.checks import clean_text, require_moderator, require_status
 from carestory.outbox.services import email_enqueue
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
-from carestory.responses.services import MAX_RESPONSE_CHARS, response_mark_published
+from carestory.responses.services import _clean_body, response_mark_published
 from carestory.stories.models import Story
 
 REASON_MAX_LENGTH = 4000
@@ -32,12 +32,8 @@ REASON_MAX_LENGTH = 4000
 def _clean_public_text(body: str, *, missing: str) -> str:
     """The public text a moderator publishes (edited or not): needed, and as long as a
     response may be."""
-    return clean_text(
-        body,
-        field="body",
-        limit=MAX_RESPONSE_CHARS,
-        missing=missing,
-        too_long=_("The public text must be %(limit)s characters or fewer"),
+    return _clean_body(
+        body, missing=missing, too_long=_("The public text must be %(limit)s characters or fewer")
     )
 
 

@@ -15,6 +15,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from carestory.accounts.forms import email_field
 from carestory.lib.idempotency import IdempotentForm
 from carestory.stories.models import AgeGroup, AuthorRole, Tag
 from carestory.stories.selectors import StoryCursor, StoryPage
@@ -50,7 +51,7 @@ class StoryForm(IdempotentForm):
         label=_("Who are you in this story?"),
         choices=AuthorRole.choices,
         widget=forms.RadioSelect,
-        error_messages={"required": _("Select who you are in this story")},
+        required=False,  # required: story_draft_check
     )
     age_group = forms.ChoiceField(
         label=_("Your age group (optional)"),
@@ -68,14 +69,8 @@ class StoryForm(IdempotentForm):
         help_text=_("Shown with your story. Do not use your real name"),
         required=False,  # required, and anonymous: story_draft_check
     )
-    email = forms.EmailField(
-        label=_("Email address"),
-        help_text=_("We will email you a link to confirm your story. Never published"),
-        max_length=254,
-        error_messages={
-            "required": _("Enter your email address"),
-            "invalid": _("Enter an email address in the correct format, like name@example.com"),
-        },
+    email = email_field(
+        help_text=_("We will email you a link to confirm your story. Never published")
     )
     consent = forms.BooleanField(
         label=_(

@@ -27,7 +27,7 @@ from carestory.accounts.services import (
 )
 from carestory.automod import Finding, analyse
 from carestory.automod.findings import findings_key, findings_to_json
-from carestory.lib.emails import normalise_email
+from carestory.lib.emails import email_problem, normalise_email
 from carestory.lib.errors import ConflictError, NotAllowed, Problems
 from carestory.lib.locking import update_if_version
 from carestory.lib.postcodes import Problem, uk_parse
@@ -40,6 +40,8 @@ from carestory.pagecache.invalidation import bump as page_cache_bump
 from carestory.services.models import Service
 from carestory.stories.lifecycle import story_transition
 from carestory.stories.models import (
+    AgeGroup,
+    AuthorRole,
     ServiceStoryCounts,
     Story,
     StoryFindings,
@@ -128,43 +130,53 @@ POSTCODE_MESSAGES = {
 }
 
 
+def story_title_too_long(title: str) -> str:
+    """The message when a story's title (the author's or the public one) is too long, or ""."""
+    if len(title) > TITLE_MAX_LENGTH:
+        return _("The title must be %(limit)s characters or fewer") % {"limit": TITLE_MAX_LENGTH}
+    return ""
+
+
+def story_text_too_long(body: str, *, public: bool = False) -> str:
+    """The one story length check, of the author's text (characters, one giant word, and
+    words) or of the public text a moderator edits (``public``: the same character limit,
+    words not counted): its message, or "" when the text fits."""
+    limit = settings.STORY_MAX_CHARACTERS
+    if public and len(body) > limit:
+        return _("The public text has %(count)s characters: the limit is %(limit)s") % {
+            "count": len(body),
+            "limit": limit,
+        }
+    if public:
+        return ""
+    if len(body) > limit:
+        return _(
+            "Your story has %(count)s characters: shorten it to %(limit)s characters or fewer"
+        ) % {"count": len(body), "limit": limit}
+    words = word_count(body)
+    if words > settings.STORY_MAX_WORDS:
+        return _("Your story has %(count)s words: shorten it to %(limit)s words or fewer") % {
+            "count": words,
+            "limit": settings.STORY_MAX_WORDS,
+        }
+    return ""
+
+
 def _clean_title(title: str) -> str:
     title = normalise_text(title)
     if not title:
         raise ValidationError({"title": _("Enter a title for your story")})
-    if len(title) > TITLE_MAX_LENGTH:
-        raise ValidationError(
-            {
-                "title": _("The title must be %(limit)s characters or fewer")
-                % {"limit": TITLE_MAX_LENGTH}
-            }
-        )
+    if too_long := story_title_too_long(title):
+        raise ValidationError({"title": too_long})
     return title
 
 
 def _clean_body(body: str) -> str:
-    """The one story length check: characters (one giant word) and words."""
     body = normalise_text(body)
     if not body:
         raise ValidationError({"body": _("Enter your story")})
-    if len(body) > settings.STORY_MAX_CHARACTERS:
-        raise ValidationError(
-            {
-                "body": _(
-                    "Your story has %(count)s characters: shorten it to %(limit)s "
-                    "characters or fewer"
-                )
-                % {"count": len(body), "limit": settings.STORY_MAX_CHARACTERS}
-            }
-        )
-    words = word_count(body)
-    if words > settings.STORY_MAX_WORDS:
-        raise ValidationError(
-            {
-                "body": _("Your story has %(count)s words: shorten it to %(limit)s words or fewer")
-                % {"count": words, "limit": settings.STORY_MAX_WORDS}
-            }
-        )
+    if too_long := story_text_too_long(body):
+        raise ValidationError({"body": too_long})
     return body
 
 
@@ -209,6 +221,21 @@ def _check_services(services: Sequence[Service]) -> Sequence[Service]:
     return services
 
 
+def _check_email(email: str) -> None:
+    if problem := email_problem(email):
+        raise ValidationError({"email": problem})
+
+
+def _check_author_role(role: str) -> None:
+    if role not in AuthorRole.values:
+        raise ValidationError({"author_role": _("Select who you are in this story")})
+
+
+def _check_age_group(age_group: str) -> None:
+    if age_group and age_group not in AgeGroup.values:
+        raise ValidationError({"age_group": _("Select your age group, or prefer not to say")})
+
+
 def story_draft_check(*, draft: StoryDraft) -> StoryDraft:
     """The draft as it will be kept (text normalised, the postcode in its display form), or
     ValidationError with every problem at once, keyed by the story form's field names.
@@ -216,6 +243,9 @@ def story_draft_check(*, draft: StoryDraft) -> StoryDraft:
     ``story_submit`` calls it; the story form's view calls it too when the form itself found
     a problem, so the author sees every message at once."""
     problems = Problems()
+    problems.check(lambda: _check_email(draft.email), default=None)
+    problems.check(lambda: _check_author_role(draft.author_role), default=None)
+    problems.check(lambda: _check_age_group(draft.age_group), default=None)
     cleaned = replace(
         draft,
         title=problems.check(lambda: _clean_title(draft.title), default=""),

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -23,7 +22,6 @@ from carestory.lib.locking import update_if_version
 from carestory.lib.text import normalise_text
 from carestory.moderation.selectors import analyse_safely
 from carestory.moderation.services.checks import (
-    clean_text,
     require_can_change_services,
     require_can_decide,
     require_moderator,
@@ -40,7 +38,7 @@ from carestory.stories.models import (
     StoryTag,
     Tag,
 )
-from carestory.stories.services import TITLE_MAX_LENGTH
+from carestory.stories.services import story_text_too_long, story_title_too_long
 
 _S = Story.Status
 
@@ -65,26 +63,22 @@ class StoryEdit:
 
 
 def _clean_title(title: str) -> str:
-    return clean_text(
-        title,
-        field="title",
-        limit=TITLE_MAX_LENGTH,
-        missing=_("Enter the public title"),
-        too_long=_("The title must be %(limit)s characters or fewer"),
-    )
+    """The public title: needed; its length is the story's (stories/services)."""
+    title = normalise_text(title)
+    if not title:
+        raise ValidationError({"title": _("Enter the public title")})
+    if too_long := story_title_too_long(title):
+        raise ValidationError({"title": too_long})
+    return title
 
 
 def _clean_body(body: str) -> str:
+    """The public text: needed; its length is the story's (stories/services)."""
     body = normalise_text(body)
     if not body:
         raise ValidationError({"body": _("Enter the public text")})
-    if len(body) > settings.STORY_MAX_CHARACTERS:
-        raise ValidationError(
-            {
-                "body": _("The public text has %(count)s characters: the limit is %(limit)s")
-                % {"count": len(body), "limit": settings.STORY_MAX_CHARACTERS}
-            }
-        )
+    if too_long := story_text_too_long(body, public=True):
+        raise ValidationError({"body": too_long})
     return body
 
 

@@ -136,11 +136,19 @@ def attempt(action: Callable[[], T], form: forms.BaseForm | None = None) -> Outc
     return Outcome(value=value, done=True)
 
 
-def page_status(form: forms.BaseForm | None = None, outcome: Outcome[Any] | None = None) -> int:
+def page_status(
+    form: forms.BaseForm | None = None,
+    outcome: Outcome[Any] | None = None,
+    *,
+    conflict: bool = False,
+    invalid: bool = False,
+) -> int:
     """The status of a page that shows a form: 409 after a conflict, 400 when the form (or the
-    use case) found bad input, else 200."""
-    if outcome is not None and outcome.conflict:
+    use case) found bad input, else 200. ``conflict`` and ``invalid`` say so for a view that
+    found it without an ``Outcome`` (someone decided first; a choice that no longer exists, a
+    window that has closed)."""
+    if conflict or (outcome is not None and outcome.conflict):
         return 409
-    if (outcome is not None and outcome.invalid) or (form is not None and form.errors):
+    if invalid or (outcome is not None and outcome.invalid) or (form is not None and form.errors):
         return 400
     return 200

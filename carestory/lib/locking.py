@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.db import models
 
 from carestory.lib.errors import ConflictError
@@ -44,3 +45,10 @@ def update_if_version(
     if updated != 1:
         current = model._default_manager.filter(pk=pk).values_list("version", flat=True).first()
         raise ConflictError(current)
+
+
+class VersionForm(forms.Form):
+    """The version the user read (a hidden field), for ``update_if_version``: every form that
+    changes a versioned row carries it, or inherits it from here."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)

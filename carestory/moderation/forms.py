@@ -91,10 +91,6 @@ class ServicesForm(forms.Form):
     service_codes = StoryModerationForm.base_fields["service_codes"]
 
 
-class VersionForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput)
-
-
 class ItemModerationForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     body = forms.CharField(

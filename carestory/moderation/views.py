@@ -14,13 +14,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from carestory.accounts.models import User
 from carestory.lib.decorators import moderator_required
 from carestory.lib.errors import Outcome, attempt, page_status
+from carestory.lib.locking import VersionForm
 from carestory.lib.text import normalise_text
 from carestory.moderation.diff import text_diff_html
 from carestory.moderation.forms import (
     ItemModerationForm,
     ServicesForm,
     StoryModerationForm,
-    VersionForm,
 )
 from carestory.moderation.selectors import (
     Suggestion,
@@ -241,7 +241,10 @@ def _story_post(request: HttpRequest, story: Story, moderator: User) -> HttpResp
             raise Http404  # a state moderators decide in, but not this one (can_decide)
         # Someone else decided meanwhile: nothing is saved; show what was typed.
         return _render_story(
-            request, story, conflict=_conflict_context(story, request.POST), status=409
+            request,
+            story,
+            conflict=_conflict_context(story, request.POST),
+            status=page_status(conflict=True),
         )
     if "apply" in request.POST:
         return _apply_suggestion(request, story, moderator)
@@ -316,7 +319,11 @@ def _conflict(request: HttpRequest, story: Story, moderator: User) -> HttpRespon
         _rebound(request.POST, version=str(story.version)) if can_decide(story, moderator) else None
     )
     return _render_story(
-        request, story, form=form, conflict=_conflict_context(story, request.POST), status=409
+        request,
+        story,
+        form=form,
+        conflict=_conflict_context(story, request.POST),
+        status=page_status(conflict=True),
     )
 
 
@@ -324,7 +331,12 @@ def _moved_on(request: HttpRequest, story: Story) -> HttpResponse:
     """Someone decided or changed the story first (no text was typed here): the workbench as
     it is now, with the conflict message."""
     story.refresh_from_db()
-    return _render_story(request, story, conflict=_conflict_context(story, QueryDict()), status=409)
+    return _render_story(
+        request,
+        story,
+        conflict=_conflict_context(story, QueryDict()),
+        status=page_status(conflict=True),
+    )
 
 
 def _apply_suggestion(request: HttpRequest, story: Story, moderator: User) -> HttpResponse:
@@ -348,7 +360,7 @@ def _apply_suggestion(request: HttpRequest, story: Story, moderator: User) -> Ht
     if key is None or problem:
         form.full_clean()
         form.add_error(None, problem)
-        return _render_story(request, story, form=form, status=400)
+        return _render_story(request, story, form=form, status=page_status(form))
     field, start, end, label = key
     outcome = attempt(
         lambda: edits.story_suggestion_apply(

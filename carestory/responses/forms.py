@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from carestory.lib.idempotency import IdempotentForm
+from carestory.lib.locking import VersionForm
 from carestory.responses.models import Response
 
 
@@ -35,12 +36,6 @@ class _ResponseFields(forms.Form):
 
 class ResponseForm(_ResponseFields, IdempotentForm):
     pass
-
-
-class VersionForm(forms.Form):
-    """The version the user read, for the optimistic lock."""
-
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
 
 class ResponseEditForm(_ResponseFields, VersionForm):

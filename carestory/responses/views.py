@@ -13,7 +13,8 @@ from django.views.decorators.http import require_http_methods
 from carestory.accounts.models import User
 from carestory.lib.decorators import staff_required
 from carestory.lib.errors import Outcome, attempt, page_status
-from carestory.responses.forms import ResponseEditForm, ResponseForm, VersionForm
+from carestory.lib.locking import VersionForm
+from carestory.responses.forms import ResponseEditForm, ResponseForm
 from carestory.responses.models import RESPONSE_EDIT_WINDOW, Response
 from carestory.responses.selectors import (
     response_fast_track_decision,
@@ -27,7 +28,7 @@ from carestory.responses.services import (
     response_post,
 )
 from carestory.stories.models import Story
-from carestory.stories.selectors import story_get_published
+from carestory.stories.views import published_story_or_404
 from carestory.subscriptions.selectors import membership_covering
 
 WINDOW_MINUTES = int(RESPONSE_EDIT_WINDOW.total_seconds() // 60)
@@ -39,18 +40,10 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
-def _published_story(public_id: str) -> Story:
-    """The published story, or 404: the selector answers None, the view decides."""
-    story = story_get_published(public_id=public_id)
-    if story is None:
-        raise Http404
-    return story
-
-
 @staff_required
 @require_http_methods(["GET", "POST"])
 def respond(request: HttpRequest, public_id: str) -> HttpResponse:
-    story = _published_story(public_id)
+    story = published_story_or_404(public_id)
     user = _user(request)
     membership = membership_covering(user=user, services=story.services.all(), responders_only=True)
     if membership is None:
@@ -105,7 +98,7 @@ def respond(request: HttpRequest, public_id: str) -> HttpResponse:
 
 def _own_response(request: HttpRequest, public_id: str, pk: int) -> tuple[Story, Response]:
     """The signed-in responder's own response to a published story; 404 for anyone else."""
-    story = _published_story(public_id)
+    story = published_story_or_404(public_id)
     response = response_get_own(pk=pk, story=story, responder=_user(request))
     if response is None:
         raise Http404
@@ -198,7 +191,7 @@ def edit(request: HttpRequest, public_id: str, pk: int) -> HttpResponse:
             "decision": decision,
             "window_minutes": WINDOW_MINUTES,
         },
-        status=400 if closed_error else page_status(form, outcome),
+        status=page_status(form, outcome, invalid=bool(closed_error)),
     )
 
 
@@ -245,5 +238,5 @@ def delete(request: HttpRequest, public_id: str, pk: int) -> HttpResponse:
             "closed_error": closed_error,
             "conflict": outcome is not None and outcome.conflict,
         },
-        status=400 if closed_error else page_status(form, outcome),
+        status=page_status(form, outcome, invalid=bool(closed_error)),
     )

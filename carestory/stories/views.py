@@ -141,7 +141,10 @@ def tell_your_story(request: HttpRequest) -> HttpResponse:
         context["service_closed"] = bool(request.GET.get("closed"))
         context["draft_kept"] = DRAFT_SESSION_KEY in request.session
         return render(
-            request, "stories/choose_service.html", context, status=400 if bad_codes else 200
+            request,
+            "stories/choose_service.html",
+            context,
+            status=page_status(invalid=bool(bad_codes)),
         )
 
     if request.method == "POST":

@@ -111,3 +111,10 @@ def test_page_status_of_a_form_alone() -> None:
     invalid.add_error(None, "wrong")
     assert page_status(invalid) == 400
     assert page_status() == 200
+
+
+def test_page_status_said_without_an_outcome() -> None:
+    assert page_status(conflict=True) == 409
+    assert page_status(_Form(), invalid=True) == 400
+    assert page_status(_Form(), conflict=True, invalid=True) == 409
+    assert page_status(_Form(), invalid=False, conflict=False) == 200

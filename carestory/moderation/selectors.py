@@ -37,7 +37,7 @@ from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.services.models import Service
 from carestory.stories.models import Story, StoryFindings, StoryRevision, StoryService
 from carestory.subscriptions.models import Membership
-from carestory.subscriptions.selectors import ancestor_ids_of, memberships_covering
+from carestory.subscriptions.selectors import is_member_covering, memberships_covering
 
 logger = logging.getLogger(__name__)
 
@@ -464,16 +464,8 @@ def provider_review_admins(*, services: Iterable[Service]) -> list[Membership]:
 
 
 def is_provider_review_admin(*, user: User, story: Story) -> bool:
-    if not (user.is_authenticated and user.is_active):
-        return False
-    return (
-        Membership.objects.active()
-        .filter(
-            user=user,
-            role=Membership.Role.ADMINISTRATOR,
-            subscription__scope__in=ancestor_ids_of(story.services.all()),
-        )
-        .exists()
+    return is_member_covering(
+        user=user, services=story.services.all(), roles=[Membership.Role.ADMINISTRATOR]
     )
 
 

@@ -100,11 +100,8 @@ class MoveForm(forms.Form):
     parent = forms.CharField(
         label=_("Code of the service to move it under"),
         help_text=_("The code is shown on each service's page, for example RXX01"),
-        max_length=20,
-        error_messages={
-            "required": _("Enter the code of the service to move it under"),
-            "max_length": _("A code is 20 characters or fewer"),
-        },
+        # Its length: services.service_code_too_long, asked by the view.
+        error_messages={"required": _("Enter the code of the service to move it under")},
     )
 
 
@@ -116,11 +113,8 @@ class MergeForm(forms.Form):
     into = forms.CharField(
         label=_("Code of the service to merge it into"),
         help_text=_("That service keeps its name and code; this one closes and points to it"),
-        max_length=20,
-        error_messages={
-            "required": _("Enter the code of the service to merge it into"),
-            "max_length": _("A code is 20 characters or fewer"),
-        },
+        # Its length: services.service_code_too_long, asked by the view.
+        error_messages={"required": _("Enter the code of the service to merge it into")},
     )
     confirm = forms.BooleanField(
         label=_("I understand that a merge cannot be undone"),

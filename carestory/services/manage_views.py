@@ -31,6 +31,7 @@ from carestory.services.services import (
     ServicePermissions,
     service_add_department,
     service_close,
+    service_code_too_long,
     service_describe,
     service_history,
     service_merge,
@@ -112,6 +113,8 @@ def _posted(request: HttpRequest) -> Any:
 def _service_by_code(data: dict[str, Any], field: str) -> Service:
     """The service whose code is in ``field``; a ValidationError on that field if none."""
     code = data[field].strip().upper()
+    if too_long := service_code_too_long(code):
+        raise ValidationError({field: too_long})
     target = service_get(code=code)
     if target is None:
         raise ValidationError({field: _("No service has the code %(code)s") % {"code": code}})

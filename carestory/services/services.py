@@ -40,7 +40,7 @@ from carestory.lib.search_text import fold
 from carestory.lib.text import normalise_text
 from carestory.services.models import Service, ServiceRedirect
 from carestory.stories.models import StoryService
-from carestory.subscriptions.models import Membership, Subscription
+from carestory.subscriptions.selectors import admin_scope_links, is_covered
 
 CODE_MAX = 20
 NAME_MAX = 200
@@ -149,19 +149,10 @@ def _is_site_staff(user: AnyUser) -> bool:
 
 
 def _admin_scope_links(*, user: AnyUser, service: Service) -> list[tuple[int, int]]:
-    """(subscription id, scope root id) for each of the user's active administrator
-    subscriptions whose scope covers the service (a root is the service or an ancestor)."""
+    """subscriptions/selectors.admin_scope_links, for a user who may be anonymous."""
     if not isinstance(user, User):
         return []
-    admin_of = (
-        Membership.objects.active()
-        .filter(user_id=user.pk, role=Membership.Role.ADMINISTRATOR)
-        .values("subscription_id")
-    )
-    links = Subscription.scope.through.objects.filter(
-        subscription_id__in=admin_of, service_id__in=service.ancestor_ids()
-    ).values_list("subscription_id", "service_id")
-    return list(links)
+    return admin_scope_links(user=user, service=service)
 
 
 def _admin_subscriptions(*, user: AnyUser, service: Service, strictly_inside: bool) -> set[int]:
@@ -238,12 +229,18 @@ def _code_taken(code: str) -> bool:
     )
 
 
+def service_code_too_long(code: str) -> str:
+    """The message when a service code (a new one, or one typed to find a service) is longer
+    than any code may be, or ""."""
+    if len(code) > CODE_MAX:
+        return _("The code must be %(max)s characters or fewer") % {"max": CODE_MAX}
+    return ""
+
+
 def _clean_code(code: str) -> str:
     code = code.strip().upper()
-    if len(code) > CODE_MAX:
-        raise ValidationError(
-            {"code": _("The code must be %(max)s characters or fewer") % {"max": CODE_MAX}}
-        )
+    if too_long := service_code_too_long(code):
+        raise ValidationError({"code": too_long})
     if not _CODE.match(code):
         raise ValidationError(
             {
@@ -563,10 +560,7 @@ def service_profile(*, service: Service, ancestors: list[Service]) -> ServicePro
     """Description and website, each from the nearest of the service and its ancestors that
     sets one. ``ancestors`` from the root down, as ``Service.ancestors()`` gives (the page
     already has them for its breadcrumbs). One query."""
-    subscribes = Subscription.objects.filter(
-        is_active=True, scope__in=service.ancestor_ids()
-    ).exists()
-    if not subscribes:
+    if not is_covered(services=[service]):
         return None
     chain = [service, *reversed(ancestors)]
     description = next((s.description for s in chain if s.description), "")

@@ -23,6 +23,38 @@ def subscriptions_covering(*, services: Iterable[Service]) -> list[Subscription]
     return list(Subscription.objects.filter(is_active=True, scope__in=ids).distinct())
 
 
+def is_covered(*, services: Iterable[Service]) -> bool:
+    """Whether any active subscription's scope contains one of these services."""
+    ids = ancestor_ids_of(services)
+    return Subscription.objects.filter(is_active=True, scope__in=ids).exists()
+
+
+def is_member_covering(*, user: User, services: Iterable[Service], roles: Iterable[str]) -> bool:
+    """Whether the (active) user has an active membership with one of these roles whose
+    subscription covers one of the services."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    return (
+        Membership.objects.active()
+        .filter(user=user, role__in=list(roles), subscription__scope__in=ancestor_ids_of(services))
+        .exists()
+    )
+
+
+def admin_scope_links(*, user: User, service: Service) -> list[tuple[int, int]]:
+    """(subscription id, scope root id) for each of the user's active administrator
+    subscriptions whose scope covers the service (a root is the service or an ancestor)."""
+    admin_of = (
+        Membership.objects.active()
+        .filter(user_id=user.pk, role=Membership.Role.ADMINISTRATOR)
+        .values("subscription_id")
+    )
+    links = Subscription.scope.through.objects.filter(
+        subscription_id__in=admin_of, service_id__in=service.ancestor_ids()
+    ).values_list("subscription_id", "service_id")
+    return list(links)
+
+
 def memberships_for(*, user: User) -> list[Membership]:
     if not user.is_authenticated:
         return []

@@ -7,13 +7,21 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from carestory.accounts.models import User
 from carestory.lib.errors import ConflictError, NotAllowed
 from carestory.moderation.services import questions, safeguarding
+from carestory.moderation.services.checks import require_moderator
 from carestory.moderation.services.edits import story_services_change
 from carestory.moderation.tests.test_workbench import another_moderator, story_edit
-from carestory.stories.lifecycle import DECIDABLE, TRANSITIONS, can_change_services
+from carestory.stories.lifecycle import (
+    DECIDABLE,
+    TRANSITIONS,
+    can_change_services,
+    decidable_statuses,
+)
 from carestory.stories.models import Story
 from conftest import World
 from tests.factories import StoryFactory, UserFactory
@@ -90,3 +98,16 @@ def test_a_plain_moderator_does_not_change_a_held_storys_services(world: World) 
             story=story, moderator=world.moderator, version=1, services=[world.hospital]
         )
     assert list(story.services.all()) == [world.ward]
+
+
+def test_a_moderator_is_an_active_user_with_the_flag(client: Client) -> None:
+    # The one test of "is a moderator" (User.moderates): the workbench's decorator, the
+    # services' require_moderator and the lifecycle's decidable_statuses all ask it.
+    inactive = UserFactory(moderator=True, is_active=False)
+    assert UserFactory(moderator=True).moderates
+    assert not inactive.moderates and not UserFactory(is_senior_moderator=True).moderates
+    client.force_login(inactive)
+    assert client.get(reverse("moderation:queue")).status_code in (302, 404)
+    assert decidable_statuses(inactive) == ()
+    with pytest.raises(NotAllowed):
+        require_moderator(inactive)

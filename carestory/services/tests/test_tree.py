@@ -225,6 +225,13 @@ def test_administrator_cannot_restructure_their_organisation_itself(
         ("move", "ward", {"parent": "RXX99"}, "under a closed service"),
         ("move", "ward", {"parent": "NOPE"}, "No service has the code NOPE"),
         ("move", "ward", {"parent": ""}, "Enter the code of the service to move it under"),
+        ("move", "ward", {"parent": "X" * 21}, "The code must be 20 characters or fewer"),
+        (
+            "merge",
+            "ward",
+            {"into": "X" * 21, "confirm": "on"},
+            "The code must be 20 characters or fewer",
+        ),
         ("close", "closed", {}, "already closed"),
         ("merge", "ward", {"into": "RXX01-W1", "confirm": "on"}, "merged into itself"),
         ("merge", "hospital", {"into": "RXX01-W1", "confirm": "on"}, "services below it"),

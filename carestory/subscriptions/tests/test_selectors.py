@@ -11,8 +11,11 @@ import pytest
 
 from carestory.subscriptions.models import Membership, Subscription
 from carestory.subscriptions.selectors import (
+    admin_scope_links,
     alert_recipients_for,
     ancestor_ids_of,
+    is_covered,
+    is_member_covering,
     membership_covering,
     memberships_covering,
     memberships_for,
@@ -77,8 +80,25 @@ def test_a_story_about_services_in_two_trusts_is_covered_by_both_subscriptions_o
 
 
 def test_an_inactive_subscription_covers_nothing(world: World) -> None:
+    assert is_covered(services=[world.ward])
     Subscription.objects.filter(pk=world.subscription.pk).update(is_active=False)
     assert subscriptions_covering(services=[world.ward]) == []
+    assert not is_covered(services=[world.ward])
+
+
+def test_a_member_covering_is_one_of_those_roles_in_scope_and_active(world: World) -> None:
+    admins = [Role.ADMINISTRATOR]
+    assert is_member_covering(user=world.admin, services=[world.ward], roles=admins)
+    assert not is_member_covering(user=world.responder, services=[world.ward], roles=admins)
+    assert not is_member_covering(user=world.admin, services=[world.other_ward], roles=admins)
+    world.admin.is_active = False
+    assert not is_member_covering(user=world.admin, services=[world.ward], roles=admins)
+
+
+def test_an_administrators_scope_links_name_the_root_covering_the_service(world: World) -> None:
+    links = admin_scope_links(user=world.admin, service=world.ward)
+    assert links == [(world.subscription.pk, world.trust.pk)]
+    assert admin_scope_links(user=world.responder, service=world.ward) == []
 
 
 # --- One person's memberships --------------------------------------------------------------------

@@ -145,7 +145,7 @@ def service_subtree_repath(*, service: Service, parent: Service | None) -> int:
 def _is_site_staff(user: AnyUser) -> bool:
     if not (isinstance(user, User) and user.is_active):
         return False
-    return bool(user.is_superuser or (user.is_moderator and user.is_senior_moderator))
+    return bool(user.is_superuser or (user.moderates and user.is_senior_moderator))
 
 
 def _admin_scope_links(*, user: AnyUser, service: Service) -> list[tuple[int, int]]:

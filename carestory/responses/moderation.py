@@ -19,8 +19,9 @@ from carestory.accounts.models import User
 from carestory.audit.services import audit_record
 from carestory.lib.errors import NotAllowed
 from carestory.lib.locking import update_if_version
+from carestory.lib.text import clean_text
 from carestory.lib.urls import absolute_url
-from carestory.moderation.services.checks import clean_text, require_moderator, require_status
+from carestory.moderation.services.checks import require_moderator, require_status
 from carestory.outbox.services import email_enqueue
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.responses.services import _clean_body, response_mark_published

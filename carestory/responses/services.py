@@ -25,7 +25,7 @@ from carestory.audit.services import audit_record
 from carestory.lib.errors import ConflictError, NotAllowed, Problems
 from carestory.lib.idempotency import create_once
 from carestory.lib.locking import update_if_version
-from carestory.lib.text import normalise_text
+from carestory.lib.text import clean_text, normalise_text
 from carestory.lib.urls import absolute_url
 from carestory.outbox.services import email_enqueue, job_enqueue
 from carestory.responses.models import (
@@ -72,12 +72,9 @@ def _limit(characters: int) -> dict[str, str]:
 def _clean_body(body: str, *, missing: str, too_long: str) -> str:
     """The text of a response or a reply (``body`` on their forms): needed, and at most
     MAX_RESPONSE_CHARS; ``too_long`` says ``%(limit)s``."""
-    body = normalise_text(body)
-    if not body:
-        raise ValidationError({"body": missing})
-    if len(body) > MAX_RESPONSE_CHARS:
-        raise ValidationError({"body": too_long % _limit(MAX_RESPONSE_CHARS)})
-    return body
+    return clean_text(
+        body, field="body", limit=MAX_RESPONSE_CHARS, too_long=too_long, missing=missing
+    )
 
 
 def _clean_response(body: str, change: str, change_description: str) -> tuple[str, str]:

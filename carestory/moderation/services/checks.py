@@ -9,12 +9,8 @@ each decision names its own field, limit and messages, keyed by the form's field
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
-from django.utils.formats import number_format
-
 from carestory.accounts.models import User
 from carestory.lib.errors import ConflictError, NotAllowed
-from carestory.lib.text import normalise_text
 from carestory.responses.models import AuthorReply, Response
 from carestory.stories.lifecycle import can_change_services, can_decide
 from carestory.stories.models import Story
@@ -43,17 +39,3 @@ def require_can_change_services(story: Story, moderator: User) -> None:
 def require_status(obj: Story | Response | AuthorReply, *allowed: str) -> None:
     if obj.status not in allowed:
         raise ConflictError(obj.version)
-
-
-def clean_text(text: str, *, field: str, limit: int, too_long: str, missing: str = "") -> str:
-    """``text`` normalised, or ValidationError ``{field: message}``: ``missing`` when it is
-    empty (given only for a text the decision needs), ``too_long`` (which may say
-    ``%(limit)s``, shown as "4,000") when it has more than ``limit`` characters."""
-    text = normalise_text(text)
-    if missing and not text:
-        raise ValidationError({field: missing})
-    if len(text) > limit:
-        raise ValidationError(
-            {field: too_long % {"limit": number_format(limit, force_grouping=True)}}
-        )
-    return text

@@ -14,8 +14,9 @@ from django.utils.translation import gettext as _
 
 from carestory.accounts.models import User
 from carestory.audit.services import audit_record
+from carestory.lib.text import clean_text
 from carestory.moderation.models import ModeratorNote
-from carestory.moderation.services.checks import clean_text, require_moderator
+from carestory.moderation.services.checks import require_moderator
 from carestory.stories.lifecycle import decidable_statuses
 from carestory.stories.models import Story
 

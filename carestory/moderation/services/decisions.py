@@ -12,10 +12,10 @@ from django.utils.translation import gettext as _
 
 from carestory.accounts.models import User
 from carestory.lib.errors import Problems
+from carestory.lib.text import clean_text
 from carestory.lib.urls import absolute_url
 from carestory.moderation.models import RejectionReason
 from carestory.moderation.services.checks import (
-    clean_text,
     require_can_decide,
     require_moderator,
     require_status,

@@ -18,10 +18,10 @@ from django.utils.translation import gettext as _
 
 from carestory.accounts.models import User
 from carestory.lib.errors import ConflictError, NotAllowed
+from carestory.lib.text import clean_text
 from carestory.lib.urls import absolute_url
 from carestory.moderation.models import ProviderReview
 from carestory.moderation.selectors import is_provider_review_admin, provider_review_admins
-from carestory.moderation.services.checks import clean_text
 from carestory.moderation.services.claims import _NO_CLAIM
 from carestory.moderation.services.publication import _publish_now
 from carestory.outbox.services import email_enqueue

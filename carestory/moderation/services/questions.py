@@ -19,10 +19,10 @@ from carestory.accounts.services import (
     sign_in_token_redeem,
 )
 from carestory.lib.errors import ConflictError, Problems
+from carestory.lib.text import clean_text
 from carestory.lib.tokens import secret_link
 from carestory.moderation.models import AuthorQuestion
 from carestory.moderation.services.checks import (
-    clean_text,
     require_can_decide,
     require_moderator,
     require_status,

@@ -162,20 +162,26 @@ def story_text_too_long(body: str, *, public: bool = False) -> str:
     return ""
 
 
-def _clean_title(title: str) -> str:
+def story_title_clean(title: str, *, missing: str = "") -> str:
+    """A story's title, the author's or the public one, normalised; or ValidationError
+    ``{"title": ...}``: ``missing`` (the author's words by default) when it is empty, the one
+    length message when it is too long."""
     title = normalise_text(title)
     if not title:
-        raise ValidationError({"title": _("Enter a title for your story")})
+        raise ValidationError({"title": missing or _("Enter a title for your story")})
     if too_long := story_title_too_long(title):
         raise ValidationError({"title": too_long})
     return title
 
 
-def _clean_body(body: str) -> str:
+def story_text_clean(body: str, *, missing: str = "", public: bool = False) -> str:
+    """A story's text normalised, or ValidationError ``{"body": ...}``: ``missing`` (the
+    author's words by default) when it is empty, ``story_text_too_long``'s message when it is
+    too long (``public``: the moderator's public text, whose words are not counted)."""
     body = normalise_text(body)
     if not body:
-        raise ValidationError({"body": _("Enter your story")})
-    if too_long := story_text_too_long(body):
+        raise ValidationError({"body": missing or _("Enter your story")})
+    if too_long := story_text_too_long(body, public=public):
         raise ValidationError({"body": too_long})
     return body
 
@@ -248,8 +254,8 @@ def story_draft_check(*, draft: StoryDraft) -> StoryDraft:
     problems.check(lambda: _check_age_group(draft.age_group), default=None)
     cleaned = replace(
         draft,
-        title=problems.check(lambda: _clean_title(draft.title), default=""),
-        body=problems.check(lambda: _clean_body(draft.body), default=""),
+        title=problems.check(lambda: story_title_clean(draft.title), default=""),
+        body=problems.check(lambda: story_text_clean(draft.body), default=""),
         postcode=problems.check(lambda: _clean_postcode(draft.postcode), default=""),
         screen_name=problems.check(lambda: _clean_screen_name(draft.screen_name), default=""),
         consent=problems.check(lambda: _check_consent(draft.consent), default=False),
@@ -503,8 +509,8 @@ def story_author_edit(*, story: Story, author: User, title: str, body: str, vers
     if story.status not in (Story.Status.AWAITING_VERIFICATION, Story.Status.IN_MODERATION):
         raise ValidationError(_("Your story has already been moderated, so it cannot be changed"))
     problems = Problems()
-    title = problems.check(lambda: _clean_title(title), default="")
-    body = problems.check(lambda: _clean_body(body), default="")
+    title = problems.check(lambda: story_title_clean(title), default="")
+    body = problems.check(lambda: story_text_clean(body), default="")
     problems.raise_any()
     update_if_version(  # not a transition: the state is kept, and checked in the database
         Story,

@@ -19,7 +19,6 @@ from carestory.accounts.models import User
 from carestory.audit.services import audit_record
 from carestory.lib.errors import ConflictError, Problems
 from carestory.lib.locking import update_if_version
-from carestory.lib.text import normalise_text
 from carestory.moderation.selectors import analyse_safely
 from carestory.moderation.services.checks import (
     require_can_change_services,
@@ -38,7 +37,7 @@ from carestory.stories.models import (
     StoryTag,
     Tag,
 )
-from carestory.stories.services import story_text_too_long, story_title_too_long
+from carestory.stories.services import story_text_clean, story_title_clean
 
 _S = Story.Status
 
@@ -63,23 +62,13 @@ class StoryEdit:
 
 
 def _clean_title(title: str) -> str:
-    """The public title: needed; its length is the story's (stories/services)."""
-    title = normalise_text(title)
-    if not title:
-        raise ValidationError({"title": _("Enter the public title")})
-    if too_long := story_title_too_long(title):
-        raise ValidationError({"title": too_long})
-    return title
+    """The public title: the story's title rule (stories/services), in the moderator's words."""
+    return story_title_clean(title, missing=_("Enter the public title"))
 
 
 def _clean_body(body: str) -> str:
-    """The public text: needed; its length is the story's (stories/services)."""
-    body = normalise_text(body)
-    if not body:
-        raise ValidationError({"body": _("Enter the public text")})
-    if too_long := story_text_too_long(body, public=True):
-        raise ValidationError({"body": too_long})
-    return body
+    """The public text: the story's text rule (stories/services), words not counted."""
+    return story_text_clean(body, missing=_("Enter the public text"), public=True)
 
 
 def _check_services(services: Sequence[Service]) -> None:

@@ -63,7 +63,7 @@ def test_the_forms_say_the_same_email_messages() -> None:
 @override_settings(STORY_MAX_CHARACTERS=10, STORY_MAX_WORDS=2)
 def test_the_author_and_the_moderator_share_one_length_rule() -> None:
     title = "x" * (services.TITLE_MAX_LENGTH + 1)
-    for clean in (services._clean_title, edits._clean_title):
+    for clean in (services.story_title_clean, edits._clean_title):
         with pytest.raises(ValidationError) as caught:
             clean(title)
         assert caught.value.message_dict == {"title": [services.story_title_too_long(title)]}

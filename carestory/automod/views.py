@@ -15,11 +15,17 @@ from django.views.decorators.http import require_POST
 from carestory.automod.engine import analyse
 from carestory.automod.guidance import author_messages
 from carestory.lib.ratelimit import AUTHOR_GUIDANCE, rate_limited
+from carestory.stories.services import TITLE_MAX_LENGTH
 
-# Generous for a 1,500-word story; anything bigger is not from our form.
-MAX_TITLE_CHARS = 200
-MAX_BODY_CHARS = 20_000
-MAX_REQUEST_BYTES = 64 * 1024
+# The story's own limits (stories/services): the guidance checks any story the form may send.
+MAX_TITLE_CHARS = TITLE_MAX_LENGTH
+# Every character of the title and the story percent-encoded as up to four bytes of UTF-8.
+_BYTES_PER_CHARACTER = 12
+
+
+def _max_request_bytes() -> int:
+    """The largest request a story within its limits can make, and a little for the rest."""
+    return (MAX_TITLE_CHARS + settings.STORY_MAX_CHARACTERS) * _BYTES_PER_CHARACTER + 4096
 
 
 def _error(message: str, status: int = 400) -> JsonResponse:
@@ -35,11 +41,11 @@ def guidance(request: HttpRequest) -> JsonResponse:
         length = int(request.headers.get("content-length") or 0)
     except ValueError:
         length = 0
-    if length > MAX_REQUEST_BYTES:
+    if length > _max_request_bytes():
         return _error(_("Your story is too long to check as you type."))
     title = request.POST.get("title", "")
     body = request.POST.get("body", "")
-    if len(title) > MAX_TITLE_CHARS or len(body) > MAX_BODY_CHARS:
+    if len(title) > MAX_TITLE_CHARS or len(body) > settings.STORY_MAX_CHARACTERS:
         return _error(_("Your story is too long to check as you type."))
     if not (title.strip() or body.strip()):
         return JsonResponse({"messages": []})

@@ -10,8 +10,9 @@ Decision: we normalise, we do not reject. The forms' EmailValidator only accepts
 local part, where this is plain lower-casing (every mail provider we send through treats case
 as the same mailbox); in the domain it is the mapping that IDNA's nameprep already applies
 before any mail is sent, so the mailbox reached never changes. Validity (one ``@``, allowed
-characters) stays the form's job; this function never raises and accepts any string, so it can
-be used on untrusted input such as a sign-in form's username.
+characters) is ``email_problem``'s, the same check as the forms' EmailField; normalising
+never raises and accepts any string, so it can be used on untrusted input such as a sign-in
+form's username.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ class OutboxMessage(models.Model):
     )
     # Email: rendered when it is sent, from ``template`` and ``context`` (in ``language``), so
     # no rendered body (and no working link) is kept in the database. Secret links are stored
-    # as seeds that only the SECRET_KEY turns into a working token (lib/secret_links.py) and
+    # as seeds that only the SECRET_KEY turns into a working token (lib/tokens.py) and
     # are removed from the context once the email is sent; the retention purge empties the
     # address and the context of finished rows.
     to_email = models.EmailField(blank=True)

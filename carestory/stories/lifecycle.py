@@ -53,7 +53,8 @@ Views and services both ask it; claims use ``decidable_statuses``. While a story
 the author (``awaiting_author``) nobody edits its text or decides, but any moderator may stop
 waiting (story_question_cancel) or put its services right (``can_change_services``: the
 author's answer is about the text, and a wrong service would send the story to the wrong
-provider).
+provider). The author may change their own words (title and text) until a moderator
+decides, that is while the story is in ``AUTHOR_EDITABLE`` (``can_author_edit``).
 """
 
 from __future__ import annotations
@@ -172,6 +173,16 @@ def decidable_statuses(user: User) -> tuple[str, ...]:
 def can_decide(story: Story, user: User) -> bool:
     """Whether ``user`` may publish, reject, hold, question or edit ``story`` now (as read)."""
     return story.status in decidable_statuses(user)
+
+
+#: The states in which the author may still change their own title and text.
+AUTHOR_EDITABLE: Final[tuple[str, ...]] = (_S.AWAITING_VERIFICATION, _S.IN_MODERATION)
+
+
+def can_author_edit(story: Story) -> bool:
+    """Whether the story's author may change its title and text now (as read): until a
+    moderator has decided. Whose story it is, is the caller's check."""
+    return story.status in AUTHOR_EDITABLE
 
 
 def can_change_services(story: Story, user: User) -> bool:

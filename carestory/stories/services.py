@@ -38,7 +38,7 @@ from carestory.lib.urls import absolute_url
 from carestory.outbox.services import email_enqueue, job_enqueue
 from carestory.pagecache.invalidation import bump as page_cache_bump
 from carestory.services.models import Service
-from carestory.stories.lifecycle import story_transition
+from carestory.stories.lifecycle import can_author_edit, story_transition
 from carestory.stories.models import (
     AgeGroup,
     AuthorRole,
@@ -506,7 +506,7 @@ def story_author_edit(*, story: Story, author: User, title: str, body: str, vers
     title and the story as when it was told)."""
     if story.author_id != author.pk:
         raise NotAllowed("Not the author")
-    if story.status not in (Story.Status.AWAITING_VERIFICATION, Story.Status.IN_MODERATION):
+    if not can_author_edit(story):
         raise ValidationError(_("Your story has already been moderated, so it cannot be changed"))
     problems = Problems()
     title = problems.check(lambda: story_title_clean(title), default="")

@@ -29,6 +29,7 @@ from carestory.stories.forms import (
     StoryPageForm,
     story_page_links,
 )
+from carestory.stories.lifecycle import can_author_edit
 from carestory.stories.models import Story
 from carestory.stories.selectors import (
     stories_for_author,
@@ -314,7 +315,7 @@ def my_stories(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def my_story(request: HttpRequest, public_id: str) -> HttpResponse:
     author, story = _own_story_or_404(request, public_id)
-    editable = story.status in (Story.Status.AWAITING_VERIFICATION, Story.Status.IN_MODERATION)
+    editable = can_author_edit(story)
     form = None
     outcome = None
     if editable:

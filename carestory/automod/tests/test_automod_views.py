@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
@@ -63,10 +64,13 @@ def test_guidance_only_answers_post(client: Client) -> None:
 
 
 def test_guidance_refuses_oversized_stories(client: Client) -> None:
-    response = client.post(URL, {"title": "x", "body": "word " * (views.MAX_BODY_CHARS // 5 + 1)})
+    limit = settings.STORY_MAX_CHARACTERS
+    response = client.post(URL, {"title": "x", "body": "word " * (limit // 5 + 1)})
     assert response.status_code == 400
     assert "error" in response.json()
-    too_big = "a" * (views.MAX_REQUEST_BYTES + 1)
+    # The longest story the form may send is checked, however it is written.
+    assert client.post(URL, {"title": "x", "body": "\u00e9" * limit}).status_code == 200
+    too_big = "a" * (views._max_request_bytes() + 1)
     assert client.post(URL, {"title": "x", "body": too_big}).status_code == 400
     assert (
         client.post(URL, {"title": "t" * (views.MAX_TITLE_CHARS + 1), "body": "x"}).status_code

@@ -25,7 +25,7 @@ from carestory.audit.services import audit_record
 from carestory.lib.errors import ConflictError, NotAllowed, Problems
 from carestory.lib.idempotency import create_once
 from carestory.lib.locking import update_if_version
-from carestory.lib.text import clean_text, normalise_text
+from carestory.lib.text import clean_text
 from carestory.lib.urls import absolute_url
 from carestory.outbox.services import email_enqueue, job_enqueue
 from carestory.responses.models import (
@@ -63,10 +63,6 @@ class EditWindowClosed(ValidationError):
             )
         super().__init__(message, code="edit_window_closed")
         self.text: str = message
-
-
-def _limit(characters: int) -> dict[str, str]:
-    return {"limit": formats.number_format(characters, force_grouping=True)}
 
 
 def _clean_body(body: str, *, missing: str, too_long: str) -> str:
@@ -112,19 +108,13 @@ def _clean_change(change: str, change_description: str) -> str:
         raise ValidationError({"change": _("Choose whether your response describes a change")})
     if change == Response.Change.NONE:
         return ""
-    change_description = normalise_text(change_description)
-    if not change_description:
-        raise ValidationError(
-            {"change_description": _("Describe the change you are planning or have made")}
-        )
-    if len(change_description) > MAX_CHANGE_DESCRIPTION_CHARS:
-        raise ValidationError(
-            {
-                "change_description": _("Describe the change in %(limit)s characters or fewer")
-                % _limit(MAX_CHANGE_DESCRIPTION_CHARS)
-            }
-        )
-    return change_description
+    return clean_text(
+        change_description,
+        field="change_description",
+        limit=MAX_CHANGE_DESCRIPTION_CHARS,
+        too_long=_("Describe the change in %(limit)s characters or fewer"),
+        missing=_("Describe the change you are planning or have made"),
+    )
 
 
 def response_post(

@@ -37,7 +37,7 @@ from carestory.audit.services import audit_record
 from carestory.lib.errors import NotAllowed, Problems
 from carestory.lib.postcodes import compact
 from carestory.lib.search_text import fold
-from carestory.lib.text import normalise_text
+from carestory.lib.text import clean_text, normalise_text
 from carestory.services.models import Service, ServiceRedirect
 from carestory.stories.models import StoryService
 from carestory.subscriptions.selectors import admin_scope_links, is_covered
@@ -212,14 +212,13 @@ def _locked(service: Service) -> Service:
 
 
 def _clean_name(name: str) -> str:
-    name = " ".join(normalise_text(name).split())
-    if not name:
-        raise ValidationError({"name": _("Enter a name for the service")})
-    if len(name) > NAME_MAX:
-        raise ValidationError(
-            {"name": _("The name must be %(max)s characters or fewer") % {"max": NAME_MAX}}
-        )
-    return name
+    return clean_text(
+        " ".join(normalise_text(name).split()),
+        field="name",
+        limit=NAME_MAX,
+        too_long=_("The name must be %(limit)s characters or fewer"),
+        missing=_("Enter a name for the service"),
+    )
 
 
 def _code_taken(code: str) -> bool:
@@ -396,15 +395,12 @@ def service_close(*, actor: User, service: Service) -> Service:
 
 
 def _clean_description(description: str) -> str:
-    description = normalise_text(description)
-    if len(description) > DESCRIPTION_MAX:
-        raise ValidationError(
-            {
-                "description": _("The description must be %(max)s characters or fewer")
-                % {"max": f"{DESCRIPTION_MAX:,}"}
-            }
-        )
-    return description
+    return clean_text(
+        description,
+        field="description",
+        limit=DESCRIPTION_MAX,
+        too_long=_("The description must be %(limit)s characters or fewer"),
+    )
 
 
 def _clean_website(website: str) -> str:

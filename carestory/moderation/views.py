@@ -42,6 +42,7 @@ from carestory.responses.moderation import (
     response_reject,
 )
 from carestory.services.models import Service
+from carestory.services.selectors import no_service_message, services_by_codes
 from carestory.stories.lifecycle import TRANSITIONS, can_change_services, can_decide
 from carestory.stories.models import Criticality, Story, Tag
 from carestory.stories.services import story_findings_store, story_tag_pairs
@@ -126,14 +127,10 @@ def _initial_for(story: Story) -> dict[str, Any]:
 def _services_from(form: StoryModerationForm | ServicesForm) -> list[Service]:
     """The services the codes typed name, in order, once each; a code that names none is an
     error on the form. (None typed: the decision says a story needs one.)"""
-    codes = [c.strip().upper() for c in form.cleaned_data["service_codes"].split(",") if c.strip()]
-    found = {s.code: s for s in Service.objects.filter(code__in=codes)}
-    missing = [c for c in codes if c not in found]
+    services, missing = services_by_codes(form.cleaned_data["service_codes"].split(","))
     if missing:
-        form.add_error(
-            "service_codes", _("No service has the code %(codes)s") % {"codes": ", ".join(missing)}
-        )
-    return [found[c] for c in dict.fromkeys(codes) if c in found]
+        form.add_error("service_codes", no_service_message(missing))
+    return services
 
 
 def _rebound(data: QueryDict, **values: str) -> StoryModerationForm:

@@ -26,7 +26,7 @@ from carestory.services.forms import (
     RenameForm,
 )
 from carestory.services.models import Service
-from carestory.services.selectors import service_get
+from carestory.services.selectors import no_service_message, service_get, services_by_codes
 from carestory.services.services import (
     ServicePermissions,
     service_add_department,
@@ -115,10 +115,10 @@ def _service_by_code(data: dict[str, Any], field: str) -> Service:
     code = data[field].strip().upper()
     if too_long := service_code_too_long(code):
         raise ValidationError({field: too_long})
-    target = service_get(code=code)
-    if target is None:
-        raise ValidationError({field: _("No service has the code %(code)s") % {"code": code}})
-    return target
+    found, _missing = services_by_codes([code])
+    if not found:
+        raise ValidationError({field: no_service_message([code])})
+    return found[0]
 
 
 # What a use case run from an action's form says: the service to go back to, and the message.

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import connection
+from django.utils.translation import gettext as _
 
 from carestory.services import search
 from carestory.services.models import Service, ServiceQuerySet
@@ -13,6 +15,20 @@ from carestory.services.search import Match
 
 def service_get(*, code: str) -> Service | None:
     return Service.objects.filter(code=code.strip().upper()).select_related("parent").first()
+
+
+def services_by_codes(codes: Iterable[str]) -> tuple[list[Service], list[str]]:
+    """The services the codes name (each tidied: stripped, upper case; blanks skipped), in
+    the order typed and once each, and the codes that name none, as typed."""
+    tidy = [c.strip().upper() for c in codes if c.strip()]
+    found = {s.code: s for s in Service.objects.filter(code__in=tidy).select_related("parent")}
+    missing = [c for c in tidy if c not in found]
+    return [found[c] for c in dict.fromkeys(tidy) if c in found], missing
+
+
+def no_service_message(missing: Sequence[str]) -> str:
+    """What a form says when codes typed name no service."""
+    return _("No service has the code %(codes)s") % {"codes": ", ".join(missing)}
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from carestory.services.codes import CODE_MAX
+
 
 class ServiceQuerySet(models.QuerySet["Service"]):
     def open(self) -> ServiceQuerySet:
@@ -39,7 +41,7 @@ class Service(models.Model):
         PROVIDER = "provider", _("Independent or third-sector provider")
         OTHER = "other", _("Other")
 
-    code = models.CharField(_("code"), max_length=20, unique=True)
+    code = models.CharField(_("code"), max_length=CODE_MAX, unique=True)
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("type"), max_length=20, choices=Kind.choices, default=Kind.OTHER)
     parent = models.ForeignKey(
@@ -106,7 +108,7 @@ class Service(models.Model):
 class ServiceRedirect(models.Model):
     """An old code that now means another service (after a merge): its URLs redirect."""
 
-    old_code = models.CharField(max_length=20, unique=True)
+    old_code = models.CharField(max_length=CODE_MAX, unique=True)
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="redirects")
     created_at = models.DateTimeField(auto_now_add=True)
 

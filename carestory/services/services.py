@@ -17,7 +17,6 @@ Who may change a service:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -38,15 +37,14 @@ from carestory.lib.errors import NotAllowed, Problems
 from carestory.lib.postcodes import compact
 from carestory.lib.search_text import fold
 from carestory.lib.text import clean_text, normalise_text
+from carestory.services.codes import CODE_MAX, code_well_formed
 from carestory.services.models import Service, ServiceRedirect
 from carestory.stories.models import StoryService
 from carestory.subscriptions.selectors import admin_scope_links, is_covered
 
-CODE_MAX = 20
 NAME_MAX = 200
 DESCRIPTION_MAX = 5_000
 WEBSITE_MAX = 200
-_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]*$")
 
 
 # request.user, as views have it.
@@ -240,12 +238,12 @@ def _clean_code(code: str) -> str:
     code = code.strip().upper()
     if too_long := service_code_too_long(code):
         raise ValidationError({"code": too_long})
-    if not _CODE.match(code):
+    if not code_well_formed(code):
         raise ValidationError(
             {
                 "code": _(
-                    "A code can only use letters, numbers and hyphens, and must be "
-                    "%(max)s characters or fewer"
+                    "A code can only use letters, numbers, dots, hyphens and underscores, "
+                    "and must be %(max)s characters or fewer"
                 )
                 % {"max": CODE_MAX}
             }

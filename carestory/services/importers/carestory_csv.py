@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from carestory.services.codes import code_well_formed
 from carestory.services.importers.common import (
     ADDRESS_MAX,
     Parsed,
@@ -43,8 +44,6 @@ COLUMNS = (
     "region",
     "closed_on",
 )
-# Codes appear in page addresses (/services/<code>/): letters, digits, dot, dash, underscore.
-CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]*$")
 REGION_PATTERN = re.compile(r"^[a-z]{2,8}$")
 # Types whose stories go to the provider for review before publication.
 REVIEWED_KINDS = {Service.Kind.GP_PRACTICE, Service.Kind.CARE_HOME, Service.Kind.PROVIDER}
@@ -55,7 +54,7 @@ def _code(value: str, what: str, *, optional: bool = False) -> str:
     if not text and optional:
         return ""
     text = required_code(text, what)
-    if not CODE_PATTERN.match(text):
+    if not code_well_formed(text):
         raise RowError(f"{what} {value.strip()!r} may hold only letters, digits, '.', '-' and '_'")
     return text
 

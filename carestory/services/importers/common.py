@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from carestory.lib.postcodes import uk_tidy
+from carestory.services.codes import CODE_MAX
 
 NAME_MAX = 200
 ADDRESS_MAX = 300
 POSTCODE_MAX = 10
-CODE_MAX = 20
 SOURCE_MAX = 30
 
 

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from carestory.lib.names import join_address, title_case
+from carestory.services.codes import CODE_MAX
 from carestory.services.importers.common import (
-    CODE_MAX,
     NAME_MAX,
     FileReport,
     Mode,

@@ -291,6 +291,14 @@ def test_add_department_codes_are_made_unique(world: World) -> None:
     assert on_parent.count() == 2
 
 
+def test_the_tree_takes_the_codes_the_import_may_make(world: World) -> None:
+    """One grammar (services/codes.py): '.' and '_' as the import format allows."""
+    typed = service_add_department(
+        actor=world.admin, parent=world.hospital, name="X", code="rxx01.w_2"
+    )
+    assert typed.code == "RXX01.W_2"
+
+
 def test_a_code_that_redirects_is_not_reused(world: World) -> None:
     ServiceRedirect.objects.create(old_code="RXX01-GONE", service=world.hospital)
     with pytest.raises(ValidationError) as caught:

@@ -118,6 +118,9 @@ class Parsed(Generic[P]):
 # Longest text (whitespace around it removed) worth looking at: any way of writing a postcode
 # is shorter, and longer text is refused before anything else is done with it.
 MAX_TEXT = 32
+# Longest postcode kept (Service.postcode, Story.postcode; a story's form and the importers
+# refuse longer ones).
+MAX_STORED = 10
 
 # --- United Kingdom -----------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from carestory.lib.postcodes import MAX_STORED
 from carestory.services.codes import CODE_MAX
 
 
@@ -51,7 +52,7 @@ class Service(models.Model):
     path = models.CharField(max_length=255, db_index=True, editable=False, default="")
     depth = models.PositiveSmallIntegerField(default=0, editable=False)
     address = models.CharField(_("address"), max_length=300, blank=True)
-    postcode = models.CharField(_("postcode"), max_length=10, blank=True)
+    postcode = models.CharField(_("postcode"), max_length=MAX_STORED, blank=True)
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)
     is_open = models.BooleanField(_("open"), default=True)

@@ -34,7 +34,7 @@ from carestory.accounts.models import User
 from carestory.audit.models import AuditEvent
 from carestory.audit.services import audit_record
 from carestory.lib.errors import NotAllowed, Problems
-from carestory.lib.postcodes import compact
+from carestory.lib.postcodes import compact, uk_tidy
 from carestory.lib.search_text import fold
 from carestory.lib.text import clean_text, normalise_text
 from carestory.services.codes import CODE_MAX, code_well_formed
@@ -84,7 +84,8 @@ def service_create(
         kind=kind,
         parent=parent,
         address=address,
-        postcode=postcode.strip().upper(),
+        # A UK postcode as lib/postcodes stores it; another country's as typed, in capitals.
+        postcode=uk_tidy(postcode) if region == "uk" else postcode.strip().upper(),
         latitude=latitude,
         longitude=longitude,
         is_open=is_open,

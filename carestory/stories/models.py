@@ -9,6 +9,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from carestory.lib.postcodes import MAX_STORED
 from carestory.lib.tokens import new_public_id
 from carestory.services.models import Service
 
@@ -97,7 +98,7 @@ class Story(models.Model):
     author_role = models.CharField(_("your role"), max_length=20, choices=AuthorRole)
     # Private to the author and moderators: never on a public page, feed, API or staff email.
     age_group = models.CharField(max_length=10, choices=AgeGroup, blank=True)
-    postcode = models.CharField(max_length=10, blank=True)
+    postcode = models.CharField(max_length=MAX_STORED, blank=True)
     original_title = models.CharField(max_length=200)
     original_body = models.TextField()
     # The public version, edited by moderators.

@@ -30,7 +30,7 @@ from carestory.automod.findings import findings_key, findings_to_json
 from carestory.lib.emails import email_problem, normalise_email
 from carestory.lib.errors import ConflictError, NotAllowed, Problems
 from carestory.lib.locking import update_if_version
-from carestory.lib.postcodes import Problem, uk_parse
+from carestory.lib.postcodes import MAX_STORED, Problem, uk_parse
 from carestory.lib.screen_names import screen_name_problem
 from carestory.lib.text import normalise_text, word_count
 from carestory.lib.tokens import secret_link
@@ -99,7 +99,6 @@ def story_tag_pairs(
 # ValidationError({field: message}) with the story form's field name.
 
 TITLE_MAX_LENGTH = 200  # Story.title
-POSTCODE_MAX_LENGTH = 10  # Story.postcode
 
 SCREEN_NAME_MESSAGES = {
     "empty": gettext_lazy("Enter a screen name"),
@@ -199,11 +198,11 @@ def _clean_postcode(text: str) -> str:
     text = text.strip()
     if not text:
         return ""
-    if len(text) > POSTCODE_MAX_LENGTH:
+    if len(text) > MAX_STORED:
         raise ValidationError(
             {
                 "postcode": _("Enter a postcode of %(limit)s characters or fewer")
-                % {"limit": POSTCODE_MAX_LENGTH}
+                % {"limit": MAX_STORED}
             }
         )
     parsed = uk_parse(text)

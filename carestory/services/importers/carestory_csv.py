@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from carestory.lib.postcodes import MAX_STORED
 from carestory.services.codes import code_well_formed
 from carestory.services.importers.common import (
     ADDRESS_MAX,
@@ -105,7 +106,7 @@ def read_carestory(path: Path, *, label: str, today: dt.date, tick: Tick) -> Par
             closed_on = iso_date(cells["closed_on"], "closed_on")
             address = fits(" ".join(cells["address"].split()), "address", ADDRESS_MAX)
             postcode = uk_postcode(cells["postcode"]) if region == "uk" else cells["postcode"]
-            fits(postcode, "postcode", 10)
+            fits(postcode, "postcode", MAX_STORED)
         except RowError as exc:
             parsed.rejections.append(Rejection(label, line, str(exc)))
             continue

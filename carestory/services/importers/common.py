@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from carestory.lib.postcodes import uk_tidy
+from carestory.lib.postcodes import MAX_STORED, uk_tidy
 from carestory.services.codes import CODE_MAX
 
 NAME_MAX = 200
 ADDRESS_MAX = 300
-POSTCODE_MAX = 10
 SOURCE_MAX = 30
 
 
@@ -338,7 +337,7 @@ def coordinates(
 def uk_postcode(value: str) -> str:
     """A UK postcode in the stored form 'TS18 1HU'; other text is kept tidied, not refused
     (it is still part of the address). See carestory.lib.postcodes.uk_tidy."""
-    return fits(uk_tidy(value), "postcode", POSTCODE_MAX)
+    return fits(uk_tidy(value), "postcode", MAX_STORED)
 
 
 def integer(value: str, what: str) -> int:

@@ -13,18 +13,20 @@ from django.db import IntegrityError, models, transaction
 __all__ = ["IdempotentForm", "create_once"]
 
 M = TypeVar("M", bound=models.Model)
+R = TypeVar("R")
 
 
 def create_once(
     model: type[M],
     *,
     idempotency_key: Any,
-    create: Callable[[], M],
-    same: Callable[[M], M],
-) -> M:
+    create: Callable[[], R],
+    same: Callable[[M], R],
+) -> R:
     """``create()`` in a transaction, unless a row with ``idempotency_key`` exists: then
     ``same(existing)``, which answers it or raises if it was made for something else.
 
+    Both answer with the same type: the row itself, or what the use case returns for it.
     ``model`` has a unique ``idempotency_key`` column; a concurrent double submit loses the
     insert to the other request's unique key, and is answered with the row that won.
     """

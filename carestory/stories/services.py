@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -29,6 +29,7 @@ from carestory.automod import Finding, analyse
 from carestory.automod.findings import findings_key, findings_to_json
 from carestory.lib.emails import email_problem, normalise_email
 from carestory.lib.errors import ConflictError, NotAllowed, Problems
+from carestory.lib.idempotency import create_once
 from carestory.lib.locking import update_if_version
 from carestory.lib.postcodes import MAX_STORED, Problem, uk_parse
 from carestory.lib.screen_names import screen_name_problem
@@ -300,18 +301,16 @@ def story_submit(
 
     A repeated submission with the same key returns the story already made.
     """
-    draft = story_draft_check(draft=draft)
-    existing = Story.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return _same_submission(existing, draft)
-    try:
-        return _story_create(draft=draft, idempotency_key=idempotency_key, signed_in=signed_in)
-    except IntegrityError:
-        # A concurrent double submit: the other request's insert won the unique key.
-        existing = Story.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is None:
-            raise
-        return _same_submission(existing, draft)
+    checked = story_draft_check(draft=draft)
+    result: SubmitResult = create_once(  # (mypy does not infer the type through lambdas)
+        Story,
+        idempotency_key=idempotency_key,
+        create=lambda: _story_create(
+            draft=checked, idempotency_key=idempotency_key, signed_in=signed_in
+        ),
+        same=lambda existing: _same_submission(existing, checked),
+    )
+    return result
 
 
 def _same_submission(existing: Story, draft: StoryDraft) -> SubmitResult:

@@ -39,6 +39,7 @@ from carestory.lib.urls import absolute_url
 from carestory.outbox.services import email_enqueue, job_enqueue
 from carestory.pagecache.invalidation import bump as page_cache_bump
 from carestory.services.models import Service
+from carestory.services.selectors import services_by_codes
 from carestory.stories.lifecycle import can_author_edit, story_transition
 from carestory.stories.models import (
     AgeGroup,
@@ -219,9 +220,25 @@ def _check_consent(consent: bool) -> bool:
     return True
 
 
+MAX_SERVICES_PER_STORY = 5
+
+
+def story_services_named(codes: Sequence[str]) -> tuple[list[Service], list[str]]:
+    """The open services a story form names (at most ``MAX_SERVICES_PER_STORY``, in the order
+    chosen, once each), and the codes that name no open service (closed, merged or unknown):
+    the form sends the author back to choose again, keeping what they typed."""
+    services, missing = services_by_codes(list(codes)[:MAX_SERVICES_PER_STORY])
+    closed = [s.code for s in services if not s.is_open]
+    return [s for s in services if s.is_open], missing + closed
+
+
 def _check_services(services: Sequence[Service]) -> Sequence[Service]:
     if not services:
         raise ValidationError(_("Choose the service your story is about"))
+    if len(services) > MAX_SERVICES_PER_STORY:
+        raise ValidationError(
+            _("Choose at most %(most)d services") % {"most": MAX_SERVICES_PER_STORY}
+        )
     if any(not s.is_open for s in services):
         raise ValidationError(_("That service has closed: choose another"))
     return services

@@ -43,13 +43,12 @@ from carestory.stories.services import (
     story_author_edit,
     story_confirm_signed_in,
     story_draft_check,
+    story_services_named,
     story_submit,
     story_verify,
     story_withdraw,
 )
 from carestory.subscriptions.selectors import membership_covering
-
-MAX_SERVICES_PER_STORY = 5
 
 
 @public_page
@@ -73,15 +72,6 @@ def story_list(request: HttpRequest) -> HttpResponse:
         {"page": page, "form": form, **story_page_links(page)},
         status=page_status(form),
     )
-
-
-def _chosen_services(codes: list[str]) -> tuple[list[Service], list[str]]:
-    """Services named in the request, and the codes that match no open service."""
-    cleaned = [c.strip().upper() for c in codes if c.strip()][:MAX_SERVICES_PER_STORY]
-    found = {s.code: s for s in Service.objects.filter(code__in=cleaned).select_related("parent")}
-    services = [found[c] for c in dict.fromkeys(cleaned) if c in found and found[c].is_open]
-    bad = [c for c in cleaned if c not in found or not found[c].is_open]
-    return services, bad
 
 
 # What the author typed, kept in their session while they change the service (or when a
@@ -124,7 +114,7 @@ def _change_service_url(services: list[Service]) -> str:
 def tell_your_story(request: HttpRequest) -> HttpResponse:
     codes = request.POST.getlist("service") if request.method == "POST" else []
     codes = codes or request.GET.getlist("service")
-    services, bad_codes = _chosen_services(codes)
+    services, bad_codes = story_services_named(codes)
     query = request.GET.get("q", "").strip()
     context: dict[str, Any] = {"services": services, "query": query, "bad_codes": bad_codes}
 

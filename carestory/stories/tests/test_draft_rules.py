@@ -17,7 +17,7 @@ from carestory.stories import services
 from carestory.stories.forms import StoryForm
 from carestory.stories.services import story_draft_check
 from conftest import World
-from tests.factories import story_draft
+from tests.factories import ServiceFactory, story_draft
 
 pytestmark = pytest.mark.django_db
 
@@ -78,3 +78,20 @@ def test_the_author_and_the_moderator_share_one_length_rule() -> None:
     assert services.story_text_too_long("a b c") == (
         "Your story has 3 words: shorten it to 2 words or fewer"
     )
+
+
+def test_the_services_a_story_may_name_have_one_rule(world: World) -> None:
+    """Open services only, at most MAX_SERVICES_PER_STORY: the form's lookup and the draft check
+    keep the same rule (stories/services), so a caller that skips the form is refused too."""
+    named, bad = services.story_services_named([" rxx01-w1 ", "RXX99", "NOPE", "RXX01-W1"])
+    assert (named, bad) == ([world.ward], ["NOPE", "RXX99"])
+    six = [world.ward, world.hospital, world.trust, world.other_ward, world.other_trust]
+    six.append(ServiceFactory())
+    many = [s.code for s in six]
+    assert len(services.story_services_named(many)[0]) == services.MAX_SERVICES_PER_STORY
+    base = {"email": "a@example.org"}
+    assert _problems(**base, services=six) == {"__all__": ["Choose at most 5 services"]}
+    assert _problems(**base, services=[world.closed]) == {
+        "__all__": ["That service has closed: choose another"]
+    }
+    assert _problems(**base, services=[]) == {"__all__": ["Choose the service your story is about"]}

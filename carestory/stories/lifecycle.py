@@ -93,6 +93,12 @@ TRANSITIONS: Final[frozenset[tuple[str, str, str]]] = frozenset(
 )
 
 
+def starts_from(action: str) -> tuple[str, ...]:
+    """The states from which the diagram lets ``action`` start (in ``Story.Status`` order), for
+    a use case that checks the state before it does its other work."""
+    return tuple(s for s in _S if any(t[0] == s and t[1] == action for t in TRANSITIONS))
+
+
 class TransitionRefused(ConflictError):
     """The diagram has no such transition from the story's state. A ConflictError, so callers
     and views treat it as "the story has moved on" (someone decided, or it was withdrawn)."""
@@ -185,9 +191,15 @@ def can_author_edit(story: Story) -> bool:
     return story.status in AUTHOR_EDITABLE
 
 
+#: The states in which a story's services may still change (who: ``can_change_services``).
+SERVICES_CHANGEABLE: Final[tuple[str, ...]] = (*DECIDABLE, _S.AWAITING_AUTHOR)
+
+
 def can_change_services(story: Story, user: User) -> bool:
     """Whether ``user`` may change which services ``story`` is about now (as read): whoever
     may decide it, and any moderator while it waits for the author."""
+    if story.status not in SERVICES_CHANGEABLE:
+        return False
     if story.status == _S.AWAITING_AUTHOR:
         return user.is_authenticated and user.moderates
     return can_decide(story, user)

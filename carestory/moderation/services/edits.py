@@ -28,7 +28,7 @@ from carestory.moderation.services.checks import (
 )
 from carestory.moderation.services.claims import _claim, clean_note, moderator_note_add
 from carestory.services.models import Service
-from carestory.stories.lifecycle import DECIDABLE
+from carestory.stories.lifecycle import DECIDABLE, SERVICES_CHANGEABLE
 from carestory.stories.models import (
     Criticality,
     Story,
@@ -242,7 +242,7 @@ def story_services_change(
 ) -> None:
     """Link the story to different services (before publication)."""
     require_moderator(moderator)
-    require_status(story, *DECIDABLE, _S.AWAITING_AUTHOR)
+    require_status(story, *SERVICES_CHANGEABLE)
     require_can_change_services(story, moderator)
     _check_services(services)
     old = sorted(story.services.values_list("code", flat=True))

@@ -30,7 +30,7 @@ from carestory.moderation.services.checks import (
 from carestory.moderation.services.claims import _NO_CLAIM
 from carestory.moderation.services.edits import StoryEdit, _after_edit, _story_edit_fields
 from carestory.outbox.services import email_enqueue
-from carestory.stories.lifecycle import story_transition
+from carestory.stories.lifecycle import starts_from, story_transition
 from carestory.stories.models import Story
 
 ANSWER_LINK_DAYS = 7
@@ -57,7 +57,7 @@ def story_question_ask(
     """Save the edits so far, put the story aside and email the author a single-use link to
     answer. The question and the answer are private (author and moderators only)."""
     require_moderator(moderator)
-    require_status(story, _S.IN_MODERATION)
+    require_status(story, *starts_from("story.question_ask"))
     require_can_decide(story, moderator)
     problems = Problems()
     question = problems.check(lambda: _clean_question(question), default="")
@@ -161,7 +161,7 @@ def story_question_cancel(*, story: Story, moderator: User, version: int) -> Non
     Any moderator (``stories/lifecycle``: nobody decides while the story waits, so this is not
     ``can_decide``, and the diagram has no cancel from ``held``)."""
     require_moderator(moderator)
-    require_status(story, _S.AWAITING_AUTHOR)
+    require_status(story, *starts_from("story.question_cancel"))
     story_transition(
         story=story,
         to=_S.IN_MODERATION,

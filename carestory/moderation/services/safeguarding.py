@@ -20,7 +20,7 @@ from carestory.moderation.services.checks import (
 from carestory.moderation.services.claims import _NO_CLAIM
 from carestory.moderation.services.edits import StoryEdit, _after_edit, _story_edit_fields
 from carestory.outbox.services import email_enqueue
-from carestory.stories.lifecycle import story_transition
+from carestory.stories.lifecycle import starts_from, story_transition
 from carestory.stories.models import Story
 from carestory.subscriptions.selectors import subscriptions_covering
 
@@ -42,7 +42,7 @@ def story_safeguarding_hold(*, story: Story, moderator: User, edit: StoryEdit) -
     no author identity, no original text, no link (nothing about the story is public).
     """
     require_moderator(moderator)
-    require_status(story, _S.IN_MODERATION)
+    require_status(story, *starts_from("story.safeguarding_hold"))
     require_can_decide(story, moderator)
     problems = Problems()
     problems.check(lambda: _check_concern(edit.note), default=None)

@@ -199,6 +199,27 @@ def test_can_decide_in_moderation_any_moderator_held_senior_only(status: str) ->
         assert (status in decidable_statuses(user)) == expected[name], name
 
 
+def test_the_named_state_sets_are_what_the_diagram_draws() -> None:
+    """DECIDABLE and SERVICES_CHANGEABLE are written out for readers; the diagram decides."""
+    for action in ("story.publish", "story.approve", "story.reject"):
+        assert lifecycle.starts_from(action) == lifecycle.DECIDABLE, action
+    assert lifecycle.starts_from("story.question_ask") == (S.IN_MODERATION,)
+    assert lifecycle.starts_from("story.question_cancel") == (S.AWAITING_AUTHOR,)
+    assert set(lifecycle.SERVICES_CHANGEABLE) == {*lifecycle.DECIDABLE, S.AWAITING_AUTHOR}
+    assert lifecycle.starts_from("story.nothing") == ()
+
+
+@pytest.mark.parametrize("status", list(S))
+def test_services_change_only_before_a_decision(status: str) -> None:
+    story = Story(status=status)
+    personas = _personas()
+    moderator_may = status in (S.IN_MODERATION, S.AWAITING_AUTHOR)
+    assert lifecycle.can_change_services(story, personas["moderator"]) == moderator_may
+    senior_may = status in (S.IN_MODERATION, S.HELD, S.AWAITING_AUTHOR)
+    assert lifecycle.can_change_services(story, personas["senior"]) == senior_may
+    assert not lifecycle.can_change_services(story, personas["reader"])
+
+
 # --- Verification and withdrawal go through it --------------------------------------------------
 
 

@@ -469,6 +469,36 @@ def is_provider_review_admin(*, user: User, story: Story) -> bool:
     )
 
 
+def story_for_moderation(*, public_id: str) -> Story | None:
+    """The story as the workbench shows it, in any state but withdrawn (the author took it
+    back: gone from every screen, moderators' too); None otherwise."""
+    return (
+        Story.objects.select_related("author", "claimed_by")
+        .exclude(status=Story.Status.WITHDRAWN)
+        .filter(public_id=public_id)
+        .first()
+    )
+
+
+def response_for_moderation(*, pk: int) -> Response | None:
+    """A staff response a moderator may open: its story is published (a withdrawn story's
+    responses are never published, so they are not shown either); None otherwise."""
+    return (
+        Response.objects.select_related("story", "subscription", "responder")
+        .filter(pk=pk, story__status=Story.Status.PUBLISHED)
+        .first()
+    )
+
+
+def reply_for_moderation(*, pk: int) -> AuthorReply | None:
+    """An author's reply a moderator may open, on the same terms as its response."""
+    return (
+        AuthorReply.objects.select_related("response__story", "response__subscription")
+        .filter(pk=pk, response__story__status=Story.Status.PUBLISHED)
+        .first()
+    )
+
+
 # Story statuses in which the administrators who reviewed it may still open the review page
 # (to see what happened); any other status, such as withdrawn or rejected, is a 404.
 REVIEW_VISIBLE_STATUSES = (
@@ -476,6 +506,15 @@ REVIEW_VISIBLE_STATUSES = (
     Story.Status.HELD,
     Story.Status.PUBLISHED,
 )
+
+
+def provider_review_pending(review: ProviderReview) -> bool:
+    """Whether the provider may still answer ``review`` (as read): not answered, and the story
+    still waiting for it. Their answer's conditional update checks it again in the database."""
+    return (
+        review.outcome == ProviderReview.Outcome.PENDING
+        and review.story.status == Story.Status.PROVIDER_REVIEW
+    )
 
 
 def provider_review_for(*, review_id: int, user: User) -> ProviderReview | None:
@@ -488,10 +527,8 @@ def provider_review_for(*, review_id: int, user: User) -> ProviderReview | None:
     )
     if review is None:
         return None
-    if review.outcome == ProviderReview.Outcome.PENDING and (
-        review.story.status != Story.Status.PROVIDER_REVIEW
-    ):
-        return None
+    if review.outcome == ProviderReview.Outcome.PENDING and not provider_review_pending(review):
+        return None  # the story moved on before the provider answered: nothing to show
     if not is_provider_review_admin(user=user, story=review.story):
         return None
     return review

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -28,14 +28,18 @@ from carestory.moderation.selectors import (
     flag_names,
     moderation_queues,
     parse_suggestion_key,
+    reply_for_moderation,
+    response_for_moderation,
     story_findings,
+    story_for_moderation,
     story_history,
     story_suggestions,
 )
 from carestory.moderation.services import claims, decisions, edits, questions, safeguarding
 from carestory.moderation.services.edits import StoryEdit
-from carestory.responses.models import AuthorReply, ModerationStatus, Response
+from carestory.responses.models import AuthorReply, Response
 from carestory.responses.moderation import (
+    awaits_decision,
     reply_publish,
     reply_reject,
     response_publish,
@@ -71,11 +75,9 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 
 def _story_or_404(public_id: str) -> Story:
-    story = get_object_or_404(
-        Story.objects.select_related("author", "claimed_by"), public_id=public_id
-    )
-    if story.status == _S.WITHDRAWN:
-        raise Http404  # the author took it back: gone from every screen
+    story = story_for_moderation(public_id=public_id)
+    if story is None:
+        raise Http404
     return story
 
 
@@ -452,7 +454,7 @@ def _item_view(
     )
     outcome: Outcome[None] | None = None
     if request.method == "POST":
-        if item.status != ModerationStatus.IN_MODERATION:
+        if not awaits_decision(item):
             outcome = Outcome(conflict=True)  # decided meanwhile: nothing to do
         elif form.is_valid():
             data = form.cleaned_data
@@ -476,11 +478,9 @@ def _item_view(
 @moderator_required
 @require_http_methods(["GET", "POST"])
 def response_moderate(request: HttpRequest, pk: int) -> HttpResponse:
-    response = get_object_or_404(
-        Response.objects.select_related("story", "subscription", "responder"), pk=pk
-    )
-    if response.story.status != Story.Status.PUBLISHED:
-        raise Http404  # a withdrawn story's responses are never published
+    response = response_for_moderation(pk=pk)
+    if response is None:
+        raise Http404
 
     def publish(**kw: Any) -> None:
         response_publish(response=response, **kw)
@@ -496,10 +496,8 @@ def response_moderate(request: HttpRequest, pk: int) -> HttpResponse:
 @moderator_required
 @require_http_methods(["GET", "POST"])
 def reply_moderate(request: HttpRequest, pk: int) -> HttpResponse:
-    reply = get_object_or_404(
-        AuthorReply.objects.select_related("response__story", "response__subscription"), pk=pk
-    )
-    if reply.response.story.status != Story.Status.PUBLISHED:
+    reply = reply_for_moderation(pk=pk)
+    if reply is None:
         raise Http404
 
     def publish(**kw: Any) -> None:

@@ -12,14 +12,17 @@ from carestory.accounts.models import User
 from carestory.lib.errors import Outcome, attempt, page_status
 from carestory.moderation.forms import AnswerForm, ProviderReviewForm
 from carestory.moderation.models import ProviderReview
-from carestory.moderation.selectors import REVIEW_VISIBLE_STATUSES, provider_review_for
+from carestory.moderation.selectors import (
+    REVIEW_VISIBLE_STATUSES,
+    provider_review_for,
+    provider_review_pending,
+)
 from carestory.moderation.services.provider_review import (
     PROVIDER_REVIEW_HOURS,
     provider_review_go_ahead,
     provider_review_request,
 )
 from carestory.moderation.services.questions import open_question_for_token, story_question_answer
-from carestory.stories.models import Story
 
 
 def _link_not_valid(request: HttpRequest) -> HttpResponse:
@@ -61,10 +64,7 @@ def provider_review(request: HttpRequest, pk: int) -> HttpResponse:
     if review is None:
         raise Http404
     story = review.story
-    pending = (
-        review.outcome == ProviderReview.Outcome.PENDING
-        and story.status == Story.Status.PROVIDER_REVIEW
-    )
+    pending = provider_review_pending(review)
     form = ProviderReviewForm(request.POST or None)
     outcome: Outcome[None] | None = None
     if request.method == "POST":

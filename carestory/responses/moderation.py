@@ -17,11 +17,11 @@ from django.utils.translation import gettext as _
 
 from carestory.accounts.models import User
 from carestory.audit.services import audit_record
-from carestory.lib.errors import NotAllowed
+from carestory.lib.errors import ConflictError, NotAllowed
 from carestory.lib.locking import update_if_version
 from carestory.lib.text import clean_text
 from carestory.lib.urls import absolute_url
-from carestory.moderation.services.checks import require_moderator, require_status
+from carestory.moderation.services.checks import require_moderator
 from carestory.outbox.services import email_enqueue
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.responses.services import _clean_body, response_mark_published
@@ -38,10 +38,21 @@ def _clean_public_text(body: str, *, missing: str) -> str:
     )
 
 
+def awaits_decision(item: Response | AuthorReply) -> bool:
+    """Whether a moderator may still publish or reject ``item`` (as read): the one state from
+    which both decisions start. The conditional update checks it again in the database."""
+    return item.status == ModerationStatus.IN_MODERATION
+
+
+def _require_awaits_decision(item: Response | AuthorReply) -> None:
+    if not awaits_decision(item):
+        raise ConflictError(item.version)
+
+
 @transaction.atomic
 def response_publish(*, response: Response, moderator: User, version: int, body: str) -> None:
     require_moderator(moderator)
-    require_status(response, ModerationStatus.IN_MODERATION)
+    _require_awaits_decision(response)
     body = _clean_public_text(body, missing=_("The response needs some text"))
     response_mark_published(
         response=response,
@@ -66,7 +77,7 @@ def _item_reject(
 ) -> None:
     """Reject a staff response or an author reply, audit it and explain why to its writer."""
     require_moderator(moderator)
-    require_status(item, ModerationStatus.IN_MODERATION)
+    _require_awaits_decision(item)
     reason = clean_text(
         reason,
         field="reason",
@@ -111,7 +122,7 @@ def response_reject(*, response: Response, moderator: User, version: int, reason
 @transaction.atomic
 def reply_publish(*, reply: AuthorReply, moderator: User, version: int, body: str) -> None:
     require_moderator(moderator)
-    require_status(reply, ModerationStatus.IN_MODERATION)
+    _require_awaits_decision(reply)
     if not Story.objects.filter(pk=reply.response.story_id, status=Story.Status.PUBLISHED).exists():
         raise NotAllowed()  # the story was withdrawn: its replies are never published
     body = _clean_public_text(body, missing=_("The reply needs some text"))

@@ -1,7 +1,8 @@
 """The checks every moderation decision makes first: the user is a moderator, one who may
 decide on this story (``stories/lifecycle.can_decide``: held stories, senior moderators only),
-and the object is still in a state the decision starts from. The moderators' decisions on
-staff responses and author replies (``responses/moderation.py``) make them too.
+and the story is still in a state the decision starts from. The moderators' decisions on
+staff responses and author replies (``responses/moderation.py``) make the first and ask
+``awaits_decision`` there for the last.
 
 ``clean_text`` is how their text inputs (notes, questions, reasons, public text) are checked:
 each decision names its own field, limit and messages, keyed by the form's field name.
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 from carestory.accounts.models import User
 from carestory.lib.errors import ConflictError, NotAllowed
-from carestory.responses.models import AuthorReply, Response
 from carestory.stories.lifecycle import can_change_services, can_decide
 from carestory.stories.models import Story
 
@@ -36,6 +36,6 @@ def require_can_change_services(story: Story, moderator: User) -> None:
         raise NotAllowed("Senior moderators only")
 
 
-def require_status(obj: Story | Response | AuthorReply, *allowed: str) -> None:
+def require_status(obj: Story, *allowed: str) -> None:
     if obj.status not in allowed:
         raise ConflictError(obj.version)

@@ -38,11 +38,13 @@ Other countries fit beside it. A country has a frozen value type with the member
 ``PostalCode`` protocol (``region``, ``kind``, ``display``, ``compact``, ``key``, ``lookups()``)
 and a parse function ``(text, *, kinds) -> Parsed``, registered in ``PARSERS`` under the region
 code that ``Service.region`` uses; ``parse(text, region=...)`` dispatches. Ireland's Eircodes are
-here (``D02 X285`` full, the routing key ``D02`` as the district). Canada's would be the same
-pattern (``K1A 0B1`` full, the forward sortation area ``K1A`` as the district), Australia's a
-four-digit full postcode with nothing coarser. Only UK keys are stored in ``services.Postcode``
-today, and its codes carry no region: before storing another country's keys it needs a region
-column (``N91`` is an Eircode routing key, Mullingar, and also a UK district's shape).
+here (``D02 X285`` full, the routing key ``D02`` as the district), Canada's postal codes
+(``K1A 0B1`` full, the forward sortation area ``K1A`` as the district) and Australia's
+four-digit postcodes (full, nothing coarser). The story form checks an author's postcode with
+the grammar of the region of the service the story is about. Only UK keys are stored in
+``services.Postcode`` today, and its codes carry no region: before storing another country's
+keys it needs a region column (``N91`` is an Eircode routing key, Mullingar, and also a UK
+district's shape).
 
 Standard library only: the demo-slice builder, a plain script, uses it too.
 """
@@ -352,6 +354,124 @@ def eircode_parse(text: str, *, kinds: Collection[Kind] = ALL_KINDS) -> Parsed[E
     return Parsed(eircode)
 
 
+# --- Canada -------------------------------------------------------------------------------
+
+# Canada Post: the forward sortation area (FSA) "K1A" is a letter (never D, F, I, O, Q, U, W or
+# Z first), a digit and a letter; the local delivery unit (LDU) "0B1" a digit, a letter and a
+# digit; no D, F, I, O, Q or U anywhere.
+_CA_LETTERS = "ABCEGHJ-NPRSTV-Z"
+_CA_FSA = re.compile(rf"[ABCEGHJ-NPRSTVXY]\d[{_CA_LETTERS}]")
+_CA_LDU = re.compile(rf"\d[{_CA_LETTERS}]\d")
+
+
+@dataclass(frozen=True, slots=True)
+class CanadianPostalCode:
+    """A Canadian postal code ("K1A 0B1") or its forward sortation area alone ("K1A", kind
+    district). Make one with ``ca_parse``."""
+
+    fsa: str
+    ldu: str = ""
+
+    region: ClassVar[str] = "ca"
+
+    def __post_init__(self) -> None:
+        if not _CA_FSA.fullmatch(self.fsa) or not (self.ldu == "" or _CA_LDU.fullmatch(self.ldu)):
+            raise ValueError(f"not a Canadian postal code: {self.fsa!r} {self.ldu!r}")
+
+    def __str__(self) -> str:
+        return self.display
+
+    @property
+    def kind(self) -> Kind:
+        return Kind.FULL if self.ldu else Kind.DISTRICT
+
+    @property
+    def display(self) -> str:
+        return f"{self.fsa} {self.ldu}" if self.ldu else self.fsa
+
+    @property
+    def compact(self) -> str:
+        return self.fsa + self.ldu
+
+    @property
+    def key(self) -> str:
+        return self.compact
+
+    def lookups(self) -> tuple[CanadianPostalCode, ...]:
+        return (self, CanadianPostalCode(self.fsa)) if self.ldu else (self,)
+
+
+def ca_parse(text: str, *, kinds: Collection[Kind] = ALL_KINDS) -> Parsed[CanadianPostalCode]:
+    """A Canadian postal code of one of ``kinds`` ("K1A 0B1", "k1a0b1", "K1A"), or why not."""
+    words = _words(text)
+    if isinstance(words, Problem):
+        return Parsed(None, words)
+    if len(words) == 1 and len(words[0]) == 6:
+        words = [words[0][:3], words[0][3:]]
+    if len(words) > 2 or not _CA_FSA.fullmatch(words[0]):
+        return Parsed(None, Problem.SHAPE)
+    ldu = words[1] if len(words) == 2 else ""
+    if ldu and not _CA_LDU.fullmatch(ldu):
+        return Parsed(None, Problem.SHAPE)
+    code = CanadianPostalCode(words[0], ldu)
+    if code.kind not in kinds:
+        return Parsed(None, Problem.KIND)
+    return Parsed(code)
+
+
+# --- Australia ----------------------------------------------------------------------------
+
+_AU_POSTCODE = re.compile(r"\d{4}")
+
+
+@dataclass(frozen=True, slots=True)
+class AustralianPostcode:
+    """An Australian postcode: four digits ("2000", "0800"), with nothing coarser. Make one
+    with ``au_parse``. Which state it is in is not decided here (ranges overlap for PO boxes)."""
+
+    digits: str
+
+    region: ClassVar[str] = "au"
+
+    def __post_init__(self) -> None:
+        if not _AU_POSTCODE.fullmatch(self.digits):
+            raise ValueError(f"not an Australian postcode: {self.digits!r}")
+
+    def __str__(self) -> str:
+        return self.display
+
+    @property
+    def kind(self) -> Kind:
+        return Kind.FULL
+
+    @property
+    def display(self) -> str:
+        return self.digits
+
+    @property
+    def compact(self) -> str:
+        return self.digits
+
+    @property
+    def key(self) -> str:
+        return self.digits
+
+    def lookups(self) -> tuple[AustralianPostcode, ...]:
+        return (self,)
+
+
+def au_parse(text: str, *, kinds: Collection[Kind] = ALL_KINDS) -> Parsed[AustralianPostcode]:
+    """An Australian postcode ("2000", "0800"), or why not."""
+    words = _words(text)
+    if isinstance(words, Problem):
+        return Parsed(None, words)
+    if len(words) != 1 or not _AU_POSTCODE.fullmatch(words[0]):
+        return Parsed(None, Problem.SHAPE)
+    if Kind.FULL not in kinds:
+        return Parsed(None, Problem.KIND)
+    return Parsed(AustralianPostcode(words[0]))
+
+
 # --- Every country ------------------------------------------------------------------------
 
 
@@ -359,7 +479,12 @@ class Parser(Protocol):
     def __call__(self, text: str, *, kinds: Collection[Kind] = ...) -> Parsed[PostalCode]: ...
 
 
-PARSERS: Mapping[str, Parser] = {"uk": uk_parse, "ie": eircode_parse}
+PARSERS: Mapping[str, Parser] = {
+    "uk": uk_parse,
+    "ie": eircode_parse,
+    "ca": ca_parse,
+    "au": au_parse,
+}
 
 
 def parse(

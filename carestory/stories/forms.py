@@ -62,7 +62,7 @@ class StoryForm(IdempotentForm):
     postcode = forms.CharField(
         label=_("Your postcode (optional)"),
         help_text=_("Private: it helps us understand where people are, and is never published"),
-        required=False,  # optional; a UK postcode if given: story_draft_check
+        required=False,  # optional; the service region's grammar if given: story_draft_check
     )
     screen_name = forms.CharField(
         label=_("Screen name"),

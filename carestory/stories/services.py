@@ -31,7 +31,7 @@ from carestory.lib.emails import email_problem, normalise_email
 from carestory.lib.errors import ConflictError, NotAllowed, Problems
 from carestory.lib.idempotency import create_once
 from carestory.lib.locking import update_if_version
-from carestory.lib.postcodes import MAX_STORED, Problem, uk_parse
+from carestory.lib.postcodes import MAX_STORED, PARSERS, Problem, parse
 from carestory.lib.screen_names import screen_name_problem
 from carestory.lib.text import normalise_text, word_count
 from carestory.lib.tokens import secret_link
@@ -125,9 +125,14 @@ POSTCODE_MESSAGES = {
     Problem.AREA: gettext_lazy(
         "Check the start of your postcode: no UK postcode begins with those letters"
     ),
-    Problem.SHAPE: gettext_lazy(
-        "Enter a UK postcode, like LS1 4AP, or just its first part, like LS1"
-    ),
+}
+
+# What the postcode should look like, in the region of the service the story is about.
+POSTCODE_SHAPES = {
+    "uk": gettext_lazy("Enter a UK postcode, like LS1 4AP, or just its first part, like LS1"),
+    "ie": gettext_lazy("Enter an Eircode, like D02 X285, or just its first part, like D02"),
+    "ca": gettext_lazy("Enter a postal code, like K1A 0B1, or just its first part, like K1A"),
+    "au": gettext_lazy("Enter a postcode of four numbers, like 2000"),
 }
 
 
@@ -195,8 +200,10 @@ def _clean_screen_name(name: str) -> str:
     return name
 
 
-def _clean_postcode(text: str) -> str:
-    """ "" (it is optional), or the postcode in its display form ("LS1 4AP", "LS1")."""
+def _clean_postcode(text: str, region: str) -> str:
+    """ "" (it is optional), or the postcode in its display form ("LS1 4AP", "LS1"), by the
+    grammar of ``region`` (a UK postcode for a UK service, an Eircode for an Irish one; the
+    UK's for a region with no grammar in lib/postcodes yet)."""
     text = text.strip()
     if not text:
         return ""
@@ -207,10 +214,11 @@ def _clean_postcode(text: str) -> str:
                 % {"limit": MAX_STORED}
             }
         )
-    parsed = uk_parse(text)
+    region = region if region in PARSERS else "uk"
+    parsed = parse(text, region=region)
     if parsed.value is None:
-        problem = parsed.problem if parsed.problem in POSTCODE_MESSAGES else Problem.SHAPE
-        raise ValidationError({"postcode": POSTCODE_MESSAGES[problem]})
+        message = POSTCODE_MESSAGES.get(parsed.problem or Problem.SHAPE, POSTCODE_SHAPES[region])
+        raise ValidationError({"postcode": message})
     return parsed.value.display
 
 
@@ -259,6 +267,11 @@ def _check_age_group(age_group: str) -> None:
         raise ValidationError({"age_group": _("Select your age group, or prefer not to say")})
 
 
+def _story_region(draft: StoryDraft) -> str:
+    """The region whose postcodes the author is asked for: the first service's."""
+    return draft.services[0].region if draft.services else "uk"
+
+
 def story_draft_check(*, draft: StoryDraft) -> StoryDraft:
     """The draft as it will be kept (text normalised, the postcode in its display form), or
     ValidationError with every problem at once, keyed by the story form's field names.
@@ -273,7 +286,9 @@ def story_draft_check(*, draft: StoryDraft) -> StoryDraft:
         draft,
         title=problems.check(lambda: story_title_clean(draft.title), default=""),
         body=problems.check(lambda: story_text_clean(draft.body), default=""),
-        postcode=problems.check(lambda: _clean_postcode(draft.postcode), default=""),
+        postcode=problems.check(
+            lambda: _clean_postcode(draft.postcode, _story_region(draft)), default=""
+        ),
         screen_name=problems.check(lambda: _clean_screen_name(draft.screen_name), default=""),
         consent=problems.check(lambda: _check_consent(draft.consent), default=False),
         services=problems.check(lambda: _check_services(draft.services), default=()),

@@ -13,10 +13,14 @@ from carestory.lib.postcodes import (
     MAX_TEXT,
     PARSERS,
     UK_AREAS,
+    AustralianPostcode,
+    CanadianPostalCode,
     Eircode,
     Kind,
     Problem,
     UKPostcode,
+    au_parse,
+    ca_parse,
     compact,
     eircode_parse,
     parse,
@@ -284,11 +288,81 @@ def test_an_eircode_value_is_always_valid() -> None:
 
 
 def test_the_registry() -> None:
-    assert set(PARSERS) == {"uk", "ie"}
+    assert set(PARSERS) == {"uk", "ie", "ca", "au"}
     assert parse("ts18 1hu").value == UKPostcode("TS18", "1HU")  # the UK by default
     assert parse("D02 X285", region="uk").problem == Problem.SHAPE
     assert parse("N91", region="uk").value == UKPostcode("N91")  # both grammars: see the notes
     assert parse("N91", region="ie", kinds={Kind.FULL}).problem == Problem.KIND
     assert {Kind.FULL, Kind.SECTOR, Kind.DISTRICT} == ALL_KINDS
-    with pytest.raises(LookupError, match="'ca'"):
-        parse("K1A 0B1", region="ca")
+    with pytest.raises(LookupError, match="'nz'"):
+        parse("6011", region="nz")
+
+
+@pytest.mark.parametrize(
+    ("text", "display", "kind", "keys"),
+    [
+        ("K1A 0B1", "K1A 0B1", Kind.FULL, ("K1A0B1", "K1A")),
+        (" k1a0b1 ", "K1A 0B1", Kind.FULL, ("K1A0B1", "K1A")),
+        ("\uff4d\uff15\uff56\u3000\uff13\uff4c\uff19", "M5V 3L9", Kind.FULL, ("M5V3L9", "M5V")),
+        ("H2X", "H2X", Kind.DISTRICT, ("H2X",)),
+    ],
+)
+def test_canadian_valid(text: str, display: str, kind: Kind, keys: tuple[str, ...]) -> None:
+    code = parse(text, region="ca").value
+    assert isinstance(code, CanadianPostalCode)
+    assert (code.display, code.kind, tuple(p.key for p in code.lookups())) == (display, kind, keys)
+    assert code.region == "ca" and code.compact == display.replace(" ", "")
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("", Problem.EMPTY),
+        ("D1A 0B1", Problem.SHAPE),  # D never starts a forward sortation area
+        ("K1A 0O1", Problem.SHAPE),  # O is never used
+        ("K1A0B", Problem.SHAPE),
+        ("K1A 0B1 X", Problem.SHAPE),
+        ("K1A-0B1", Problem.CHARACTERS),
+        ("K" * 40, Problem.TOO_LONG),
+    ],
+)
+def test_canadian_invalid(text: str, problem: Problem) -> None:
+    assert ca_parse(text).problem == problem
+
+
+def test_canadian_kinds_and_values() -> None:
+    assert ca_parse("K1A", kinds={Kind.FULL}).problem == Problem.KIND
+    with pytest.raises(ValueError, match="not a Canadian postal code"):
+        CanadianPostalCode("Z1A")
+
+
+@pytest.mark.parametrize(
+    ("text", "display"),
+    [("2000", "2000"), (" 0800 ", "0800"), ("\uff13\uff10\uff10\uff10", "3000")],
+)
+def test_australian_valid(text: str, display: str) -> None:
+    code = parse(text, region="au").value
+    assert isinstance(code, AustralianPostcode)
+    assert (code.display, code.key, code.kind, code.lookups()) == (
+        display,
+        display,
+        Kind.FULL,
+        (code,),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("200", Problem.SHAPE),
+        ("20000", Problem.SHAPE),
+        ("NSW 2000", Problem.SHAPE),
+        ("2000!", Problem.CHARACTERS),
+        ("", Problem.EMPTY),
+    ],
+)
+def test_australian_invalid(text: str, problem: Problem) -> None:
+    assert au_parse(text).problem == problem
+    assert au_parse("2000", kinds={Kind.DISTRICT}).problem == Problem.KIND
+    with pytest.raises(ValueError, match="not an Australian postcode"):
+        AustralianPostcode("200A")

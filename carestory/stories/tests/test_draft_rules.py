@@ -95,3 +95,28 @@ def test_the_services_a_story_may_name_have_one_rule(world: World) -> None:
         "__all__": ["That service has closed: choose another"]
     }
     assert _problems(**base, services=[]) == {"__all__": ["Choose the service your story is about"]}
+
+
+@pytest.mark.parametrize(
+    ("region", "typed", "kept", "message"),
+    [
+        ("uk", "ls1 4ap", "LS1 4AP", ""),
+        ("uk", "D02 X285", "", "Enter a UK postcode, like LS1 4AP, or just its first part"),
+        ("ie", "d02x285", "D02 X285", ""),
+        ("ie", "LS1 4AP", "", "Enter an Eircode, like D02 X285, or just its first part"),
+        ("ca", "k1a 0b1", "K1A 0B1", ""),
+        ("au", "2000", "2000", ""),
+        ("au", "20000", "", "Enter a postcode of four numbers, like 2000"),
+        ("nz", "LS1 4AP", "LS1 4AP", ""),  # no grammar there yet: the UK's
+        ("ie", "D02 X285!", "", "Enter a postcode using only letters, numbers and spaces"),
+    ],
+)
+def test_the_postcode_follows_the_services_region(
+    region: str, typed: str, kept: str, message: str
+) -> None:
+    service = ServiceFactory(region=region)
+    draft = story_draft(email="a@example.org", services=[service], postcode=typed)
+    if message:
+        assert _problems(**vars(draft))["postcode"][0].startswith(message)
+    else:
+        assert story_draft_check(draft=draft).postcode == kept

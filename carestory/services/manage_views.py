@@ -4,12 +4,14 @@ move, close, merge and describe services in their scope. Anyone else gets 404.""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
@@ -184,146 +186,148 @@ def manage_home(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
-@staff_required
-@require_http_methods(["GET", "POST"])
-def add_department(request: HttpRequest, code: str) -> HttpResponse:
-    user, service, _permissions = _managed(request, code)
+def _add_department(user: User, service: Service, data: dict[str, Any]) -> Done:
+    department = service_add_department(
+        actor=user, parent=service, name=data["name"], code=data["code"]
+    )
+    return service, _("Added %(name)s (code %(code)s)") % {
+        "name": department.name,
+        "code": department.code,
+    }
 
-    def run(data: dict[str, Any]) -> Done:
-        department = service_add_department(
-            actor=user, parent=service, name=data["name"], code=data["code"]
+
+def _rename(user: User, service: Service, data: dict[str, Any]) -> Done:
+    service_rename(actor=user, service=service, name=data["name"])
+    return service, _("Renamed to %(name)s") % {"name": data["name"]}
+
+
+def _move(user: User, service: Service, data: dict[str, Any]) -> Done:
+    target = _service_by_code(data, "parent")
+    service_move(actor=user, service=service, new_parent=target)
+    return service, _("Moved under %(name)s") % {"name": target.name}
+
+
+def _close(user: User, service: Service, data: dict[str, Any]) -> Done:
+    service_close(actor=user, service=service)
+    return service, _("Closed")
+
+
+def _merge(user: User, service: Service, data: dict[str, Any]) -> Done:
+    target = _service_by_code(data, "into")
+    survivor = service_merge(actor=user, service=service, into=target).survivor
+    return survivor, _("Merged %(old)s into %(name)s") % {
+        "old": service.code,
+        "name": survivor.name,
+    }
+
+
+def _describe(user: User, service: Service, data: dict[str, Any]) -> Done:
+    service_describe(
+        actor=user, service=service, description=data["description"], website=data["website"]
+    )
+    return service, _("Saved the description")
+
+
+@dataclass(frozen=True)
+class TreeAction:
+    """One action on the service tree, as its page shows it: the form, the use case it runs
+    (``run(user, service, data)``), the words on the page (``title`` names the service as
+    ``%(name)s``), whether it restructures the tree (site staff, or administrators whose scope
+    allows it: ``ServicePermissions.restructure``) and the form's starting values."""
+
+    form: type[forms.Form]
+    run: Callable[[User, Service, dict[str, Any]], Done]
+    title: Promise
+    button: Promise
+    intro: Promise | str = ""
+    warning: Promise | str = ""
+    restructure: bool = True
+    initial: Callable[[Service], dict[str, Any]] = lambda _service: {}
+
+
+def _action_view(action: TreeAction) -> Callable[[HttpRequest, str], HttpResponse]:
+    """The page for ``action`` on the service with ``code`` (404 unless the user manages it)."""
+
+    @staff_required
+    @require_http_methods(["GET", "POST"])
+    def view(request: HttpRequest, code: str) -> HttpResponse:
+        user, service, _permissions = _managed(request, code, restructure=action.restructure)
+        return _action_page(
+            request,
+            service,
+            action.form(_posted(request), initial=action.initial(service)),
+            lambda data: action.run(user, service, data),
+            title=str(action.title) % {"name": service.name},
+            button=str(action.button),
+            intro=str(action.intro),
+            warning=str(action.warning),
         )
-        return service, _("Added %(name)s (code %(code)s)") % {
-            "name": department.name,
-            "code": department.code,
-        }
 
-    return _action_page(
-        request,
-        service,
-        DepartmentForm(_posted(request)),
-        run,
-        title=_("Add a department to %(name)s") % {"name": service.name},
-        button=_("Add department"),
+    return view
+
+
+add_department = _action_view(
+    TreeAction(
+        form=DepartmentForm,
+        run=_add_department,
+        title=gettext_lazy("Add a department to %(name)s"),
+        button=gettext_lazy("Add department"),
+        restructure=False,
     )
-
-
-@staff_required
-@require_http_methods(["GET", "POST"])
-def rename(request: HttpRequest, code: str) -> HttpResponse:
-    user, service, _permissions = _managed(request, code, restructure=True)
-
-    def run(data: dict[str, Any]) -> Done:
-        service_rename(actor=user, service=service, name=data["name"])
-        return service, _("Renamed to %(name)s") % {"name": data["name"]}
-
-    return _action_page(
-        request,
-        service,
-        RenameForm(_posted(request), initial={"name": service.name}),
-        run,
-        title=_("Rename %(name)s") % {"name": service.name},
-        button=_("Rename"),
+)
+rename = _action_view(
+    TreeAction(
+        form=RenameForm,
+        run=_rename,
+        title=gettext_lazy("Rename %(name)s"),
+        button=gettext_lazy("Rename"),
+        initial=lambda service: {"name": service.name},
     )
-
-
-@staff_required
-@require_http_methods(["GET", "POST"])
-def move(request: HttpRequest, code: str) -> HttpResponse:
-    user, service, _permissions = _managed(request, code, restructure=True)
-
-    def run(data: dict[str, Any]) -> Done:
-        target = _service_by_code(data, "parent")
-        service_move(actor=user, service=service, new_parent=target)
-        return service, _("Moved under %(name)s") % {"name": target.name}
-
-    return _action_page(
-        request,
-        service,
-        MoveForm(_posted(request)),
-        run,
-        title=_("Move %(name)s") % {"name": service.name},
-        button=_("Move"),
-        intro=_("Everything below it moves with it. Its stories stay with it."),
+)
+move = _action_view(
+    TreeAction(
+        form=MoveForm,
+        run=_move,
+        title=gettext_lazy("Move %(name)s"),
+        button=gettext_lazy("Move"),
+        intro=gettext_lazy("Everything below it moves with it. Its stories stay with it."),
     )
-
-
-@staff_required
-@require_http_methods(["GET", "POST"])
-def close(request: HttpRequest, code: str) -> HttpResponse:
-    user, service, _permissions = _managed(request, code, restructure=True)
-
-    def run(data: dict[str, Any]) -> Done:
-        service_close(actor=user, service=service)
-        return service, _("Closed")
-
-    return _action_page(
-        request,
-        service,
-        CloseForm(_posted(request)),
-        run,
-        title=_("Close %(name)s") % {"name": service.name},
-        button=_("Close this service"),
-        warning=_(
+)
+close = _action_view(
+    TreeAction(
+        form=CloseForm,
+        run=_close,
+        title=gettext_lazy("Close %(name)s"),
+        button=gettext_lazy("Close this service"),
+        warning=gettext_lazy(
             "Closing it also closes every service below it that is still open. Their stories "
             "stay published, but nobody can tell a new story about them."
         ),
     )
-
-
-@staff_required
-@require_http_methods(["GET", "POST"])
-def merge(request: HttpRequest, code: str) -> HttpResponse:
-    user, service, _permissions = _managed(request, code, restructure=True)
-
-    def run(data: dict[str, Any]) -> Done:
-        target = _service_by_code(data, "into")
-        survivor = service_merge(actor=user, service=service, into=target).survivor
-        return survivor, _("Merged %(old)s into %(name)s") % {
-            "old": service.code,
-            "name": survivor.name,
-        }
-
-    return _action_page(
-        request,
-        service,
-        MergeForm(_posted(request)),
-        run,
-        title=_("Merge %(name)s into another service") % {"name": service.name},
-        button=_("Merge"),
-        warning=_(
+)
+merge = _action_view(
+    TreeAction(
+        form=MergeForm,
+        run=_merge,
+        title=gettext_lazy("Merge %(name)s into another service"),
+        button=gettext_lazy("Merge"),
+        warning=gettext_lazy(
             "Its stories and the services below it move to the other service. It closes, and "
             "its code and page send people to the other service. This cannot be undone."
         ),
     )
-
-
-@staff_required
-@require_http_methods(["GET", "POST"])
-def describe(request: HttpRequest, code: str) -> HttpResponse:
-    user, service, _permissions = _managed(request, code)
-
-    def run(data: dict[str, Any]) -> Done:
-        service_describe(
-            actor=user,
-            service=service,
-            description=data["description"],
-            website=data["website"],
-        )
-        return service, _("Saved the description")
-
-    return _action_page(
-        request,
-        service,
-        DescribeForm(
-            request.POST or None,
-            initial={"description": service.description, "website": service.website},
-        ),
-        run,
-        title=_("Describe %(name)s") % {"name": service.name},
-        button=_("Save"),
-        intro=_(
+)
+describe = _action_view(
+    TreeAction(
+        form=DescribeForm,
+        run=_describe,
+        title=gettext_lazy("Describe %(name)s"),
+        button=gettext_lazy("Save"),
+        intro=gettext_lazy(
             "Shown on the service page while your organisation subscribes. Services below "
             "it show the same words unless they have their own."
         ),
+        restructure=False,
+        initial=lambda service: {"description": service.description, "website": service.website},
     )
+)

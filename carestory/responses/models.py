@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from django.conf import settings
 from django.db import models
@@ -24,12 +24,36 @@ class ModerationStatus(models.TextChoices):
     REJECTED = "rejected", _("Not published")
 
 
-class ResponseQuerySet(models.QuerySet["Response"]):
-    def published(self) -> ResponseQuerySet:
+M = TypeVar("M", bound=models.Model)
+
+
+class ModeratedQuerySet(models.QuerySet[M]):
+    def published(self) -> ModeratedQuerySet[M]:
         return self.filter(status=ModerationStatus.PUBLISHED)
 
 
-class Response(models.Model):
+class ModeratedText(models.Model):
+    """What a staff response and an author's reply share: the text as written and as published,
+    its moderation (``ModerationStatus``, the reason for a rejection), the key that makes a
+    double submit one row, and the version for optimistic locking."""
+
+    original_body = models.TextField()
+    body = models.TextField()
+    status = models.CharField(
+        max_length=20, choices=ModerationStatus, default=ModerationStatus.IN_MODERATION
+    )
+    idempotency_key = models.UUIDField(unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        abstract = True
+        ordering = ["published_at", "created_at", "id"]
+
+
+class Response(ModeratedText):
     class Change(models.TextChoices):
         NONE = "none", _("No change")
         PLANNED = "planned", _("We are planning a change")
@@ -45,26 +69,15 @@ class Response(models.Model):
     # What is shown publicly about the responder, fixed when the response is written.
     responder_name = models.CharField(max_length=150)
     responder_job_title = models.CharField(max_length=150, blank=True)
-    original_body = models.TextField()
-    body = models.TextField()
     change = models.CharField(max_length=10, choices=Change.choices, default=Change.NONE)
     change_description = models.TextField(blank=True)
-    status = models.CharField(
-        max_length=20, choices=ModerationStatus, default=ModerationStatus.IN_MODERATION
-    )
-    idempotency_key = models.UUIDField(unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
     editable_until = models.DateTimeField(null=True, blank=True)
     fast_tracked = models.BooleanField(default=False)
     edited_by_moderator = models.BooleanField(default=False)
-    published_at = models.DateTimeField(null=True, blank=True)
-    rejection_reason = models.TextField(blank=True)
-    version = models.PositiveIntegerField(default=1)
 
-    objects: ClassVar[ResponseQuerySet] = ResponseQuerySet.as_manager()  # type: ignore[assignment]
+    objects: ClassVar[ModeratedQuerySet[Response]] = ModeratedQuerySet.as_manager()  # type: ignore[assignment]
 
-    class Meta:
-        ordering = ["published_at", "created_at", "id"]
+    class Meta(ModeratedText.Meta):
         indexes = [
             # The release sweep (manage.py release_responses) looks only at editable rows.
             models.Index(
@@ -84,31 +97,15 @@ class Response(models.Model):
         return f"response {self.pk} to {self.story}"
 
 
-class ReplyQuerySet(models.QuerySet["AuthorReply"]):
-    def published(self) -> ReplyQuerySet:
-        return self.filter(status=ModerationStatus.PUBLISHED)
-
-
-class AuthorReply(models.Model):
+class AuthorReply(ModeratedText):
     response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="replies")
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="replies"
     )
-    original_body = models.TextField()
-    body = models.TextField()
-    status = models.CharField(
-        max_length=20, choices=ModerationStatus, default=ModerationStatus.IN_MODERATION
-    )
-    idempotency_key = models.UUIDField(unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    published_at = models.DateTimeField(null=True, blank=True)
-    rejection_reason = models.TextField(blank=True)
-    version = models.PositiveIntegerField(default=1)
 
-    objects: ClassVar[ReplyQuerySet] = ReplyQuerySet.as_manager()  # type: ignore[assignment]
+    objects: ClassVar[ModeratedQuerySet[AuthorReply]] = ModeratedQuerySet.as_manager()  # type: ignore[assignment]
 
-    class Meta:
-        ordering = ["published_at", "created_at", "id"]
+    class Meta(ModeratedText.Meta):
         verbose_name_plural = "author replies"
         indexes = [
             # The moderators' queue: replies in moderation, oldest first.

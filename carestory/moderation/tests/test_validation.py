@@ -42,59 +42,65 @@ def unchanged(story: Story, status: str = Story.Status.IN_MODERATION) -> None:
     assert not AuditEvent.objects.filter(object_id=story.public_id).exists()
 
 
+PUBLISH_PROBLEMS: list[tuple[dict[str, Any], Any]] = [
+    ({"title": " "}, {"title": ["Enter the public title"]}),
+    ({"title": "x" * 201}, {"title": ["The title must be 200 characters or fewer"]}),
+    ({"body": "\n"}, {"body": ["Enter the public text"]}),
+    (
+        {"body": TOO_LONG_BODY},
+        {
+            "body": [
+                f"The public text has {len(TOO_LONG_BODY)} characters: "
+                f"the limit is {settings.STORY_MAX_CHARACTERS}"
+            ]
+        },
+    ),
+    ({"services": []}, {"service_codes": ["A story must be about at least one service"]}),
+    ({"criticality": 9}, {"criticality": ["Choose the story's criticality from the list"]}),
+    ({"note": "x" * 4001}, {"note": ["The note must be 4,000 characters or fewer"]}),
+    (
+        {"criticality": None},
+        {"criticality": ["Rate the story's criticality before publishing"]},
+    ),
+    (
+        {"title": "", "criticality": None, "services": []},
+        {
+            "title": ["Enter the public title"],
+            "criticality": ["Rate the story's criticality before publishing"],
+            "service_codes": ["A story must be about at least one service"],
+        },
+    ),
+]
+
+
 @pytest.mark.parametrize(
-    ("edit", "expected"),
+    ("decide", "edit", "expected"),
     [
-        ({"title": " "}, {"title": ["Enter the public title"]}),
-        ({"title": "x" * 201}, {"title": ["The title must be 200 characters or fewer"]}),
-        ({"body": "\n"}, {"body": ["Enter the public text"]}),
+        *((story_publish, edit, expected) for edit, expected in PUBLISH_PROBLEMS),
+        # Saving checks the edit but needs no criticality.
         (
-            {"body": TOO_LONG_BODY},
-            {
-                "body": [
-                    f"The public text has {len(TOO_LONG_BODY)} characters: "
-                    f"the limit is {settings.STORY_MAX_CHARACTERS}"
-                ]
-            },
+            story_moderate_save,
+            {"title": "", "criticality": None},
+            {"title": ["Enter the public title"]},
         ),
-        ({"services": []}, {"service_codes": ["A story must be about at least one service"]}),
-        ({"criticality": 9}, {"criticality": ["Choose the story's criticality from the list"]}),
-        ({"note": "x" * 4001}, {"note": ["The note must be 4,000 characters or fewer"]}),
+        # A hold needs the concern in the note.
         (
-            {"criticality": None},
-            {"criticality": ["Rate the story's criticality before publishing"]},
-        ),
-        (
-            {"title": "", "criticality": None, "services": []},
-            {
-                "title": ["Enter the public title"],
-                "criticality": ["Rate the story's criticality before publishing"],
-                "service_codes": ["A story must be about at least one service"],
-            },
+            story_safeguarding_hold,
+            {"note": " "},
+            {"note": ["Describe the safeguarding concern in a private note"]},
         ),
     ],
 )
-def test_publish_checks_the_edit(world: World, edit: dict[str, Any], expected: Any) -> None:
+def test_each_decision_with_an_edit_checks_it(
+    world: World, decide: Callable[..., Any], edit: dict[str, Any], expected: Any
+) -> None:
     story = StoryFactory(services=[world.ward])
     errors = refused(
-        lambda: story_publish(
+        lambda: decide(
             story=story, moderator=world.moderator, edit=story_edit(world, version=1, **edit)
         )
     )
     assert errors == expected
-    unchanged(story)
-
-
-def test_saving_checks_the_edit_but_needs_no_criticality(world: World) -> None:
-    story = StoryFactory(services=[world.ward])
-    errors = refused(
-        lambda: story_moderate_save(
-            story=story,
-            moderator=world.moderator,
-            edit=story_edit(world, version=1, title="", criticality=None),
-        )
-    )
-    assert errors == {"title": ["Enter the public title"]}
     unchanged(story)
 
 
@@ -124,17 +130,6 @@ def test_reject_needs_a_reason_and_a_message(
         lambda: story_reject(story=story, moderator=world.moderator, version=1, **values)
     )
     assert errors == expected
-    unchanged(story)
-
-
-def test_a_hold_needs_the_concern_in_the_note(world: World) -> None:
-    story = StoryFactory(services=[world.ward])
-    errors = refused(
-        lambda: story_safeguarding_hold(
-            story=story, moderator=world.moderator, edit=story_edit(world, version=1, note=" ")
-        )
-    )
-    assert errors == {"note": ["Describe the safeguarding concern in a private note"]}
     unchanged(story)
 
 

@@ -1,9 +1,9 @@
-"""Helpers for response tests: a responder's history of decided responses, and a responder's
-edit of their response's text."""
+"""Helpers for response tests: the moment the ``clock`` fixture stops at, a responder's history
+of decided responses, and a responder's edit of their response's text."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -13,6 +13,8 @@ from carestory.responses.models import ModerationStatus, Response
 from carestory.responses.services import response_edit
 from carestory.subscriptions.models import Subscription
 from tests.factories import ResponseFactory
+
+START = datetime.fromisoformat("2030-03-04T10:00:00+00:00")
 
 
 def make_history(

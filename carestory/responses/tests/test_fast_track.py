@@ -4,8 +4,7 @@ happens when a fast-tracked response is released (published, author emailed, aud
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import time_machine
@@ -27,22 +26,15 @@ from carestory.responses.services import (
     response_mark_published,
     response_post,
 )
-from carestory.responses.tests.helpers import edit_text, make_history
+from carestory.responses.tests.helpers import START, edit_text, make_history
 from carestory.stories.models import Criticality, Story
 from conftest import World
 from tests.factories import ResponseFactory, StoryFactory
 
 pytestmark = pytest.mark.django_db
 
-START = datetime.fromisoformat("2030-03-04T10:00:00+00:00")
 FAST = "Your response will be published after 30 minutes without moderation."
 MODERATED = "your response will be checked by a moderator before it is published."
-
-
-@pytest.fixture
-def clock() -> Iterator[time_machine.Traveller]:
-    with time_machine.travel(START, tick=False) as traveller:
-        yield traveller
 
 
 def story_of(world: World, criticality: int | None) -> Story:

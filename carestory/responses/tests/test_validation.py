@@ -127,72 +127,53 @@ def test_a_reply_is_checked_when_sent(world: World, body: str, expected: Any) ->
     assert not AuthorReply.objects.exists()
 
 
-@pytest.mark.parametrize(
-    ("body", "message"),
-    [
-        (" ", "The response needs some text"),
-        ("x" * 10_001, "The public text must be 10,000 characters or fewer"),
-    ],
-)
-def test_a_moderator_publishes_a_response_with_some_text(
-    world: World, body: str, message: str
-) -> None:
-    response = ResponseFactory(story=published_story(world), subscription=world.subscription)
-    errors = refused(
-        lambda: response_publish(response=response, moderator=world.moderator, version=1, body=body)
-    )
-    assert errors == {"body": [message]}
-    response.refresh_from_db()
-    assert (response.status, response.version) == (ModerationStatus.IN_MODERATION, 1)
+# A moderator's decision on a response and on a reply: the function for each, and the field
+# holding the text the decision needs.
+DECISIONS: dict[str, tuple[Callable[..., None], Callable[..., None], str]] = {
+    "publish": (response_publish, reply_publish, "body"),
+    "reject": (response_reject, reply_reject, "reason"),
+}
 
 
 @pytest.mark.parametrize(
-    ("body", "message"),
+    ("decision", "text", "response_message", "reply_message"),
     [
-        ("", "The reply needs some text"),
-        ("x" * 10_001, "The public text must be 10,000 characters or fewer"),
-    ],
-)
-def test_a_moderator_publishes_a_reply_with_some_text(
-    world: World, body: str, message: str
-) -> None:
-    reply = ReplyFactory()
-    errors = refused(
-        lambda: reply_publish(reply=reply, moderator=world.moderator, version=1, body=body)
-    )
-    assert errors == {"body": [message]}
-    reply.refresh_from_db()
-    assert (reply.status, reply.version) == (ModerationStatus.IN_MODERATION, 1)
-
-
-@pytest.mark.parametrize(
-    ("reason", "response_message", "reply_message"),
-    [
+        ("publish", "", "The response needs some text", "The reply needs some text"),
+        ("publish", " ", "The response needs some text", "The reply needs some text"),
         (
+            "publish",
+            "x" * 10_001,
+            "The public text must be 10,000 characters or fewer",
+            "The public text must be 10,000 characters or fewer",
+        ),
+        (
+            "reject",
             "",
             "Explain to the responder why it was not published",
             "Explain to the author why it was not published",
         ),
         (
+            "reject",
             "x" * 4001,
             "The reason must be 4,000 characters or fewer",
             "The reason must be 4,000 characters or fewer",
         ),
     ],
 )
-def test_a_rejection_needs_a_reason(
-    world: World, reason: str, response_message: str, reply_message: str
+def test_a_moderators_decision_needs_its_text(
+    world: World, decision: str, text: str, response_message: str, reply_message: str
 ) -> None:
+    on_response, on_reply, field = DECISIONS[decision]
     response = ResponseFactory(story=published_story(world), subscription=world.subscription)
     reply = ReplyFactory()
     assert refused(
-        lambda: response_reject(
-            response=response, moderator=world.moderator, version=1, reason=reason
+        lambda: on_response(
+            response=response, moderator=world.moderator, version=1, **{field: text}
         )
-    ) == {"reason": [response_message]}
+    ) == {field: [response_message]}
     assert refused(
-        lambda: reply_reject(reply=reply, moderator=world.moderator, version=1, reason=reason)
-    ) == {"reason": [reply_message]}
+        lambda: on_reply(reply=reply, moderator=world.moderator, version=1, **{field: text})
+    ) == {field: [reply_message]}
     for item in (response, reply):
         item.refresh_from_db()
         assert (item.status, item.version) == (ModerationStatus.IN_MODERATION, 1)

@@ -4,8 +4,7 @@ moderation) by the outbox job due at ``editable_until`` or by ``manage.py releas
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from io import StringIO
 from typing import Any
 
@@ -30,21 +29,14 @@ from carestory.responses.services import (
     response_release,
     responses_release_due,
 )
-from carestory.responses.tests.helpers import edit_text
+from carestory.responses.tests.helpers import START, edit_text
 from carestory.stories.models import Story
 from conftest import World
 from tests.factories import StoryFactory
 
 pytestmark = pytest.mark.django_db
 
-START = datetime.fromisoformat("2030-03-04T10:00:00+00:00")
 CLOSED_MESSAGE = "You can no longer change or delete this response"
-
-
-@pytest.fixture
-def clock() -> Iterator[time_machine.Traveller]:
-    with time_machine.travel(START, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

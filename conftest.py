@@ -5,11 +5,16 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from pytest_django.fixtures import Settings
 
 from carestory.outbox.testing import SmtpSink
+
+if TYPE_CHECKING:
+    from carestory.accounts.models import User
+    from carestory.subscriptions.models import Subscription
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
 # around it are still synchronous and safe.
@@ -83,31 +88,27 @@ class World:
         )
         self.author = UserFactory(email="author@example.org")
         self.moderator = UserFactory(moderator=True, email="moderator@example.org")
-        self.responder = MembershipFactory(
-            subscription=self.subscription,
-            role=Membership.Role.RESPONDER,
-            user=UserFactory(
-                staff=True,
-                email="responder@riverside.example",
-                full_name="Rita Responder",
-                job_title="Matron",
-            ),
-        ).user
-        self.admin = MembershipFactory(
-            subscription=self.subscription,
-            role=Membership.Role.ADMINISTRATOR,
-            user=UserFactory(staff=True, email="admin@riverside.example", full_name="Adam Admin"),
-        ).user
-        self.member = MembershipFactory(
-            subscription=self.subscription,
-            role=Membership.Role.MEMBER,
-            user=UserFactory(staff=True, email="member@riverside.example", full_name="Mel Member"),
-        ).user
-        self.other_responder = MembershipFactory(
-            subscription=self.other_subscription,
-            role=Membership.Role.RESPONDER,
-            user=UserFactory(staff=True, email="responder@hilltop.example", full_name="Olly Other"),
-        ).user
+
+        def staff(
+            subscription: Subscription, role: str, email: str, name: str, **more: str
+        ) -> User:
+            """A new staff user, ``email`` and full ``name``, with ``role`` in ``subscription``."""
+            user = UserFactory(staff=True, email=email, full_name=name, **more)
+            return MembershipFactory(subscription=subscription, role=role, user=user).user
+
+        riverside, hilltop, roles = self.subscription, self.other_subscription, Membership.Role
+        self.responder = staff(
+            riverside,
+            roles.RESPONDER,
+            "responder@riverside.example",
+            "Rita Responder",
+            job_title="Matron",
+        )
+        self.admin = staff(riverside, roles.ADMINISTRATOR, "admin@riverside.example", "Adam Admin")
+        self.member = staff(riverside, roles.MEMBER, "member@riverside.example", "Mel Member")
+        self.other_responder = staff(
+            hilltop, roles.RESPONDER, "responder@hilltop.example", "Olly Other"
+        )
         self.reader = UserFactory(email="reader@example.org")
 
 

@@ -58,10 +58,8 @@ def _big_service() -> Service:
     return Service.objects.get(pk=top["service_id"])
 
 
-def _gp_service() -> str:
-    practice = Service.objects.filter(code="A81001").first()
-    if practice is not None and StoryService.objects.filter(service=practice).exists():
-        return practice.code
+def busiest_gp_practice() -> Service | None:
+    """The GP practice the most stories are about (ties: the lowest code); None if none is."""
     row = (
         StoryService.objects.filter(service__kind=Service.Kind.GP_PRACTICE)
         .values("service__code")
@@ -69,7 +67,15 @@ def _gp_service() -> str:
         .order_by("-n", "service__code")
         .first()
     )
-    return str(row["service__code"]) if row else _big_service().code
+    return Service.objects.get(code=row["service__code"]) if row else None
+
+
+def _gp_service() -> str:
+    practice = Service.objects.filter(code="A81001").first()
+    if practice is not None and StoryService.objects.filter(service=practice).exists():
+        return practice.code
+    busiest = busiest_gp_practice()
+    return busiest.code if busiest is not None else _big_service().code
 
 
 def prepare(*, stories: int, seed: int) -> dict[str, Any]:

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 import pytest
 from django.db import connection
-from django.db.models import Count
 from pytest_django import DjangoDbBlocker
 
 from carestory.accounts.models import User
@@ -37,6 +36,7 @@ from carestory.stories.selectors import StoryCursor
 from carestory.stories.services import story_counts_store
 from carestory.stories.vocabulary import tags_ensure
 from carestory.subscriptions.models import Membership
+from carestory.synthetic.benchprep import busiest_gp_practice
 from carestory.synthetic.generate import (
     DOMAIN,
     SUBSCRIPTION_PREFIX,
@@ -110,14 +110,8 @@ def _build() -> ScaleDataset:
         .order_by("-published_at", "-id")
     )
     deep = in_big[in_big.count() // 2]
-    gp_row = (
-        StoryService.objects.filter(service__kind=Service.Kind.GP_PRACTICE)
-        .values("service")
-        .annotate(n=Count("id"))
-        .order_by("-n", "service")
-        .first()
-    )
-    assert gp_row is not None, "the generator gave no GP practice a story"
+    gp = busiest_gp_practice()
+    assert gp is not None, "the generator gave no GP practice a story"
     responder = (
         User.objects.filter(
             email__endswith=f"@{DOMAIN}",
@@ -138,7 +132,7 @@ def _build() -> ScaleDataset:
         big=big,
         big_links=_links(big),
         deep_cursor=StoryCursor.of(deep).encode(),
-        gp=Service.objects.get(pk=gp_row["service"]),
+        gp=gp,
         responder=responder,
         moderator=moderator,
     )

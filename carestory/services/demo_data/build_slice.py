@@ -26,7 +26,7 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,6 +135,30 @@ def _fmt_coord(value: str) -> str:
     return f"{float(value):.5f}" if value.strip() else ""
 
 
+def _ods_row(
+    record: list[str],
+    kind: str,
+    located: Callable[[str], tuple[str, str, str]],
+    parent_code: str = "",
+    *,
+    active: bool = True,
+) -> Row:
+    """A trust or GP practice from its ODS 27-field record: code (column 1), name (2),
+    address (5-9), postcode (10, ``located``); a close date (12) or ``active=False`` closes it."""
+    pc, lat, lon = located(record[9])
+    return Row(
+        code=record[0],
+        name=title_case(record[1]),
+        kind=kind,
+        parent_code=parent_code,
+        address=join_address(record[4:9]),
+        postcode=pc,
+        latitude=lat,
+        longitude=lon,
+        is_open=active and not record[11].strip(),
+    )
+
+
 def build_rows(data_dir: Path) -> list[Row]:
     trusts = _read_ods(data_dir / "ods" / "etr.csv")
     practices = _read_ods(data_dir / "ods" / "epraccur.csv")
@@ -157,19 +181,7 @@ def build_rows(data_dir: Path) -> list[Row]:
         t = trusts.get(trust_code)
         if t is None:
             raise SystemExit(f"trust {trust_code} not found in etr.csv")
-        pc, lat, lon = located(t[9])
-        rows.append(
-            Row(
-                code=t[0],
-                name=title_case(t[1]),
-                kind="trust",
-                address=join_address(t[4:9]),
-                postcode=pc,
-                latitude=lat,
-                longitude=lon,
-                is_open=not t[11].strip(),
-            )
-        )
+        rows.append(_ods_row(t, "trust", located))
         # Real NHS-sector sites whose parent is this trust and whose code carries its prefix:
         # the file has a few mislabelled independent-sector rows (e.g. a Hull hospital under Leeds).
         sites = [
@@ -225,20 +237,8 @@ def build_rows(data_dir: Path) -> list[Row]:
         commissioner = p[14].strip()  # column 15: commissioner (sub-ICB) code
         if commissioner not in regions:
             regions.append(commissioner)
-        pc, lat, lon = located(p[9])
-        gp_rows.append(
-            Row(
-                code=p[0],
-                name=title_case(p[1]),
-                kind="gp_practice",
-                parent_code=commissioner,
-                address=join_address(p[4:9]),
-                postcode=pc,
-                latitude=lat,
-                longitude=lon,
-                is_open=p[12] == "A" and not p[11].strip(),
-            )
-        )
+        active = p[12] == "A"  # column 13: status
+        gp_rows.append(_ods_row(p, "gp_practice", located, commissioner, active=active))
     for commissioner in regions:
         name = COMMISSIONER_NAMES.get(commissioner, f"Commissioning area {commissioner}")
         rows.append(Row(code=commissioner, name=name, kind="region"))

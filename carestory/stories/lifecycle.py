@@ -162,6 +162,17 @@ def story_transition(
     )
 
 
+def story_update_keeping_state(*, story: Story, version: int, **fields: Any) -> None:
+    """Change ``fields`` of ``story`` without a transition (an edit): the state it was read in
+    is kept and checked in the database with ``version``, so an edit never lands on a story
+    that has moved on (ConflictError). Not audited here: the caller records its own event."""
+    if "status" in fields:
+        raise TypeError("A change of state is a transition: use story_transition")
+    update_if_version(
+        Story, pk=story.pk, expected_version=version, from_status=story.status, **fields
+    )
+
+
 #: The states in which someone may decide a story and edit its text (who: ``can_decide``).
 DECIDABLE: Final[tuple[str, ...]] = (_S.IN_MODERATION, _S.HELD)
 

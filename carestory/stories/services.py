@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -30,7 +31,6 @@ from carestory.automod.findings import findings_key, findings_to_json
 from carestory.lib.emails import email_problem, normalise_email
 from carestory.lib.errors import ConflictError, NotAllowed, Problems
 from carestory.lib.idempotency import create_once
-from carestory.lib.locking import update_if_version
 from carestory.lib.postcodes import MAX_STORED, PARSERS, Problem, parse
 from carestory.lib.screen_names import screen_name_problem
 from carestory.lib.text import normalise_text, word_count
@@ -40,7 +40,11 @@ from carestory.outbox.services import email_enqueue, job_enqueue
 from carestory.pagecache.invalidation import bump as page_cache_bump
 from carestory.services.models import Service
 from carestory.services.selectors import services_by_codes
-from carestory.stories.lifecycle import can_author_edit, story_transition
+from carestory.stories.lifecycle import (
+    can_author_edit,
+    story_transition,
+    story_update_keeping_state,
+)
 from carestory.stories.models import (
     AgeGroup,
     AuthorRole,
@@ -313,16 +317,28 @@ def _may_email_confirmation(author: User) -> bool:
     return waiting <= UNCONFIRMED_PER_DAY
 
 
-def _acknowledge(story: Story) -> None:
+def story_author_email(
+    story: Story, template: str, *, dedupe_key: str = "", **context: Any
+) -> None:
+    """Queue the email ``template`` to the story's author about their story, which it names by
+    the title they wrote (``original_title``; a moderator's public edit is not theirs).
+
+    One of each ``template`` per story (the key ``story-received:<id>`` for
+    ``story_received``) unless ``dedupe_key`` names another."""
     email_enqueue(
-        dedupe_key=f"story-received:{story.pk}",
+        dedupe_key=dedupe_key or f"{template.replace('_', '-')}:{story.pk}",
         to=story.author.email,
-        template="story_received",
-        context={
-            "story_title": story.original_title,
-            "screen_name": story.screen_name,
-            "my_stories_link": absolute_url("stories:my_story", story.public_id),
-        },
+        template=template,
+        context={"story_title": story.original_title, **context},
+    )
+
+
+def _acknowledge(story: Story) -> None:
+    story_author_email(
+        story,
+        "story_received",
+        screen_name=story.screen_name,
+        my_stories_link=absolute_url("stories:my_story", story.public_id),
     )
 
 
@@ -542,17 +558,15 @@ def story_author_edit(*, story: Story, author: User, title: str, body: str, vers
     title = problems.check(lambda: story_title_clean(title), default="")
     body = problems.check(lambda: story_text_clean(body), default="")
     problems.raise_any()
-    update_if_version(  # not a transition: the state is kept, and checked in the database
-        Story,
-        pk=story.pk,
-        expected_version=version,
-        from_status=story.status,
+    story_update_keeping_state(
+        story=story,
+        version=version,
+        checked_at=None,  # the new words are not checked yet
+        updated_at=timezone.now(),
         original_title=title,
         original_body=body,
         title=title,
         body=body,
-        checked_at=None,  # the new words are not checked yet
-        updated_at=timezone.now(),
     )
     StoryRevision.objects.create(
         story=story, kind=StoryRevision.Kind.AUTHOR_EDIT, editor=author, title=title, body=body

@@ -39,3 +39,12 @@ def require_can_change_services(story: Story, moderator: User) -> None:
 def require_status(obj: Story, *allowed: str) -> None:
     if obj.status not in allowed:
         raise ConflictError(obj.version)
+
+
+def require_may_decide(story: Story, moderator: User, *allowed: str) -> None:
+    """What a decision on ``story`` checks first, in this order: a moderator; the story still
+    in one of the ``allowed`` states it starts from (a conflict otherwise); one who may decide
+    on it (``require_can_decide``)."""
+    require_moderator(moderator)
+    require_status(story, *allowed)
+    require_can_decide(story, moderator)

@@ -15,11 +15,7 @@ from carestory.lib.errors import Problems
 from carestory.lib.text import clean_text
 from carestory.lib.urls import absolute_url
 from carestory.moderation.models import RejectionReason
-from carestory.moderation.services.checks import (
-    require_can_decide,
-    require_moderator,
-    require_status,
-)
+from carestory.moderation.services.checks import require_may_decide
 from carestory.moderation.services.claims import _NO_CLAIM, clean_note, moderator_note_add
 from carestory.moderation.services.edits import StoryEdit, _after_edit, _story_edit_fields
 from carestory.moderation.services.provider_review import (
@@ -27,9 +23,9 @@ from carestory.moderation.services.provider_review import (
     needs_provider_review,
 )
 from carestory.moderation.services.publication import _publish_now
-from carestory.outbox.services import email_enqueue
 from carestory.stories.lifecycle import DECIDABLE, story_transition
 from carestory.stories.models import Story
+from carestory.stories.services import story_author_email
 
 _S = Story.Status
 
@@ -37,14 +33,10 @@ MESSAGE_MAX_LENGTH = 4000
 
 
 def _signpost(story: Story) -> None:
-    email_enqueue(
-        dedupe_key=f"safeguarding-signpost:{story.pk}",
-        to=story.author.email,
-        template="safeguarding_signpost",
-        context={
-            "story_title": story.original_title,
-            "my_stories_link": absolute_url("stories:my_story", story.public_id),
-        },
+    story_author_email(
+        story,
+        "safeguarding_signpost",
+        my_stories_link=absolute_url("stories:my_story", story.public_id),
     )
 
 
@@ -58,9 +50,7 @@ def story_publish(*, story: Story, moderator: User, edit: StoryEdit, signpost: b
     ``signpost`` is safeguarding level 1: publish, and email the author support information.
     Returns the story's new status.
     """
-    require_moderator(moderator)
-    require_status(story, *DECIDABLE)
-    require_can_decide(story, moderator)
+    require_may_decide(story, moderator, *DECIDABLE)
     problems = Problems()
     problems.check(lambda: _check_rated(edit.criticality), default=None)
     fields, changes = _story_edit_fields(story=story, edit=edit, problems=problems)
@@ -123,9 +113,7 @@ def story_reject(
 ) -> None:
     """Reject the story with one of the reasons and a message to the author (both needed; the
     note is optional), all checked before anything changes."""
-    require_moderator(moderator)
-    require_status(story, *DECIDABLE)
-    require_can_decide(story, moderator)
+    require_may_decide(story, moderator, *DECIDABLE)
     problems = Problems()
     problems.check(lambda: _check_reason(reason), default=None)
     message = problems.check(lambda: _clean_message(message), default="")
@@ -146,14 +134,10 @@ def story_reject(
         reason=reason,
     )
     moderator_note_add(story=story, moderator=moderator, text=note)
-    email_enqueue(
-        dedupe_key=f"story-rejected:{story.pk}",
-        to=story.author.email,
-        template="story_rejected",
-        context={
-            "story_title": story.original_title,
-            "reason": RejectionReason(reason).label,
-            "message": message,
-            "my_stories_link": absolute_url("stories:my_story", story.public_id),
-        },
+    story_author_email(
+        story,
+        "story_rejected",
+        reason=RejectionReason(reason).label,
+        message=message,
+        my_stories_link=absolute_url("stories:my_story", story.public_id),
     )

@@ -18,17 +18,20 @@ from django.utils.translation import gettext as _
 from carestory.accounts.models import User
 from carestory.audit.services import audit_record
 from carestory.lib.errors import ConflictError, Problems
-from carestory.lib.locking import update_if_version
 from carestory.moderation.selectors import analyse_safely
 from carestory.moderation.services.checks import (
     require_can_change_services,
-    require_can_decide,
+    require_may_decide,
     require_moderator,
     require_status,
 )
 from carestory.moderation.services.claims import _claim, clean_note, moderator_note_add
 from carestory.services.models import Service
-from carestory.stories.lifecycle import DECIDABLE, SERVICES_CHANGEABLE
+from carestory.stories.lifecycle import (
+    DECIDABLE,
+    SERVICES_CHANGEABLE,
+    story_update_keeping_state,
+)
 from carestory.stories.models import (
     Criticality,
     Story,
@@ -156,13 +159,9 @@ def _after_edit(story: Story, moderator: User, fields: dict[str, Any], edit: Sto
 @transaction.atomic
 def story_moderate_save(*, story: Story, moderator: User, edit: StoryEdit) -> None:
     """Save the moderator's edits without deciding; saving refreshes the moderator's claim."""
-    require_moderator(moderator)
-    require_status(story, *DECIDABLE)
-    require_can_decide(story, moderator)
+    require_may_decide(story, moderator, *DECIDABLE)
     fields, changes = _story_edit_fields(story=story, edit=edit)
-    update_if_version(
-        Story, pk=story.pk, expected_version=edit.version, from_status=story.status, **fields
-    )
+    story_update_keeping_state(story=story, version=edit.version, **fields)
     _after_edit(story, moderator, fields, edit)
     audit_record(actor=moderator, action="story.edit", obj=story, changes=changes)
     _claim(story, moderator, timezone.now())
@@ -191,9 +190,7 @@ def story_suggestion_apply(
     since, it is a conflict; if the checks no longer make that suggestion, a validation error.
     Returns the field's new text.
     """
-    require_moderator(moderator)
-    require_status(story, *DECIDABLE)
-    require_can_decide(story, moderator)
+    require_may_decide(story, moderator, *DECIDABLE)
     if version != story.version:
         raise ConflictError(story.version)
     analysis = analyse_safely(title=story.title, body=story.body, public_id=story.public_id)
@@ -217,14 +214,7 @@ def story_suggestion_apply(
         title = _clean_title(_splice(title, start, end, finding.suggestion))
     else:
         body = _clean_body(_splice(body, start, end, finding.suggestion))
-    update_if_version(
-        Story,
-        pk=story.pk,
-        expected_version=version,
-        from_status=story.status,
-        title=title,
-        body=body,
-    )
+    story_update_keeping_state(story=story, version=version, title=title, body=body)
     _record_revision(story, moderator, {"title": title, "body": body})
     audit_record(
         actor=moderator,
@@ -247,7 +237,7 @@ def story_services_change(
     _check_services(services)
     old = sorted(story.services.values_list("code", flat=True))
     new = sorted({s.code for s in services})
-    update_if_version(Story, pk=story.pk, expected_version=version, from_status=story.status)
+    story_update_keeping_state(story=story, version=version)
     _replace_services(story, services)
     audit_record(
         actor=moderator, action="story.services", obj=story, changes={"services": [old, new]}

@@ -23,15 +23,15 @@ from carestory.lib.text import clean_text
 from carestory.lib.tokens import secret_link
 from carestory.moderation.models import AuthorQuestion
 from carestory.moderation.services.checks import (
-    require_can_decide,
+    require_may_decide,
     require_moderator,
     require_status,
 )
 from carestory.moderation.services.claims import _NO_CLAIM
 from carestory.moderation.services.edits import StoryEdit, _after_edit, _story_edit_fields
-from carestory.outbox.services import email_enqueue
 from carestory.stories.lifecycle import starts_from, story_transition
 from carestory.stories.models import Story
+from carestory.stories.services import story_author_email
 
 ANSWER_LINK_DAYS = 7
 QUESTION_MAX_LENGTH = 2000
@@ -56,9 +56,7 @@ def story_question_ask(
 ) -> AuthorQuestion:
     """Save the edits so far, put the story aside and email the author a single-use link to
     answer. The question and the answer are private (author and moderators only)."""
-    require_moderator(moderator)
-    require_status(story, *starts_from("story.question_ask"))
-    require_can_decide(story, moderator)
+    require_may_decide(story, moderator, *starts_from("story.question_ask"))
     problems = Problems()
     question = problems.check(lambda: _clean_question(question), default="")
     fields, changes = _story_edit_fields(story=story, edit=edit, problems=problems)
@@ -81,16 +79,13 @@ def story_question_ask(
     SignInToken.objects.filter(pk=token.pk).update(
         expires_at=timezone.now() + timedelta(days=ANSWER_LINK_DAYS)
     )
-    email_enqueue(
+    story_author_email(
+        story,
+        "moderation_question",
         dedupe_key=f"story-question:{asked.pk}",
-        to=story.author.email,
-        template="moderation_question",
-        context={
-            "story_title": story.original_title,
-            "question": question,
-            "link": secret_link("author_answer:answer", seed),
-            "days": ANSWER_LINK_DAYS,
-        },
+        question=question,
+        link=secret_link("author_answer:answer", seed),
+        days=ANSWER_LINK_DAYS,
     )
     return asked
 

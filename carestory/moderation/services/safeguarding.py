@@ -12,11 +12,7 @@ from django.utils.translation import gettext as _
 from carestory.accounts.models import User
 from carestory.lib.errors import Problems
 from carestory.lib.text import normalise_text
-from carestory.moderation.services.checks import (
-    require_can_decide,
-    require_moderator,
-    require_status,
-)
+from carestory.moderation.services.checks import require_may_decide
 from carestory.moderation.services.claims import _NO_CLAIM
 from carestory.moderation.services.edits import StoryEdit, _after_edit, _story_edit_fields
 from carestory.outbox.services import email_enqueue
@@ -41,9 +37,7 @@ def story_safeguarding_hold(*, story: Story, moderator: User, edit: StoryEdit) -
     Those emails carry the public version's title, the service names and what happens next:
     no author identity, no original text, no link (nothing about the story is public).
     """
-    require_moderator(moderator)
-    require_status(story, *starts_from("story.safeguarding_hold"))
-    require_can_decide(story, moderator)
+    require_may_decide(story, moderator, *starts_from("story.safeguarding_hold"))
     problems = Problems()
     problems.check(lambda: _check_concern(edit.note), default=None)
     fields, changes = _story_edit_fields(story=story, edit=edit, problems=problems)

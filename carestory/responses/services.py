@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime
+from typing import TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -44,6 +45,8 @@ MAX_RESPONSE_CHARS = 10_000
 MAX_CHANGE_DESCRIPTION_CHARS = 2_000
 RELEASE_JOB = "responses.release"
 RELEASE_ATTEMPTS = 3
+
+_Row = TypeVar("_Row", Response, AuthorReply)
 
 
 class EditWindowClosed(ValidationError):
@@ -100,6 +103,15 @@ def _form_reused(what: str) -> ValidationError:
         % {"what": what},
         code="form_reused",
     )
+
+
+def _made_for(existing: _Row, what: str, **expected: object) -> _Row:
+    """The row a form sent twice already made (``create_once``'s ``same``): answered with
+    itself when it has the ``expected`` values (the same writer, the same story or response),
+    refused with ``_form_reused`` when the key was used for something else."""
+    if any(getattr(existing, field) != value for field, value in expected.items()):
+        raise _form_reused(what)
+    return existing
 
 
 def _clean_change(change: str, change_description: str) -> str:
@@ -173,14 +185,10 @@ def response_post(
         Response,
         idempotency_key=idempotency_key,
         create=create,
-        same=lambda existing: _same_response(existing, story=story, responder=responder),
+        same=lambda existing: _made_for(
+            existing, _("response"), responder_id=responder.pk, story_id=story.pk
+        ),
     )
-
-
-def _same_response(existing: Response, *, story: Story, responder: User) -> Response:
-    if existing.responder_id != responder.pk or existing.story_id != story.pk:
-        raise _form_reused(_("response"))
-    return existing
 
 
 def reply_post(
@@ -210,14 +218,10 @@ def reply_post(
             body=body,
             idempotency_key=idempotency_key,
         ),
-        same=lambda existing: _same_reply(existing, response=response, author=author),
+        same=lambda existing: _made_for(
+            existing, _("reply"), author_id=author.pk, response_id=response.pk
+        ),
     )
-
-
-def _same_reply(existing: AuthorReply, *, response: Response, author: User) -> AuthorReply:
-    if existing.author_id != author.pk or existing.response_id != response.pk:
-        raise _form_reused(_("reply"))
-    return existing
 
 
 def responder_still_covers(*, response: Response) -> bool:
@@ -240,15 +244,26 @@ def _require_own_editable(*, response: Response, responder: User, now: datetime)
         raise EditWindowClosed(response)
 
 
-def _closed_or_conflict(response: Response, exc: ConflictError) -> Exception:
-    """After a failed conditional update: the window closed meanwhile (the release got there
-    first), or the response was changed elsewhere (another tab)."""
-    current = Response.objects.filter(pk=response.pk).first()
-    if current is None:
-        return NotAllowed()
-    if current.status != ModerationStatus.EDITABLE:
-        return EditWindowClosed(current)
-    return exc
+def _update_while_editable(response: Response, *, version: int, **fields: object) -> None:
+    """The responder's conditional update of their response (version and state checked, the
+    row locked on PostgreSQL). When it fails: EditWindowClosed if the window closed meanwhile
+    (the release got there first), NotAllowed if it is gone, else the ConflictError (changed
+    elsewhere, in another tab)."""
+    try:
+        update_if_version(
+            Response,
+            pk=response.pk,
+            expected_version=version,
+            from_status=ModerationStatus.EDITABLE,
+            **fields,
+        )
+    except ConflictError as exc:
+        current = Response.objects.filter(pk=response.pk).first()
+        if current is None:
+            raise NotAllowed() from exc
+        if current.status != ModerationStatus.EDITABLE:
+            raise EditWindowClosed(current) from exc
+        raise
 
 
 @transaction.atomic
@@ -278,19 +293,14 @@ def response_edit(
         changes["change"] = [response.change, change]
     if change_description != response.change_description:
         changes["change_description"] = "edited"
-    try:
-        update_if_version(
-            Response,
-            pk=response.pk,
-            expected_version=version,
-            from_status=ModerationStatus.EDITABLE,
-            original_body=body,
-            body=body,
-            change=change,
-            change_description=change_description,
-        )
-    except ConflictError as exc:
-        raise _closed_or_conflict(response, exc) from exc
+    _update_while_editable(
+        response,
+        version=version,
+        original_body=body,
+        body=body,
+        change=change,
+        change_description=change_description,
+    )
     audit_record(actor=responder, action="response.edit", obj=response, changes=changes)
     response.refresh_from_db()
     return response
@@ -304,17 +314,9 @@ def response_delete(
     (the audit log keeps only that it existed and was deleted, not its text)."""
     now = now or timezone.now()
     _require_own_editable(response=response, responder=responder, now=now)
-    try:
-        # Claim the row first (version + status checked, row locked on PostgreSQL), so a
-        # release racing with the delete either finishes first or finds nothing.
-        update_if_version(
-            Response,
-            pk=response.pk,
-            expected_version=version,
-            from_status=ModerationStatus.EDITABLE,
-        )
-    except ConflictError as exc:
-        raise _closed_or_conflict(response, exc) from exc
+    # Claim the row first, so a release racing with the delete either finishes first or
+    # finds nothing.
+    _update_while_editable(response, version=version)
     audit_record(
         actor=responder,
         action="response.delete",

@@ -83,6 +83,7 @@ _.help
 _.add_arguments
 _.dependencies
 _.Meta
+_.abstract
 _.constraints
 _.get_latest_by
 _.indexes

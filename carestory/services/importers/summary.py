@@ -71,10 +71,8 @@ class ImportSummary:
 
         s = self.services
         tense = "would be " if self.dry_run else ""
-        out.append(
-            f"Services {tense}added {s.added:,}, updated {s.updated:,}, closed {s.closed:,}, "
-            f"unchanged {s.unchanged:,}; rejected 0"
-        )
+        counts = _counts(added=s.added, updated=s.updated, closed=s.closed, unchanged=s.unchanged)
+        out.append(f"Services {tense}{counts}; rejected 0")
         if s.added_by_kind:
             kinds = ", ".join(f"{k} {n:,}" for k, n in sorted(s.added_by_kind.items()))
             out.append(f"  added by type: {kinds}")
@@ -90,10 +88,8 @@ class ImportSummary:
             )
         p = self.postcodes
         if p.added or p.updated or p.unchanged:
-            out.append(
-                f"Postcodes {tense}added {p.added:,}, updated {p.updated:,}, "
-                f"unchanged {p.unchanged:,}"
-            )
+            counts = _counts(added=p.added, updated=p.updated, unchanged=p.unchanged)
+            out.append(f"Postcodes {tense}{counts}")
         if self.located:
             parts = ", ".join(f"{how} {n:,}" for how, n in sorted(self.located.items()))
             out.append(f"Locations: {parts}")
@@ -103,6 +99,11 @@ class ImportSummary:
         if self.dry_run:
             out.append("Dry run: nothing was written.")
         return out
+
+
+def _counts(**counts: int) -> str:
+    """``added 1,204, updated 3``: each count after its name, in the order given."""
+    return ", ".join(f"{name} {n:,}" for name, n in counts.items())
 
 
 def _listing(entries: list[str], limit: int | None) -> list[str]:

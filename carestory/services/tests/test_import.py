@@ -632,6 +632,7 @@ def test_dry_run_reports_and_writes_nothing() -> None:
     assert Postcode.objects.count() == 0
     assert "Dry run: nothing was written." in summary.lines()
     assert any(line.startswith("Services would be added 32") for line in summary.lines())
+    assert "Postcodes would be added 59, updated 0, unchanged 0" in summary.lines()
 
 
 # --- The command and its progress bar --------------------------------------------------------
@@ -643,6 +644,7 @@ def test_command_prints_the_summary() -> None:
     call_command("import_ods", str(SMALL), stdout=out)
     text = out.getvalue()
     assert "Services added 32, updated 0, closed 0, unchanged 0; rejected 0" in text
+    assert "Postcodes added 59, updated 0, unchanged 0" in text
     assert "ods/succ.csv" in text and "not found, not imported" in text
 
     quiet = io.StringIO()

@@ -331,18 +331,29 @@ def service_rename(*, actor: User, service: Service, name: str) -> Service:
     return service
 
 
+def _require_outside(
+    service: Service, target: Service, field: str, itself: str, below: str
+) -> None:
+    """A move's new parent or a merge's survivor lies outside ``service``'s own subtree."""
+    if target.pk == service.pk:
+        raise ValidationError({field: itself})
+    if target.path.startswith(service.path):
+        raise ValidationError({field: below})
+
+
 @transaction.atomic
 def service_move(*, actor: User, service: Service, new_parent: Service) -> Service:
     """Move a service (and everything below it) under another parent in the same scope."""
     subs = _require(actor=actor, service=service, restructure=True)
     service = _locked(service)
     new_parent = _locked(new_parent)
-    if new_parent.pk == service.pk:
-        raise ValidationError({"parent": _("A service cannot be moved under itself")})
-    if new_parent.path.startswith(service.path):
-        raise ValidationError(
-            {"parent": _("A service cannot be moved under one of the services below it")}
-        )
+    _require_outside(
+        service,
+        new_parent,
+        "parent",
+        _("A service cannot be moved under itself"),
+        _("A service cannot be moved under one of the services below it"),
+    )
     if service.parent_id == new_parent.pk:
         raise ValidationError(
             {"parent": _("This service is already under %(name)s") % {"name": new_parent.name}}
@@ -403,16 +414,14 @@ def _clean_description(description: str) -> str:
 
 
 def _clean_website(website: str) -> str:
-    website = website.strip()
+    website = clean_text(
+        website,
+        field="website",
+        limit=WEBSITE_MAX,
+        too_long=_("The website address must be %(limit)s characters or fewer"),
+    )
     if not website:
         return ""
-    if len(website) > WEBSITE_MAX:
-        raise ValidationError(
-            {
-                "website": _("The website address must be %(max)s characters or fewer")
-                % {"max": WEBSITE_MAX}
-            }
-        )
     try:
         URLValidator(schemes=["http", "https"])(website)
     except ValidationError:
@@ -463,12 +472,13 @@ def service_merge(*, actor: User, service: Service, into: Service) -> MergeResul
     subs = _require(actor=actor, service=service, restructure=True)
     old = _locked(service)
     survivor = _locked(into)
-    if old.pk == survivor.pk:
-        raise ValidationError({"into": _("A service cannot be merged into itself")})
-    if survivor.path.startswith(old.path):
-        raise ValidationError(
-            {"into": _("A service cannot be merged into one of the services below it")}
-        )
+    _require_outside(
+        old,
+        survivor,
+        "into",
+        _("A service cannot be merged into itself"),
+        _("A service cannot be merged into one of the services below it"),
+    )
     if not survivor.is_open:
         raise ValidationError({"into": _("You cannot merge into a closed service")})
     _require_target(

@@ -25,6 +25,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -502,9 +503,29 @@ class FaultSmtp:
         with contextlib.suppress(Exception):
             self._controller.stop()
 
+    def __enter__(self) -> FaultSmtp:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
     def message_ids(self) -> list[str]:
         with self._lock:
             return [d.message_id for d in self.delivered]
+
+    def every_email_arrived(self, rows: list[tuple[str, str]]) -> Counter[str]:
+        """Check that each email queued as ``rows`` (from ``enqueue_emails``) arrived, at its
+        address, and nothing else did (a repeat carries the same Message-ID, never a new one);
+        how many times each Message-ID arrived."""
+        addressee = {expected_message_id(key): to for key, to in rows}
+        received = Counter(self.message_ids())
+        missing = set(addressee) - set(received)
+        assert not missing, f"{len(missing)} emails never arrived"
+        assert set(received) == set(addressee)
+        with self._lock:
+            for delivery in self.delivered:
+                assert delivery.to == (addressee[delivery.message_id],)
+        return received
 
 
 class _FaultHandler:

@@ -14,8 +14,6 @@ again while the worker is sending a batch through a slow SMTP server:
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
 
 from tests.faults.conftest import FaultDb
@@ -24,7 +22,6 @@ from tests.faults.harness import (
     Programs,
     app_env,
     enqueue_emails,
-    expected_message_id,
     wait_until,
 )
 
@@ -37,8 +34,7 @@ LEASE_SECONDS = 4
 def test_worker_survives_a_postgresql_restart_mid_batch_and_every_email_arrives(
     pg_db: FaultDb, programs: Programs
 ) -> None:
-    smtp = FaultSmtp("slow", delay=0.15).start()
-    try:
+    with FaultSmtp("slow", delay=0.15) as smtp:
         env = app_env(
             pg_db.url,
             EMAIL_PORT=smtp.port,
@@ -68,19 +64,10 @@ def test_worker_survives_a_postgresql_restart_mid_batch_and_every_email_arrives(
         )
         assert delivered_before_restart_done < EMAILS, "the batch finished before the crash"
 
-        expected = {expected_message_id(key): to for key, to in rows}
-        received = Counter(smtp.message_ids())
-        missing = set(expected) - set(received)
-        assert not missing, f"{len(missing)} emails never arrived"
-        # A repeat is the same email under the same Message-ID, never a new one.
-        assert set(received) == set(expected)
-        for delivery in smtp.delivered:
-            assert delivery.to == (expected[delivery.message_id],)
+        received = smtp.every_email_arrived(rows)
         statuses = dict(pg_db.rows("SELECT status, count(*) FROM outbox_outboxmessage GROUP BY 1"))
         assert statuses == {"sent": EMAILS}
         print(
             f"{EMAILS} emails, {sum(received.values())} deliveries, "
             f"{sum(1 for n in received.values() if n > 1)} delivered twice"
         )
-    finally:
-        smtp.stop()

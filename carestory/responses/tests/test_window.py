@@ -56,6 +56,13 @@ def post(world: World, story: Story, **overrides: Any) -> Response:
     return response_post(story=story, responder=world.responder, **fields)
 
 
+def post_signed_in(client: Client, world: World, story: Story) -> Response:
+    """The responder posts a response to ``story`` and stays signed in on ``client``."""
+    response = post(world, story)
+    client.force_login(world.responder)
+    return response
+
+
 def edit_url(response: Response) -> str:
     return reverse("responses:edit", args=[response.story.public_id, response.pk])
 
@@ -117,8 +124,7 @@ def test_the_sent_page_links_to_the_edit_page(
 def test_the_responder_edits_within_the_window(
     client: Client, world: World, story: Story, clock: time_machine.Traveller
 ) -> None:
-    response = post(world, story)
-    client.force_login(world.responder)
+    response = post_signed_in(client, world, story)
     clock.shift(timedelta(minutes=29, seconds=59))
 
     page = client.get(edit_url(response))
@@ -149,8 +155,7 @@ def test_the_responder_edits_within_the_window(
 def test_editing_after_the_window_is_refused_with_a_message_and_changes_nothing(
     client: Client, world: World, story: Story, clock: time_machine.Traveller
 ) -> None:
-    response = post(world, story)
-    client.force_login(world.responder)
+    response = post_signed_in(client, world, story)
     clock.shift(RESPONSE_EDIT_WINDOW)  # exactly at the end: already too late
 
     result = client.post(edit_url(response), edit_data(response))
@@ -190,8 +195,7 @@ def test_editing_after_release_is_refused(
 def test_bad_edits_are_refused_with_a_message(
     client: Client, world: World, story: Story, clock: time_machine.Traveller
 ) -> None:
-    response = post(world, story)
-    client.force_login(world.responder)
+    response = post_signed_in(client, world, story)
     for data, message in [
         (edit_data(response, body=""), "Enter your response"),
         (
@@ -260,8 +264,7 @@ def test_a_response_to_a_withdrawn_story_is_404(
 def test_the_responder_deletes_within_the_window(
     client: Client, world: World, story: Story, clock: time_machine.Traveller
 ) -> None:
-    response = post(world, story)
-    client.force_login(world.responder)
+    response = post_signed_in(client, world, story)
     clock.shift(timedelta(minutes=10))
 
     confirm = client.get(delete_url(response))
@@ -287,8 +290,7 @@ def test_the_responder_deletes_within_the_window(
 def test_deleting_after_the_window_is_refused(
     client: Client, world: World, story: Story, clock: time_machine.Traveller
 ) -> None:
-    response = post(world, story)
-    client.force_login(world.responder)
+    response = post_signed_in(client, world, story)
     clock.shift(timedelta(minutes=30, seconds=1))
     result = client.post(delete_url(response), {"version": "1"})
     assert result.status_code == 400

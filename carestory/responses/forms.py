@@ -4,12 +4,20 @@ by ``responses/services.py`` and its messages put on these fields by the view.""
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from carestory.lib.idempotency import IdempotentForm
 from carestory.lib.locking import VersionForm
 from carestory.responses.models import Response
+
+
+class Written(TypedDict):
+    body: str
+    change: str
+    change_description: str
 
 
 class _ResponseFields(forms.Form):
@@ -32,6 +40,13 @@ class _ResponseFields(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,  # required with a change, and its length: services._clean_change
     )
+
+    def written(self) -> Written:
+        """What the responder wrote, as ``response_post`` and ``response_edit`` take it."""
+        data = self.cleaned_data
+        return Written(
+            body=data["body"], change=data["change"], change_description=data["change_description"]
+        )
 
 
 class ResponseForm(_ResponseFields, IdempotentForm):

@@ -55,10 +55,8 @@ def respond(request: HttpRequest, public_id: str) -> HttpResponse:
             lambda: response_post(
                 story=story,
                 responder=user,
-                body=data["body"],
-                change=data["change"],
-                change_description=data["change_description"],
                 idempotency_key=data["idempotency_key"],
+                **form.written(),
             ),
             form,
         ).value
@@ -153,9 +151,7 @@ def edit(request: HttpRequest, public_id: str, pk: int) -> HttpResponse:
                         response=response,
                         responder=user,
                         version=data["version"],
-                        body=data["body"],
-                        change=data["change"],
-                        change_description=data["change_description"],
+                        **form.written(),
                     )
                 ),
                 form,

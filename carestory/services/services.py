@@ -18,6 +18,7 @@ Who may change a service:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
@@ -29,6 +30,7 @@ from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from carestory.accounts.models import User
 from carestory.audit.models import AuditEvent
@@ -41,6 +43,9 @@ from carestory.services.codes import CODE_MAX, code_well_formed
 from carestory.services.models import Service, ServiceRedirect
 from carestory.stories.models import StoryService
 from carestory.subscriptions.selectors import admin_scope_links, is_covered
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 NAME_MAX = 200
 DESCRIPTION_MAX = 5_000
@@ -331,8 +336,19 @@ def service_rename(*, actor: User, service: Service, name: str) -> Service:
     return service
 
 
+# What a move or a merge into the service's own subtree says: (itself, one below it).
+_MOVE_INSIDE = (
+    gettext_lazy("A service cannot be moved under itself"),
+    gettext_lazy("A service cannot be moved under one of the services below it"),
+)
+_MERGE_INSIDE = (
+    gettext_lazy("A service cannot be merged into itself"),
+    gettext_lazy("A service cannot be merged into one of the services below it"),
+)
+
+
 def _require_outside(
-    service: Service, target: Service, field: str, itself: str, below: str
+    service: Service, target: Service, field: str, itself: StrOrPromise, below: StrOrPromise
 ) -> None:
     """A move's new parent or a merge's survivor lies outside ``service``'s own subtree."""
     if target.pk == service.pk:
@@ -347,13 +363,7 @@ def service_move(*, actor: User, service: Service, new_parent: Service) -> Servi
     subs = _require(actor=actor, service=service, restructure=True)
     service = _locked(service)
     new_parent = _locked(new_parent)
-    _require_outside(
-        service,
-        new_parent,
-        "parent",
-        _("A service cannot be moved under itself"),
-        _("A service cannot be moved under one of the services below it"),
-    )
+    _require_outside(service, new_parent, "parent", *_MOVE_INSIDE)
     if service.parent_id == new_parent.pk:
         raise ValidationError(
             {"parent": _("This service is already under %(name)s") % {"name": new_parent.name}}
@@ -472,13 +482,7 @@ def service_merge(*, actor: User, service: Service, into: Service) -> MergeResul
     subs = _require(actor=actor, service=service, restructure=True)
     old = _locked(service)
     survivor = _locked(into)
-    _require_outside(
-        old,
-        survivor,
-        "into",
-        _("A service cannot be merged into itself"),
-        _("A service cannot be merged into one of the services below it"),
-    )
+    _require_outside(old, survivor, "into", *_MERGE_INSIDE)
     if not survivor.is_open:
         raise ValidationError({"into": _("You cannot merge into a closed service")})
     _require_target(

@@ -18,11 +18,11 @@ from carestory.services.codes import code_well_formed
 from carestory.services.importers.common import (
     ADDRESS_MAX,
     Parsed,
-    Rejection,
     RowError,
     Seen,
     ServiceRow,
     Tick,
+    built_rows,
     coordinates,
     fits,
     iso_date,
@@ -83,50 +83,44 @@ def read_carestory(path: Path, *, label: str, today: dt.date, tick: Tick) -> Par
     report = parsed.add_file(label)
     seen: Seen[str] = Seen()
     kinds = set(Service.Kind.values)
-    for line, cells in read_table(
-        path, COLUMNS, parsed=parsed, report=report, tick=tick, header=_header
-    ):
-        try:
-            code = _code(cells["code"], "code")
-            seen.add(code, line)
-            name = required_name(cells["name"], "name")
-            kind = cells["type"].lower()
-            if kind not in kinds:
-                raise RowError(f"type {cells['type']!r} is not one of {', '.join(sorted(kinds))}")
-            parent_code = _code(cells["parent_code"], "parent_code", optional=True)
-            if parent_code == code:
-                raise RowError(f"{code} cannot be its own parent")
-            region = cells["region"].lower()
-            if not REGION_PATTERN.match(region):
-                raise RowError(
-                    f"region {cells['region']!r} must be a site code of 2 to 8 letters "
-                    "(uk, ie, au ...)"
-                )
-            lat, lon = coordinates(cells["latitude"], cells["longitude"])
-            closed_on = iso_date(cells["closed_on"], "closed_on")
-            address = fits(" ".join(cells["address"].split()), "address", ADDRESS_MAX)
-            postcode = uk_postcode(cells["postcode"]) if region == "uk" else cells["postcode"]
-            fits(postcode, "postcode", MAX_STORED)
-        except RowError as exc:
-            parsed.rejections.append(Rejection(label, line, str(exc)))
-            continue
-        parsed.services.append(
-            ServiceRow(
-                code=code,
-                name=name,
-                kind=kind,
-                file=label,
-                line=line,
-                parent_code=parent_code,
-                address=address,
-                postcode=" ".join(postcode.upper().split()),
-                latitude=lat,
-                longitude=lon,
-                is_open=closed_on is None or closed_on > today,
-                closed_on=closed_on,
-                provider_review=True if kind in REVIEWED_KINDS else None,
-                region=region,
+
+    def service(line: int, cells: dict[str, str]) -> ServiceRow:
+        code = _code(cells["code"], "code")
+        seen.add(code, line)
+        name = required_name(cells["name"], "name")
+        kind = cells["type"].lower()
+        if kind not in kinds:
+            raise RowError(f"type {cells['type']!r} is not one of {', '.join(sorted(kinds))}")
+        parent_code = _code(cells["parent_code"], "parent_code", optional=True)
+        if parent_code == code:
+            raise RowError(f"{code} cannot be its own parent")
+        region = cells["region"].lower()
+        if not REGION_PATTERN.match(region):
+            raise RowError(
+                f"region {cells['region']!r} must be a site code of 2 to 8 letters (uk, ie, au ...)"
             )
+        lat, lon = coordinates(cells["latitude"], cells["longitude"])
+        closed_on = iso_date(cells["closed_on"], "closed_on")
+        address = fits(" ".join(cells["address"].split()), "address", ADDRESS_MAX)
+        postcode = uk_postcode(cells["postcode"]) if region == "uk" else cells["postcode"]
+        fits(postcode, "postcode", MAX_STORED)
+        return ServiceRow(
+            code=code,
+            name=name,
+            kind=kind,
+            file=label,
+            line=line,
+            parent_code=parent_code,
+            address=address,
+            postcode=" ".join(postcode.upper().split()),
+            latitude=lat,
+            longitude=lon,
+            is_open=closed_on is None or closed_on > today,
+            closed_on=closed_on,
+            provider_review=True if kind in REVIEWED_KINDS else None,
+            region=region,
         )
-        report.used += 1
+
+    rows = read_table(path, COLUMNS, parsed=parsed, report=report, tick=tick, header=_header)
+    parsed.services.extend(built_rows(rows, service, parsed=parsed, report=report))
     return parsed

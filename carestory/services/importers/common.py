@@ -10,7 +10,7 @@ import csv
 import datetime as dt
 import enum
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -246,6 +246,34 @@ class Seen(Generic[K]):
         if key in self.lines:
             raise RowError(f"{self.says.format(key)} is also on line {self.lines[key]}")
         self.lines[key] = line
+
+
+Cells = TypeVar("Cells")
+Made = TypeVar("Made")
+
+
+def built_rows(
+    rows: Iterable[tuple[int, Cells]],
+    build: Callable[[int, Cells], Made | None],
+    *,
+    parsed: Parsed,
+    report: FileReport,
+) -> Iterator[Made]:
+    """What ``build(line, cells)`` makes of each row, each one counted in ``report.used``.
+
+    A RowError from ``build`` refuses the row: a rejection at its line, under the report's name,
+    and reading goes on. None leaves the row out without one (``build`` says why with
+    ``report.skip``).
+    """
+    for line, cells in rows:
+        try:
+            made = build(line, cells)
+        except RowError as exc:
+            parsed.rejections.append(Rejection(report.name, line, str(exc)))
+            continue
+        if made is not None:
+            report.used += 1
+            yield made
 
 
 def _first_undecodable_line(path: Path) -> int:

@@ -23,6 +23,7 @@ from carestory.services.importers.common import (
     Seen,
     ServiceRow,
     Tick,
+    built_rows,
     coordinates,
     fits,
     integer,
@@ -88,28 +89,26 @@ def read_etr(path: Path, *, label: str, today: dt.date, tick: Tick) -> Parsed:
     parsed = Parsed()
     report = parsed.add_file(label)
     seen: Seen[str] = Seen()
-    for line, row in _records(path, parsed=parsed, report=report, tick=tick):
-        try:
-            code = _code(row[0])
-            seen.add(code, line)
-            ods_date(row[10], "open date (column 11)")
-            closed = ods_date(row[11], "close date (column 12)")
-            parsed.services.append(
-                ServiceRow(
-                    code=code,
-                    name=_name(row[1]),
-                    kind=Service.Kind.TRUST,
-                    file=label,
-                    line=line,
-                    address=_address(row[4:9]),
-                    postcode=uk_postcode(row[9]),
-                    is_open=closed is None or closed > today,
-                    closed_on=closed,
-                )
-            )
-            report.used += 1
-        except RowError as exc:
-            parsed.rejections.append(Rejection(label, line, str(exc)))
+
+    def trust(line: int, row: list[str]) -> ServiceRow:
+        code = _code(row[0])
+        seen.add(code, line)
+        ods_date(row[10], "open date (column 11)")
+        closed = ods_date(row[11], "close date (column 12)")
+        return ServiceRow(
+            code=code,
+            name=_name(row[1]),
+            kind=Service.Kind.TRUST,
+            file=label,
+            line=line,
+            address=_address(row[4:9]),
+            postcode=uk_postcode(row[9]),
+            is_open=closed is None or closed > today,
+            closed_on=closed,
+        )
+
+    rows = _records(path, parsed=parsed, report=report, tick=tick)
+    parsed.services.extend(built_rows(rows, trust, parsed=parsed, report=report))
     return parsed
 
 
@@ -121,43 +120,40 @@ def read_epraccur(path: Path, *, label: str, today: dt.date, tick: Tick) -> Pars
     seen: Seen[str] = Seen()
     regions: dict[str, ServiceRow] = {}
     dormant: list[str] = []
-    for line, row in _records(path, parsed=parsed, report=report, tick=tick):
-        try:
-            code = _code(row[0])
-            seen.add(code, line)
-            setting = integer(row[25], "prescribing setting (column 26)")
-            if setting != GP_PRACTICE_SETTING:
-                report.skip("prescribing setting is not 4 (GP practice)")
-                continue
-            status = row[12].strip().upper()
-            if status not in GP_STATUSES:
-                raise RowError(
-                    f"status (column 13) {row[12]!r} is not one of A, C, D or P "
-                    "(active, closed, dormant, proposed)"
-                )
-            if status == "P":
-                report.skip("status P (proposed, not open yet)")
-                continue
-            commissioner = _code(row[14], "commissioner (column 15)")
-            ods_date(row[10], "open date (column 11)")
-            closed = ods_date(row[11], "close date (column 12)")
-            is_open = status == "A" and (closed is None or closed > today)
-            practice = ServiceRow(
-                code=code,
-                name=_name(row[1]),
-                kind=Service.Kind.GP_PRACTICE,
-                file=label,
-                line=line,
-                parent_code=commissioner,
-                address=_address(row[4:9]),
-                postcode=uk_postcode(row[9]),
-                is_open=is_open,
-                closed_on=closed,
-                provider_review=True,
+
+    def gp_practice(line: int, row: list[str]) -> ServiceRow | None:
+        code = _code(row[0])
+        seen.add(code, line)
+        setting = integer(row[25], "prescribing setting (column 26)")
+        if setting != GP_PRACTICE_SETTING:
+            report.skip("prescribing setting is not 4 (GP practice)")
+            return None
+        status = row[12].strip().upper()
+        if status not in GP_STATUSES:
+            raise RowError(
+                f"status (column 13) {row[12]!r} is not one of A, C, D or P "
+                "(active, closed, dormant, proposed)"
             )
-        except RowError as exc:
-            parsed.rejections.append(Rejection(label, line, str(exc)))
-            continue
+        if status == "P":
+            report.skip("status P (proposed, not open yet)")
+            return None
+        commissioner = _code(row[14], "commissioner (column 15)")
+        ods_date(row[10], "open date (column 11)")
+        closed = ods_date(row[11], "close date (column 12)")
+        is_open = status == "A" and (closed is None or closed > today)
+        practice = ServiceRow(
+            code=code,
+            name=_name(row[1]),
+            kind=Service.Kind.GP_PRACTICE,
+            file=label,
+            line=line,
+            parent_code=commissioner,
+            address=_address(row[4:9]),
+            postcode=uk_postcode(row[9]),
+            is_open=is_open,
+            closed_on=closed,
+            provider_review=True,
+        )
         if status == "D":
             dormant.append(f"{code} (line {line})")
         region = regions.get(commissioner)
@@ -172,8 +168,10 @@ def read_epraccur(path: Path, *, label: str, today: dt.date, tick: Tick) -> Pars
                 mode=Mode.REGION,
             )
         region.is_open = region.is_open or is_open
-        parsed.services.append(practice)
-        report.used += 1
+        return practice
+
+    rows = _records(path, parsed=parsed, report=report, tick=tick)
+    parsed.services.extend(built_rows(rows, gp_practice, parsed=parsed, report=report))
     # Regions first: parents before children keeps the summary and the tree readable.
     parsed.services[:0] = list(regions.values())
     if dormant:
@@ -186,23 +184,22 @@ def read_successors(path: Path, *, label: str, tick: Tick) -> tuple[Parsed, dict
     parsed = Parsed()
     report = parsed.add_file(label)
     successors: dict[str, list[str]] = {}
-    records = _records(
+
+    def link(line: int, row: list[str]) -> tuple[str, str]:
+        old = _code(row[0], "organisation code (column 1)")
+        new = _code(row[1], "successor code (column 2)")
+        ods_date(row[3], "effective date (column 4)")
+        if old == new:
+            raise RowError(f"{old} is given as its own successor")
+        return old, new
+
+    rows = _records(
         path, parsed=parsed, report=report, tick=tick, columns=5, form="ODS successor file"
     )
-    for line, row in records:
-        try:
-            old = _code(row[0], "organisation code (column 1)")
-            new = _code(row[1], "successor code (column 2)")
-            ods_date(row[3], "effective date (column 4)")
-            if old == new:
-                raise RowError(f"{old} is given as its own successor")
-        except RowError as exc:
-            parsed.rejections.append(Rejection(label, line, str(exc)))
-            continue
+    for old, new in built_rows(rows, link, parsed=parsed, report=report):
         targets = successors.setdefault(old, [])
         if new not in targets:
             targets.append(new)
-        report.used += 1
     return parsed, successors
 
 
@@ -240,52 +237,52 @@ def read_nhs_hospitals(path: Path, *, label: str, tick: Tick) -> Parsed:
     report = parsed.add_file(label)
     seen_ids: Seen[int] = Seen("OrganisationID {}")
     by_code: dict[str, list[tuple[ServiceRow, bool, int]]] = {}
-    for line, cells in read_table(path, HOSPITAL_COLUMNS, parsed=parsed, report=report, tick=tick):
-        try:
-            org_id = integer(cells["OrganisationID"], "OrganisationID")
-            seen_ids.add(org_id, line)
-            code = _code(cells["OrganisationCode"], "OrganisationCode")
-            lat, lon = coordinates(cells["Latitude"], cells["Longitude"])
-            parent_code = cells["ParentODSCode"].upper()
-            if parent_code:
-                fits(parent_code, "ParentODSCode", CODE_MAX)
-            parent_name = cells["ParentName"]
-            site = ServiceRow(
-                code=code,
-                name=_name(cells["OrganisationName"], "OrganisationName"),
-                kind=Service.Kind.HOSPITAL,
-                file=label,
-                line=line,
-                parent_code=parent_code,
-                address=_address(
-                    [
-                        cells["Address1"],
-                        cells["Address2"],
-                        cells["Address3"],
-                        cells["City"],
-                        cells["County"],
-                    ]
-                ),
-                postcode=uk_postcode(cells["Postcode"]),
-                latitude=lat,
-                longitude=lon,
-                relocatable=True,
-                stand_in_name=(
-                    fits(
-                        title_case(parent_name) or f"Organisation {parent_code}",
-                        "ParentName",
-                        NAME_MAX,
-                    )
-                    if parent_code
-                    else ""
-                ),
-                stand_in_kind=stand_in_kind(parent_code) if parent_code else "",
-            )
-        except RowError as exc:
-            parsed.rejections.append(Rejection(label, line, str(exc)))
-            continue
-        nhs = cells["Sector"].lower() == "nhs sector"
-        by_code.setdefault(code, []).append((site, nhs, org_id))
+
+    def hospital(line: int, cells: dict[str, str]) -> tuple[ServiceRow, bool, int]:
+        org_id = integer(cells["OrganisationID"], "OrganisationID")
+        seen_ids.add(org_id, line)
+        code = _code(cells["OrganisationCode"], "OrganisationCode")
+        lat, lon = coordinates(cells["Latitude"], cells["Longitude"])
+        parent_code = cells["ParentODSCode"].upper()
+        if parent_code:
+            fits(parent_code, "ParentODSCode", CODE_MAX)
+        parent_name = cells["ParentName"]
+        site = ServiceRow(
+            code=code,
+            name=_name(cells["OrganisationName"], "OrganisationName"),
+            kind=Service.Kind.HOSPITAL,
+            file=label,
+            line=line,
+            parent_code=parent_code,
+            address=_address(
+                [
+                    cells["Address1"],
+                    cells["Address2"],
+                    cells["Address3"],
+                    cells["City"],
+                    cells["County"],
+                ]
+            ),
+            postcode=uk_postcode(cells["Postcode"]),
+            latitude=lat,
+            longitude=lon,
+            relocatable=True,
+            stand_in_name=(
+                fits(
+                    title_case(parent_name) or f"Organisation {parent_code}",
+                    "ParentName",
+                    NAME_MAX,
+                )
+                if parent_code
+                else ""
+            ),
+            stand_in_kind=stand_in_kind(parent_code) if parent_code else "",
+        )
+        return site, cells["Sector"].lower() == "nhs sector", org_id
+
+    rows = read_table(path, HOSPITAL_COLUMNS, parsed=parsed, report=report, tick=tick)
+    for site, nhs, org_id in built_rows(rows, hospital, parsed=parsed, report=report):
+        by_code.setdefault(site.code, []).append((site, nhs, org_id))
     for code, entries in by_code.items():
         # Prefer the NHS-sector entry, then the newest NHS website id.
         kept, _, _ = max(entries, key=lambda e: (e[1], e[2]))
@@ -296,6 +293,6 @@ def read_nhs_hospitals(path: Path, *, label: str, tick: Tick) -> Parsed:
             )
             for _ in entries[1:]:
                 report.skip("same site code as another row (merged into one service)")
+                report.used -= 1  # counted as used when read; merged into the row kept
         parsed.services.append(kept)
-        report.used += 1
     return parsed

@@ -16,10 +16,10 @@ from carestory.lib.postcodes import Kind, Problem, uk_parse
 from carestory.services.importers.common import (
     Parsed,
     PostcodeRow,
-    Rejection,
     RowError,
     Seen,
     Tick,
+    built_rows,
     number,
     read_table,
 )
@@ -62,17 +62,16 @@ def read_postcodes(path: Path, spec: PostcodeFile, *, label: str, tick: Tick) ->
     report = parsed.add_file(label)
     seen: Seen[str] = Seen("{}")
     columns = (spec.column, "latitude", "longitude")
-    for line, cells in read_table(path, columns, parsed=parsed, report=report, tick=tick):
-        try:
-            code = stored_code(cells[spec.column], spec.kind)
-            seen.add(code, line)
-            lat = number(cells["latitude"], "latitude", low=-90, high=90)
-            lon = number(cells["longitude"], "longitude", low=-180, high=180)
-            if lat is None or lon is None:
-                raise RowError("latitude and longitude are both needed")
-        except RowError as exc:
-            parsed.rejections.append(Rejection(label, line, str(exc)))
-            continue
-        parsed.postcodes.append(PostcodeRow(code, spec.kind, lat, lon))
-        report.used += 1
+
+    def postcode(line: int, cells: dict[str, str]) -> PostcodeRow:
+        code = stored_code(cells[spec.column], spec.kind)
+        seen.add(code, line)
+        lat = number(cells["latitude"], "latitude", low=-90, high=90)
+        lon = number(cells["longitude"], "longitude", low=-180, high=180)
+        if lat is None or lon is None:
+            raise RowError("latitude and longitude are both needed")
+        return PostcodeRow(code, spec.kind, lat, lon)
+
+    rows = read_table(path, columns, parsed=parsed, report=report, tick=tick)
+    parsed.postcodes.extend(built_rows(rows, postcode, parsed=parsed, report=report))
     return parsed

@@ -10,11 +10,11 @@ from carestory.lib.names import join_address
 from carestory.lib.osgrid import MAX_EASTING, MAX_NORTHING, grid_to_wgs84
 from carestory.services.importers.common import (
     Parsed,
-    Rejection,
     RowError,
     Seen,
     ServiceRow,
     Tick,
+    built_rows,
     fits,
     number,
     ods_date,
@@ -55,28 +55,25 @@ def read_boards(
     parsed = Parsed()
     report = parsed.add_file(label)
     seen: Seen[str] = Seen()
-    for line, cells in read_table(path, BOARD_COLUMNS, parsed=parsed, report=report, tick=tick):
-        try:
-            code = required_code(cells["HB"], "HB")
-            seen.add(code, line)
-            name = required_name(cells["HBName"], "HBName")
-            ods_date(cells["HBDateEnacted"], "HBDateEnacted")
-            archived = ods_date(cells["HBDateArchived"], "HBDateArchived")
-        except RowError as exc:
-            parsed.rejections.append(Rejection(label, line, str(exc)))
-            continue
-        parsed.services.append(
-            ServiceRow(
-                code=code,
-                name=name,
-                kind=Service.Kind.HEALTH_BOARD,
-                file=label,
-                line=line,
-                is_open=archived is None or archived > today,
-                closed_on=archived,
-            )
+
+    def health_board(line: int, cells: dict[str, str]) -> ServiceRow:
+        code = required_code(cells["HB"], "HB")
+        seen.add(code, line)
+        name = required_name(cells["HBName"], "HBName")
+        ods_date(cells["HBDateEnacted"], "HBDateEnacted")
+        archived = ods_date(cells["HBDateArchived"], "HBDateArchived")
+        return ServiceRow(
+            code=code,
+            name=name,
+            kind=Service.Kind.HEALTH_BOARD,
+            file=label,
+            line=line,
+            is_open=archived is None or archived > today,
+            closed_on=archived,
         )
-        report.used += 1
+
+    rows = read_table(path, BOARD_COLUMNS, parsed=parsed, report=report, tick=tick)
+    parsed.services.extend(built_rows(rows, health_board, parsed=parsed, report=report))
     successors: dict[str, list[str]] = {}
     current = [b for b in parsed.services if b.is_open]
     for board in parsed.services:
@@ -98,38 +95,36 @@ def read_scottish_hospitals(path: Path, *, label: str, tick: Tick) -> Parsed:
     parsed = Parsed()
     report = parsed.add_file(label)
     seen: Seen[str] = Seen()
-    for line, cells in read_table(path, HOSPITAL_COLUMNS, parsed=parsed, report=report, tick=tick):
-        try:
-            code = required_code(cells["Location"], "Location")
-            seen.add(code, line)
-            name = required_name(cells["LocationName"], "LocationName")
-            board = required_code(cells["HB"], "HB")
-            easting = number(cells["XCoordinate"], "XCoordinate", low=0, high=MAX_EASTING)
-            northing = number(cells["YCoordinate"], "YCoordinate", low=0, high=MAX_NORTHING)
-            if (easting is None) != (northing is None):
-                raise RowError("XCoordinate/YCoordinate: give both or neither")
-            lat = lon = None
-            if easting is not None and northing is not None:
-                lat, lon = grid_to_wgs84(easting, northing)
-                lat, lon = round(lat, 6), round(lon, 6)
-            site = ServiceRow(
-                code=code,
-                name=name,
-                kind=Service.Kind.HOSPITAL,
-                file=label,
-                line=line,
-                parent_code=board,
-                address=fits(join_address([cells["AddressLine"]], recase=False), "address", 300),
-                postcode=uk_postcode(cells["Postcode"]),
-                latitude=lat,
-                longitude=lon,
-                relocatable=True,
-                stand_in_name=SPECIAL_BOARDS.get(board, f"Health board {board}"),
-                stand_in_kind=Service.Kind.HEALTH_BOARD,
-            )
-        except RowError as exc:
-            parsed.rejections.append(Rejection(label, line, str(exc)))
-            continue
-        parsed.services.append(site)
-        report.used += 1
+
+    def hospital(line: int, cells: dict[str, str]) -> ServiceRow:
+        code = required_code(cells["Location"], "Location")
+        seen.add(code, line)
+        name = required_name(cells["LocationName"], "LocationName")
+        board = required_code(cells["HB"], "HB")
+        easting = number(cells["XCoordinate"], "XCoordinate", low=0, high=MAX_EASTING)
+        northing = number(cells["YCoordinate"], "YCoordinate", low=0, high=MAX_NORTHING)
+        if (easting is None) != (northing is None):
+            raise RowError("XCoordinate/YCoordinate: give both or neither")
+        lat = lon = None
+        if easting is not None and northing is not None:
+            lat, lon = grid_to_wgs84(easting, northing)
+            lat, lon = round(lat, 6), round(lon, 6)
+        return ServiceRow(
+            code=code,
+            name=name,
+            kind=Service.Kind.HOSPITAL,
+            file=label,
+            line=line,
+            parent_code=board,
+            address=fits(join_address([cells["AddressLine"]], recase=False), "address", 300),
+            postcode=uk_postcode(cells["Postcode"]),
+            latitude=lat,
+            longitude=lon,
+            relocatable=True,
+            stand_in_name=SPECIAL_BOARDS.get(board, f"Health board {board}"),
+            stand_in_kind=Service.Kind.HEALTH_BOARD,
+        )
+
+    rows = read_table(path, HOSPITAL_COLUMNS, parsed=parsed, report=report, tick=tick)
+    parsed.services.extend(built_rows(rows, hospital, parsed=parsed, report=report))
     return parsed

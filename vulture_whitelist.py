@@ -193,3 +193,7 @@ _.posts_delete  # bench/run.py runs it in a subprocess, by a string of code
 _.parse_source  # the automod dev set's source format; tests keep the .jsonl in step with it
 _.dataset_digest  # the synthetic data's determinism, checked by its tests
 _.word_diff  # moderation/diff.py's documented entry point, tested directly
+_.last_step  # MFADevice: written and compared by ORM keyword names (accounts/mfa.py)
+_.code_hash  # RecoveryCode: looked up by ORM keyword names (accounts/mfa.py)
+_.new_password1  # NewPasswordForm's fields, read through cleaned_data and the template
+_.new_password2

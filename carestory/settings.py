@@ -76,6 +76,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # A session made by an emailed link ends if its account is made staff or moderator.
     "carestory.accounts.middleware.LinkSessionGuardMiddleware",
+    # A password session owing its second factor (MFA) reaches only that step.
+    "carestory.accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",

@@ -28,3 +28,41 @@ class EmailForm(forms.Form):
     """An author asks for a sign-in link: just the address they told their story with."""
 
     email = email_field(help_text=_("The address you used when you told your story"))
+
+
+class CodeForm(forms.Form):
+    """A code from the authenticator app (or, at sign-in, a recovery code). The service says
+    whether it is right; the form only takes the text."""
+
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=32,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
+    )
+
+
+class PasswordResetForm(forms.Form):
+    email = email_field(help_text=_("The address you sign in with"))
+
+
+class NewPasswordForm(forms.Form):
+    """The new password twice; how strong it must be is the service's check."""
+
+    new_password1 = forms.CharField(
+        label=_("New password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    new_password2 = forms.CharField(
+        label=_("New password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean() or {}
+        first, second = cleaned.get("new_password1"), cleaned.get("new_password2")
+        if first and second and first != second:
+            self.add_error("new_password2", _("The two passwords are not the same"))
+        return cleaned

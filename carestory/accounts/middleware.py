@@ -1,4 +1,6 @@
-"""A session made by an emailed link ends if its account becomes a password account."""
+"""Sessions that are not yet, or no longer, what they were: a session made by an emailed link
+ends if its account becomes a password account; a password session still owing its second
+factor reaches only the second step."""
 
 from __future__ import annotations
 
@@ -7,8 +9,18 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import Resolver404, resolve, reverse
+from django.utils.http import urlencode
 
-from carestory.accounts.signin import SESSION_VIA_KEY
+from carestory.accounts.models import User
+from carestory.accounts.signin import (
+    MFA_ENROL,
+    MFA_NONE,
+    MFA_PENDING,
+    SESSION_MFA_KEY,
+    SESSION_VIA_KEY,
+)
 
 
 class LinkSessionGuardMiddleware:
@@ -28,7 +40,15 @@ class LinkSessionGuardMiddleware:
             user = request.user
             if via == "link" and user.is_authenticated and _password_flags(user):
                 logout(request)
+            elif via == "password" and isinstance(user, User) and _frozen(user):
+                logout(request)  # a membership was frozen since they signed in
         return self.get_response(request)
+
+
+def _frozen(user: User) -> bool:
+    from carestory.subscriptions.selectors import frozen_since_sign_in
+
+    return frozen_since_sign_in(user)
 
 
 def _password_flags(user: object) -> bool:
@@ -36,3 +56,46 @@ def _password_flags(user: object) -> bool:
         getattr(user, flag, False)
         for flag in ("is_staff", "is_superuser", "is_moderator", "is_senior_moderator")
     )
+
+
+# What a session still owing its second factor may open.
+SECOND_STEP_VIEWS = frozenset(
+    {"accounts:mfa_verify", "accounts:mfa_enrol", "accounts:sign_out", "accounts:staff_login"}
+)
+
+
+class SecondFactorMiddleware:
+    """A password session in ``verify`` or ``enrol`` (``accounts.signin``) is sent to that step
+    from any other page, the internal admin included, until it is done. A session that needed
+    no second step at sign-in (``none``) is checked again on each request, so someone made an
+    administrator or a moderator meanwhile must enrol before going on.
+
+    Sessions come only from ``accounts.signin`` (a test fails on any other ``login`` call), and
+    every password session there gets its state, so none escapes this check."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if settings.SESSION_COOKIE_NAME in request.COOKIES and isinstance(user, User):
+            state = request.session.get(SESSION_MFA_KEY)
+            if state == MFA_NONE and request.session.get(SESSION_VIA_KEY) == "password":
+                from carestory.accounts.mfa import mfa_required
+
+                if mfa_required(user):
+                    state = request.session[SESSION_MFA_KEY] = MFA_ENROL
+            if state in MFA_PENDING and _view_name(request) not in SECOND_STEP_VIEWS:
+                step = "accounts:mfa_enrol" if state == MFA_ENROL else "accounts:mfa_verify"
+                target = reverse(step)
+                if request.method == "GET":
+                    target += "?" + urlencode({"next": request.get_full_path()})
+                return redirect(target)
+        return self.get_response(request)
+
+
+def _view_name(request: HttpRequest) -> str | None:
+    try:
+        return resolve(request.path_info).view_name
+    except Resolver404:
+        return None

@@ -112,6 +112,7 @@ class SignInToken(models.Model):
         VERIFY_STORY = "verify_story", _("Confirm a story")
         SIGN_IN = "sign_in", _("Sign in")
         ANSWER_QUESTION = "answer_question", _("Answer a moderator's question")
+        PASSWORD_RESET = "password_reset", _("Choose a new password")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sign_in_tokens")
     purpose = models.CharField(max_length=20, choices=Purpose.choices)
@@ -139,3 +140,64 @@ class RateLimitBucket(models.Model):
 
     def __str__(self) -> str:
         return f"rate limit bucket {self.pk}: {self.hits}"
+
+
+class MFADevice(models.Model):
+    """A user's TOTP authenticator (``accounts/mfa.py``). One per user; ``confirmed_at`` is set
+    once a code from it has been typed back (until then it is an enrolment in progress).
+
+    ``last_step`` is the last TOTP time step accepted: a code of that step or an earlier one
+    is refused, so a code seen over someone's shoulder cannot be replayed. The secret is never
+    logged, audited or shown again after enrolment."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="mfa_device")
+    secret = models.CharField(max_length=64)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    last_step = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        state = "confirmed" if self.confirmed_at else "enrolling"
+        return f"authenticator of user {self.user_id} ({state})"
+
+
+class RecoveryCode(models.Model):
+    """One single-use recovery code, stored as an HMAC (``accounts/mfa.py``); shown once."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "code_hash"], name="recovery_code_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"recovery code {self.pk} of user {self.user_id}"
+
+
+class SecondFactorAttempt(models.Model):
+    """One code typed at the second sign-in step: the throttle's counts (``accounts/throttle``,
+    the same design as the password step's ``LoginAttempt``). Never holds the code."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "pending"
+        SUCCEEDED = "succeeded", "succeeded"
+        FAILED = "failed", "failed"
+        REFUSED = "refused", "refused (throttled)"
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    client_key = models.CharField(max_length=64)
+    trusted_device = models.BooleanField(default=False)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "at"]),
+            models.Index(fields=["client_key", "at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} second factor {self.outcome}"

@@ -12,7 +12,13 @@ fails if another one does).
 - ``password_login``: wraps both login views: 429 with Retry-After when the throttle refused,
   and the device cookie after a success.
 
-The session remembers how it was made (``SESSION_VIA_KEY``: "link" or "password").
+The session remembers how it was made (``SESSION_VIA_KEY``: "link" or "password") and, for a
+password sign-in, where it stands with the second factor (``SESSION_MFA_KEY``, set by
+``second_step_begin``): ``verify`` (enrolled: a code is due), ``enrol`` (MFA is required and the
+account has no authenticator yet), ``done`` (the code was given) or ``none`` (not needed). A
+session in ``verify`` or ``enrol`` is not fully signed in: ``accounts.middleware`` lets it reach
+only the second step's pages and sign-out. The device cookie of a sign-in that has a second
+step is set only once that step is done (``second_step_done``).
 """
 
 from __future__ import annotations
@@ -33,7 +39,9 @@ from django.utils.translation import ngettext
 from carestory.accounts.models import User
 from carestory.accounts.throttle import (
     DEVICE_COOKIE_MAX_AGE,
+    Device,
     LoginGate,
+    account_key,
     device_cookie_name,
     device_cookie_value,
     login_attempt_begin,
@@ -44,6 +52,9 @@ from carestory.lib.client import client_ip
 from carestory.lib.emails import MAX_EMAIL_LENGTH, normalise_email
 
 SESSION_VIA_KEY = "carestory_signed_in_via"
+SESSION_MFA_KEY = "carestory_second_factor"
+MFA_VERIFY, MFA_ENROL, MFA_DONE, MFA_NONE = "verify", "enrol", "done", "none"
+MFA_PENDING = (MFA_VERIFY, MFA_ENROL)
 _GATE_ATTRIBUTE = "_carestory_login_gate"
 _SUCCEEDED_ATTRIBUTE = "_carestory_login_succeeded"
 _BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -55,7 +66,44 @@ def session_start(request: HttpRequest, user: User, *, via: Literal["link", "pas
         return False
     login(request, user, backend=_BACKEND)
     request.session[SESSION_VIA_KEY] = via
+    if via == "password":
+        second_step_begin(request, user)
     return True
+
+
+def second_step_begin(request: HttpRequest, user: User) -> str:
+    """After a password: what the session still needs (``SESSION_MFA_KEY``)."""
+    from carestory.accounts.mfa import mfa_enrolled, mfa_required
+
+    if mfa_enrolled(user):
+        state = MFA_VERIFY
+    elif mfa_required(user):
+        state = MFA_ENROL
+    else:
+        state = MFA_NONE
+    request.session[SESSION_VIA_KEY] = "password"
+    request.session[SESSION_MFA_KEY] = state
+    return state
+
+
+def second_step_done(request: HttpRequest) -> None:
+    """The second factor was given (or an authenticator enrolled): fully signed in. The
+    session key changes, as at any change of privilege."""
+    request.session.cycle_key()
+    request.session[SESSION_MFA_KEY] = MFA_DONE
+
+
+def device_cookie_set(response: HttpResponseBase, *, device: Device | None, email: str) -> None:
+    """Remember this browser as one that finished a whole sign-in to this account."""
+    response.set_cookie(
+        device_cookie_name(),
+        device_cookie_value(device=device, account=account_key(email)),
+        max_age=DEVICE_COOKIE_MAX_AGE,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+        path="/",
+    )
 
 
 def throttled_message(seconds: int) -> str:
@@ -127,16 +175,11 @@ def password_login(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpR
         if not gate.allowed:
             response.status_code = 429
             response["Retry-After"] = str(gate.retry_after)
-        elif getattr(request, _SUCCEEDED_ATTRIBUTE, False):
-            response.set_cookie(
-                device_cookie_name(),
-                device_cookie_value(device=gate.device, account=gate.account),
-                max_age=DEVICE_COOKIE_MAX_AGE,
-                secure=settings.SESSION_COOKIE_SECURE,
-                httponly=True,
-                samesite="Lax",
-                path="/",
-            )
+        elif getattr(request, _SUCCEEDED_ATTRIBUTE, False) and isinstance(request.user, User):
+            # The admin's login view makes its own session: its second step is set here.
+            state = request.session.get(SESSION_MFA_KEY) or second_step_begin(request, request.user)
+            if state not in MFA_PENDING:
+                device_cookie_set(response, device=gate.device, email=request.user.email)
         return response
 
     return wrapper

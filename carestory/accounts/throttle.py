@@ -38,6 +38,7 @@ from django.db.models import Max, QuerySet
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from carestory.accounts.models import SecondFactorAttempt
 from carestory.audit.models import LoginAttempt
 from carestory.lib.client import network_key
 from carestory.lib.emails import normalise_email
@@ -108,7 +109,9 @@ class LoginGate:
     device: Device | None
 
 
-def _retry_after(rows: QuerySet[LoginAttempt], limit: int, span: timedelta) -> int | None:
+def _retry_after(
+    rows: QuerySet[LoginAttempt] | QuerySet[SecondFactorAttempt], limit: int, span: timedelta
+) -> int | None:
     """Seconds until ``rows`` (this attempt included) would hold at most ``limit`` - 1 others,
     or None if they are within the limit now."""
     times: list[datetime] = list(rows.order_by("-at").values_list("at", flat=True)[: limit + 1])
@@ -176,3 +179,65 @@ def login_attempt_finish(*, gate: LoginGate, succeeded: bool, user_id: int | Non
     outcome = _Outcome.SUCCEEDED if succeeded else _Outcome.FAILED
     LoginAttempt.objects.filter(pk=gate.attempt_id).update(outcome=outcome)
     logger.info("sign-in %s %s: user %s", gate.surface, outcome, user_id or "-")
+
+
+# The second step (a code after the password) ------------------------------------------------
+# The same design: (account, client) pairs, then the client across accounts. A browser is a
+# trusted device for the account only once it has finished a whole sign-in, second step
+# included (the device cookie is set then, ``signin``), so knowing the password does not make
+# a client trusted. Nothing counts per account alone: a person who has the right code can use
+# it from any client however many wrong codes others typed for their account elsewhere.
+
+MAX_CODE_FAILURES_PER_ACCOUNT_AND_CLIENT = 5
+MAX_CODE_FAILURES_PER_CLIENT = 20
+
+_CodeOutcome = SecondFactorAttempt.Outcome
+_CODE_COUNTED = (_CodeOutcome.PENDING, _CodeOutcome.FAILED)
+
+
+@dataclass(frozen=True)
+class SecondFactorGate:
+    attempt_id: int
+    allowed: bool
+    retry_after: int
+    device: Device | None
+
+
+def second_factor_begin(
+    *, user_id: int, email: str, ip: str | None, device_cookie: str | None
+) -> SecondFactorGate:
+    """Record a code attempt (pending) and decide whether its code may be checked."""
+    account = account_key(email)
+    device = device_read(device_cookie)
+    trusted = device is not None and account[:16] in device.accounts
+    if trusted and device is not None:
+        client = "device:" + hashlib.sha256(device.id.encode()).hexdigest()[:32]
+    else:
+        client = "ip:" + (network_key(ip) if ip else "unknown")
+    now = timezone.now()
+    attempt = SecondFactorAttempt.objects.create(
+        at=now, user_id=user_id, client_key=client, trusted_device=trusted
+    )
+    recent = SecondFactorAttempt.objects.filter(at__gte=now - WINDOW)
+    pair = recent.filter(user_id=user_id, client_key=client)
+    last_success = pair.filter(outcome=_CodeOutcome.SUCCEEDED).aggregate(last=Max("at"))["last"]
+    pair_failures = pair.filter(outcome__in=_CODE_COUNTED)
+    if last_success is not None:
+        pair_failures = pair_failures.filter(at__gt=last_success)
+    waits = [_retry_after(pair_failures, MAX_CODE_FAILURES_PER_ACCOUNT_AND_CLIENT, WINDOW)]
+    if not trusted:
+        by_client = recent.filter(client_key=client, outcome__in=_CODE_COUNTED)
+        waits.append(_retry_after(by_client, MAX_CODE_FAILURES_PER_CLIENT, WINDOW))
+    wait = max((w for w in waits if w is not None), default=0)
+    if wait:
+        SecondFactorAttempt.objects.filter(pk=attempt.pk).update(outcome=_CodeOutcome.REFUSED)
+        logger.info("second factor refused by the throttle: retry after %ss", wait)
+    return SecondFactorGate(
+        attempt_id=attempt.pk, allowed=not wait, retry_after=wait, device=device
+    )
+
+
+def second_factor_finish(*, gate: SecondFactorGate, succeeded: bool, user_id: int) -> None:
+    outcome = _CodeOutcome.SUCCEEDED if succeeded else _CodeOutcome.FAILED
+    SecondFactorAttempt.objects.filter(pk=gate.attempt_id).update(outcome=outcome)
+    logger.info("second factor %s: user %s", outcome, user_id)

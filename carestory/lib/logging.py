@@ -25,9 +25,9 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id
 REDACTED = "[redacted]"
 
 # The URL segment after one of these is a single-use secret (sign in, confirm a story, answer a
-# moderator). carestory/lib/tests/test_logging.py checks that every URL pattern with a token
-# parameter, and every view in lib.tokens.SECRET_LINK_VIEWS, is covered.
-TOKEN_URL_PREFIXES = ("sign-in", "verify", "answer")
+# moderator, choose a new password). carestory/lib/tests/test_logging.py checks that every URL
+# pattern with a token parameter, and every view in lib.tokens.SECRET_LINK_VIEWS, is covered.
+TOKEN_URL_PREFIXES = ("sign-in", "verify", "answer", "password-reset", "join")
 
 _TOKEN_URL = re.compile(
     r"((?:/|%2f)(?:" + "|".join(map(re.escape, TOKEN_URL_PREFIXES)) + r")(?:/|%2f))"

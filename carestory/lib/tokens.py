@@ -30,7 +30,13 @@ SECRET_LINK_KEY = "$secret_link"  # noqa: S105  (a dictionary key, not a secret)
 
 # Every view whose URL carries such a token. The outbox refuses a context string that contains
 # one of their paths, so a raw token cannot be queued by mistake.
-SECRET_LINK_VIEWS = ("stories:verify", "accounts:sign_in_confirm", "author_answer:answer")
+SECRET_LINK_VIEWS = (
+    "stories:verify",
+    "accounts:sign_in_confirm",
+    "author_answer:answer",
+    "accounts:password_reset_confirm",
+    "subscriptions:invitation_accept",
+)
 
 
 def new_link_seed() -> str:

@@ -45,6 +45,9 @@ PRIVATE_TABLES = frozenset(
         "django_migrations",
         "accounts_signintoken",
         "accounts_ratelimitbucket",
+        "accounts_mfadevice",  # staff MFA: no public page reads these three
+        "accounts_recoverycode",
+        "accounts_secondfactorattempt",
         "audit_auditevent",
         "audit_loginattempt",
         "outbox_outboxmessage",

@@ -131,14 +131,29 @@ def main(page: Any) -> Any:
 
 
 def staff_sign_in(page: Any, site: str, email: str) -> None:
-    """Sign in on the staff form with the test password; the page after it is checked too."""
+    """Sign in on the staff form with the test password, and for an account that needs MFA
+    (moderators, administrators) a code from its test authenticator (``tests/mfa.py``); the
+    pages after it are checked too."""
     from playwright.sync_api import expect
 
+    from carestory.accounts.mfa import mfa_required
+    from carestory.accounts.models import User
+    from tests.mfa import mfa_code, mfa_enrol
+
+    user = User.objects.get(email=email)
+    second_step = mfa_required(user)
+    if second_step:
+        mfa_enrol(user)
     visit(page, f"{site}/staff/login/")
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password").fill(TEST_PASSWORD)
     main(page).get_by_role("button", name="Sign in").click()
-    expect(page).not_to_have_url(re.compile(r"/staff/login/"))
+    if second_step:
+        expect(page).to_have_url(re.compile(r"/staff/mfa/code/"))
+        axe_check(page)
+        page.get_by_label("Code").fill(mfa_code(user))
+        main(page).get_by_role("button", name="Continue").click()
+    expect(page).not_to_have_url(re.compile(r"/staff/(login|mfa)/"))
     axe_check(page)
 
 

@@ -4,6 +4,7 @@ minutes after sending it."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -94,13 +95,25 @@ def respond(request: HttpRequest, public_id: str) -> HttpResponse:
     )
 
 
-def _own_response(request: HttpRequest, public_id: str, pk: int) -> tuple[Story, Response]:
+@dataclass(frozen=True)
+class _Own:
+    """The signed-in responder's own response to a published story, and whether its window is
+    still open (as read: the use case checks again)."""
+
+    user: User
+    story: Story
+    response: Response
+    editable: bool
+
+
+def _own_response(request: HttpRequest, public_id: str, pk: int) -> _Own:
     """The signed-in responder's own response to a published story; 404 for anyone else."""
     story = published_story_or_404(public_id)
-    response = response_get_own(pk=pk, story=story, responder=_user(request))
+    user = _user(request)
+    response = response_get_own(pk=pk, story=story, responder=user)
     if response is None:
         raise Http404
-    return story, response
+    return _Own(user, story, response, response_is_editable(response=response))
 
 
 def _in_window(action: Callable[[], object]) -> Callable[[], str]:
@@ -125,9 +138,8 @@ def _in_window(action: Callable[[], object]) -> Callable[[], str]:
 @require_http_methods(["GET", "POST"])
 def edit(request: HttpRequest, public_id: str, pk: int) -> HttpResponse:
     """Change the response within its window; afterwards the page says it is too late."""
-    story, response = _own_response(request, public_id, pk)
-    user = _user(request)
-    editable = response_is_editable(response=response)
+    own = _own_response(request, public_id, pk)
+    user, story, response, editable = own.user, own.story, own.response, own.editable
     posted = request.POST if request.method == "POST" and editable else None
     form = ResponseEditForm(
         posted,
@@ -195,9 +207,8 @@ def edit(request: HttpRequest, public_id: str, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def delete(request: HttpRequest, public_id: str, pk: int) -> HttpResponse:
     """Ask, then remove the response entirely; only within its window."""
-    story, response = _own_response(request, public_id, pk)
-    user = _user(request)
-    editable = response_is_editable(response=response)
+    own = _own_response(request, public_id, pk)
+    user, story, response, editable = own.user, own.story, own.response, own.editable
     form = VersionForm(
         request.POST if request.method == "POST" else None, initial={"version": response.version}
     )

@@ -18,7 +18,7 @@ Who may change a service:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
@@ -195,16 +195,6 @@ def _require(*, actor: User, service: Service, restructure: bool) -> set[int] | 
     return subs
 
 
-def _require_target(
-    *, actor: User, subs: set[int] | None, target: Service, field: str, message: str
-) -> None:
-    """The target (new parent, survivor) must be inside the same subscription's scope."""
-    if subs is None:
-        return
-    if not subs & _admin_subscriptions(user=actor, service=target, strictly_inside=False):
-        raise ValidationError({field: message})
-
-
 def _locked(service: Service) -> Service:
     """A fresh copy of the row, locked on PostgreSQL, so the path we rewrite is current."""
     return (
@@ -336,25 +326,51 @@ def service_rename(*, actor: User, service: Service, name: str) -> Service:
     return service
 
 
-# What a move or a merge into the service's own subtree says: (itself, one below it).
-_MOVE_INSIDE = (
+class _TargetWords(NamedTuple):
+    """What a move or a merge says when its target (new parent, survivor) will not do."""
+
+    itself: StrOrPromise
+    below: StrOrPromise
+    closed: StrOrPromise
+    not_ours: StrOrPromise
+
+
+_MOVE_TARGET = _TargetWords(
     gettext_lazy("A service cannot be moved under itself"),
     gettext_lazy("A service cannot be moved under one of the services below it"),
+    gettext_lazy("You cannot move a service under a closed service"),
+    gettext_lazy("You can only move it under a service that your organisation manages"),
 )
-_MERGE_INSIDE = (
+_MERGE_TARGET = _TargetWords(
     gettext_lazy("A service cannot be merged into itself"),
     gettext_lazy("A service cannot be merged into one of the services below it"),
+    gettext_lazy("You cannot merge into a closed service"),
+    gettext_lazy("You can only merge it into a service that your organisation manages"),
 )
 
 
-def _require_outside(
-    service: Service, target: Service, field: str, itself: StrOrPromise, below: StrOrPromise
+def _require_good_target(
+    *,
+    actor: User,
+    subs: set[int] | None,
+    service: Service,
+    target: Service,
+    field: str,
+    words: _TargetWords,
 ) -> None:
-    """A move's new parent or a merge's survivor lies outside ``service``'s own subtree."""
+    """A move's new parent or a merge's survivor lies outside ``service``'s own subtree, is
+    open, and is in the scope of a subscription the actor administers (``subs``; None: site
+    staff, anywhere)."""
     if target.pk == service.pk:
-        raise ValidationError({field: itself})
+        raise ValidationError({field: words.itself})
     if target.path.startswith(service.path):
-        raise ValidationError({field: below})
+        raise ValidationError({field: words.below})
+    if not target.is_open:
+        raise ValidationError({field: words.closed})
+    if subs is not None and not subs & _admin_subscriptions(
+        user=actor, service=target, strictly_inside=False
+    ):
+        raise ValidationError({field: words.not_ours})
 
 
 @transaction.atomic
@@ -363,19 +379,17 @@ def service_move(*, actor: User, service: Service, new_parent: Service) -> Servi
     subs = _require(actor=actor, service=service, restructure=True)
     service = _locked(service)
     new_parent = _locked(new_parent)
-    _require_outside(service, new_parent, "parent", *_MOVE_INSIDE)
     if service.parent_id == new_parent.pk:
         raise ValidationError(
             {"parent": _("This service is already under %(name)s") % {"name": new_parent.name}}
         )
-    if not new_parent.is_open:
-        raise ValidationError({"parent": _("You cannot move a service under a closed service")})
-    _require_target(
+    _require_good_target(
         actor=actor,
         subs=subs,
+        service=service,
         target=new_parent,
         field="parent",
-        message=_("You can only move it under a service that your organisation manages"),
+        words=_MOVE_TARGET,
     )
     old_parent_code = service.parent.code if service.parent is not None else ""
     moved = service_subtree_repath(service=service, parent=new_parent)
@@ -482,15 +496,8 @@ def service_merge(*, actor: User, service: Service, into: Service) -> MergeResul
     subs = _require(actor=actor, service=service, restructure=True)
     old = _locked(service)
     survivor = _locked(into)
-    _require_outside(old, survivor, "into", *_MERGE_INSIDE)
-    if not survivor.is_open:
-        raise ValidationError({"into": _("You cannot merge into a closed service")})
-    _require_target(
-        actor=actor,
-        subs=subs,
-        target=survivor,
-        field="into",
-        message=_("You can only merge it into a service that your organisation manages"),
+    _require_good_target(
+        actor=actor, subs=subs, service=old, target=survivor, field="into", words=_MERGE_TARGET
     )
     # Stories: drop links the survivor already has, then re-point the rest (no duplicates).
     StoryService.objects.filter(

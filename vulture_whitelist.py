@@ -193,6 +193,10 @@ _.posts_delete  # bench/run.py runs it in a subprocess, by a string of code
 _.parse_source  # the automod dev set's source format; tests keep the .jsonl in step with it
 _.dataset_digest  # the synthetic data's determinism, checked by its tests
 _.word_diff  # moderation/diff.py's documented entry point, tested directly
+_.author_role_labels  # templates/alerts/_summary.html
+_.event_labels  # templates/alerts/_summary.html
+_.digested_until  # read and written by its ORM keyword names (alerts/digests.py)
+_.alert_default_create  # a new responder's first alert: staff_add and invitations call it
 _.last_step  # MFADevice: written and compared by ORM keyword names (accounts/mfa.py)
 _.code_hash  # RecoveryCode: looked up by ORM keyword names (accounts/mfa.py)
 _.new_password1  # NewPasswordForm's fields, read through cleaned_data and the template

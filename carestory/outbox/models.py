@@ -44,6 +44,13 @@ class OutboxMessage(models.Model):
     # published"): a withdrawn story sends nothing more.
     guard = models.CharField(max_length=80, blank=True)
     guard_args = models.JSONField(default=dict, blank=True)
+    # Email: extra headers of this message (List-Unsubscribe...), JSON values like the context:
+    # a signed link is stored as its parts and signed when the email is sent.
+    headers = models.JSONField(default=dict, blank=True)
+    # Email: a registered function (``registry.register_refresh``) that makes the context again
+    # from what is true when the email is sent (a digest drops a withdrawn story); it may
+    # cancel the email when nothing is left to say.
+    refresh = models.CharField(max_length=80, blank=True)
     # Delivery bookkeeping
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -12,8 +12,11 @@ from typing import Any
 JobHandler = Callable[[dict[str, Any]], None]
 Guard = Callable[[dict[str, Any]], bool]
 
+Refresh = Callable[[dict[str, Any]], dict[str, Any] | None]
+
 _jobs: dict[str, JobHandler] = {}
 _guards: dict[str, Guard] = {}
+_refreshes: dict[str, Refresh] = {}
 
 
 class UnknownHandlerError(LookupError):
@@ -51,6 +54,29 @@ def register_guard(name: str) -> Callable[[Guard], Guard]:
         return fn
 
     return decorator
+
+
+def register_refresh(name: str) -> Callable[[Refresh], Refresh]:
+    """Register ``fn(context) -> context | None`` as refresh ``name``: called when the email is
+    sent, it returns the context to render (rebuilt from what is true now), or None to cancel
+    the email (nothing left to say)."""
+    _check_name(name)
+
+    def decorator(fn: Refresh) -> Refresh:
+        existing = _refreshes.get(name)
+        if existing is not None and existing is not fn:
+            raise ValueError(f"Outbox refresh {name!r} is already registered")
+        _refreshes[name] = fn
+        return fn
+
+    return decorator
+
+
+def get_refresh(name: str) -> Refresh:
+    try:
+        return _refreshes[name]
+    except KeyError:
+        raise UnknownHandlerError(f"No outbox refresh registered as {name!r}") from None
 
 
 def get_job(name: str) -> JobHandler:

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.conf import settings
+from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.validators import validate_email
@@ -36,7 +37,7 @@ from carestory.audit.services import audit_record
 from carestory.lib.tokens import SECRET_LINK_KEY, SECRET_LINK_VIEWS, token_from_seed
 from carestory.lib.urls import absolute_url
 from carestory.outbox.models import OutboxMessage
-from carestory.outbox.registry import get_guard, get_job
+from carestory.outbox.registry import get_guard, get_job, get_refresh
 
 if TYPE_CHECKING:
     from carestory.accounts.models import User
@@ -52,6 +53,12 @@ _Status = OutboxMessage.Status
 _Kind = OutboxMessage.Kind
 _random = secrets.SystemRandom()
 _DATETIME_KEY = "$datetime"
+_SIGNED_LINK_KEY = "$signed_link"
+# Headers the outbox sets itself, or that only the mail library may write.
+_RESERVED_HEADERS = frozenset(
+    {"message-id", "auto-submitted", "from", "to", "cc", "bcc", "subject", "date", "reply-to"}
+)
+_HEADER_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,60}$")
 _ADDRESS_RE = re.compile(r"[^\s@<>()\[\]'\",;:]+@[^\s@<>()\[\]'\",;:]+")
 
 
@@ -144,9 +151,30 @@ def _jsonable(value: Any, raw_token_link: re.Pattern[str]) -> Any:
     raise TypeError(f"Email context values must be JSON values, not {type(value).__name__}")
 
 
+def signed_link(view_name: str, *, salt: str, value: str) -> dict[str, list[str]]:
+    """A link to ``view_name`` whose one argument is ``value`` signed with the SECRET_KEY under
+    ``salt`` (``django.core.signing``), as an email's context or header may hold it: stored as
+    its parts (no working link in the database) and signed when the email is sent. The view
+    reads it back with ``signed_link_value``. For links that act on one thing without a sign-in
+    and may be used more than once (an alert's unsubscribe); a single-use link is a
+    ``lib.tokens.secret_link``."""
+    return {_SIGNED_LINK_KEY: [view_name, salt, value]}
+
+
+def signed_link_value(signed: str, *, salt: str) -> str | None:
+    """The value a ``signed_link`` carried, or None when the signature is not ours."""
+    try:
+        return signing.Signer(salt=salt).unsign(signed)
+    except signing.BadSignature:
+        return None
+
+
 def _expand_secret_links(value: Any) -> Any:
     """The stored context as the templates want it: secret links made, datetimes restored."""
     if isinstance(value, dict):
+        if set(value) == {_SIGNED_LINK_KEY}:
+            view_name, salt, signed_value = value[_SIGNED_LINK_KEY]
+            return absolute_url(view_name, signing.Signer(salt=salt).sign(signed_value))
         if set(value) == {SECRET_LINK_KEY}:
             if not isinstance(value[SECRET_LINK_KEY], list):
                 return "[link already sent]"  # the seed was forgotten when it was sent
@@ -169,6 +197,34 @@ def _without_secret_links(value: Any) -> Any:
     if isinstance(value, list):
         return [_without_secret_links(v) for v in value]
     return value
+
+
+def _checked_headers(headers: dict[str, Any]) -> dict[str, Any]:
+    """An email's extra headers as stored: a value is a string, or a list of parts (strings and
+    ``signed_link``s) joined when it is sent. No CR or LF can reach a header."""
+    checked: dict[str, Any] = {}
+    for name, value in headers.items():
+        if not _HEADER_NAME_RE.match(name) or name.lower() in _RESERVED_HEADERS:
+            raise ValueError(f"{name!r} cannot be an outbox email's extra header")
+        parts = value if isinstance(value, list) else [value]
+        for part in parts:
+            if isinstance(part, str) and ("\r" in part or "\n" in part):
+                raise ValueError("A header value must be on one line")
+            if not isinstance(part, str) and not (
+                isinstance(part, dict) and set(part) == {_SIGNED_LINK_KEY}
+            ):
+                raise TypeError("A header value is made of strings and signed links")
+        checked[name] = value
+    return checked
+
+
+def outbox_headers(message: OutboxMessage) -> dict[str, str]:
+    """The email's extra headers as sent: signed links signed, parts joined."""
+    headers: dict[str, str] = {}
+    for name, value in message.headers.items():
+        parts = value if isinstance(value, list) else [value]
+        headers[name] = "".join(str(_expand_secret_links(part)) for part in parts)
+    return headers
 
 
 @dataclass(frozen=True)
@@ -198,18 +254,24 @@ def email_enqueue(
     context: dict[str, Any],
     guard: str = "",
     guard_args: dict[str, Any] | None = None,
+    headers: dict[str, Any] | None = None,
+    refresh: str = "",
 ) -> OutboxMessage | None:
     """Queue an email; call inside the transaction that causes it.
 
     The email is rendered by the worker when it sends it (``outbox_render``); its templates
     must exist now and its context must be JSON values (links with a secret token as
-    ``lib.tokens.secret_link``). Returns the new row, or None when a row with this dedupe key
-    already exists.
+    ``lib.tokens.secret_link``, signed links as ``signed_link``). ``headers`` are extra
+    headers (see ``_checked_headers``); ``refresh`` names a registered function that makes
+    the context again at send time (``registry.register_refresh``). Returns the new row, or
+    None when a row with this dedupe key already exists.
     """
     _check_dedupe_key(dedupe_key)
     validate_email(to)
     if guard:
         get_guard(guard)
+    if refresh:
+        get_refresh(refresh)
     for suffix in ("subject.txt", "body.txt", "body.html"):
         get_template(f"emails/{template}_{suffix}")
     return _insert(
@@ -222,6 +284,8 @@ def email_enqueue(
             language=translation.get_language() or settings.LANGUAGE_CODE,
             guard=guard,
             guard_args=guard_args or {},
+            headers=_checked_headers(headers or {}),
+            refresh=refresh,
         )
     )
 
@@ -398,6 +462,7 @@ def _send_email(message: OutboxMessage, mail_connection: BaseEmailBackend | None
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[message.to_email],
             headers={
+                **outbox_headers(message),
                 "Message-ID": message_id_for(message.dedupe_key),
                 "Auto-Submitted": "auto-generated",
             },
@@ -458,6 +523,12 @@ def outbox_process(
         if message.guard and not get_guard(message.guard)(message.guard_args):
             _mark(message, "cancelled", status=_Status.CANCELLED)
             return
+        if message.refresh:
+            refreshed = get_refresh(message.refresh)(message.context)
+            if refreshed is None:
+                _mark(message, "cancelled", status=_Status.CANCELLED)
+                return
+            message.context = _jsonable(refreshed, _raw_token_link())
         if message.kind == _Kind.EMAIL:
             _send_email(message, connection)
         elif message.kind == _Kind.JOB:
@@ -614,6 +685,7 @@ def outbox_purge(*, now: datetime | None = None, batch: int = 500) -> int:
         total += OutboxMessage.objects.filter(id__in=ids, status__in=finished).update(
             to_email="",
             context={},
+            headers={},
             subject="",
             body_text="",
             body_html="",

@@ -2,17 +2,26 @@ from __future__ import annotations
 
 import pytest
 
-from carestory.alerts.services import alerts_story_published
+from carestory.alerts.services import alert_default_create, alerts_story_published
 from carestory.moderation.services.decisions import story_publish
 from carestory.moderation.services.edits import StoryEdit
 from carestory.outbox.models import OutboxMessage
 from carestory.outbox.services import outbox_drain
 from carestory.outbox.testing import SmtpSink
 from carestory.stories.services import story_withdraw
+from carestory.subscriptions.models import Membership
 from conftest import World
 from tests.factories import MembershipFactory, StoryFactory, SubscriptionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _story_alerts(alerts_cleared: None) -> None:
+    """Every responder and administrator has the alert the data migration gave the existing
+    ones (and a new one gets from ``alert_default_create``): new stories, immediately."""
+    for membership in Membership.objects.all():
+        alert_default_create(membership=membership)
 
 
 def test_alerts_go_to_responders_and_admins_in_scope_only(
@@ -55,6 +64,8 @@ def test_overlapping_scopes_alert_each_person_once(world: World) -> None:
     MembershipFactory(subscription=commissioner, user=world.responder, role="administrator")
     other = MembershipFactory(subscription=commissioner, role="responder").user
     MembershipFactory(subscription=commissioner, role="member", user=UserFactory(staff=True))
+    for membership in Membership.objects.filter(subscription=commissioner):
+        alert_default_create(membership=membership)  # the member's role gets none
     story = StoryFactory(published=True, services=[world.ward])
     alerts_story_published(story=story)
     to = sorted(OutboxMessage.objects.values_list("to_email", flat=True))

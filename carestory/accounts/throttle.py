@@ -121,10 +121,19 @@ def _retry_after(
     return max(1, math.ceil(wait))
 
 
-def login_attempt_begin(
-    *, email: str, ip: str | None, device_cookie: str | None, surface: str
-) -> LoginGate:
-    """Record an attempt (pending) and decide whether its password may be checked."""
+@dataclass(frozen=True)
+class _Who:
+    """Who is trying: the account's key, the client's key (the device, when the cookie names
+    one that has signed in to this account before; else the network), whether that device is
+    trusted, and the device the cookie names (if any)."""
+
+    account: str
+    client: str
+    trusted: bool
+    device: Device | None
+
+
+def _who(email: str, ip: str | None, device_cookie: str | None) -> _Who:
     account = account_key(email)
     device = device_read(device_cookie)
     trusted = device is not None and account[:16] in device.accounts
@@ -132,6 +141,15 @@ def login_attempt_begin(
         client = "device:" + hashlib.sha256(device.id.encode()).hexdigest()[:32]
     else:
         client = "ip:" + (network_key(ip) if ip else "unknown")
+    return _Who(account, client, trusted, device)
+
+
+def login_attempt_begin(
+    *, email: str, ip: str | None, device_cookie: str | None, surface: str
+) -> LoginGate:
+    """Record an attempt (pending) and decide whether its password may be checked."""
+    who = _who(email, ip, device_cookie)
+    account, client, trusted, device = who.account, who.client, who.trusted, who.device
     now = timezone.now()
     attempt = LoginAttempt.objects.create(
         at=now,
@@ -207,13 +225,8 @@ def second_factor_begin(
     *, user_id: int, email: str, ip: str | None, device_cookie: str | None
 ) -> SecondFactorGate:
     """Record a code attempt (pending) and decide whether its code may be checked."""
-    account = account_key(email)
-    device = device_read(device_cookie)
-    trusted = device is not None and account[:16] in device.accounts
-    if trusted and device is not None:
-        client = "device:" + hashlib.sha256(device.id.encode()).hexdigest()[:32]
-    else:
-        client = "ip:" + (network_key(ip) if ip else "unknown")
+    who = _who(email, ip, device_cookie)
+    client, trusted, device = who.client, who.trusted, who.device
     now = timezone.now()
     attempt = SecondFactorAttempt.objects.create(
         at=now, user_id=user_id, client_key=client, trusted_device=trusted

@@ -126,19 +126,24 @@ _.decided_at
 _.decided_by
 _.due_at
 _.edited_by_moderator
+_.first_read_at  # StoryRead (workspace): written by keyword, shown by templates
 _.email_hash
 _.last_error
+_.last_read_at
 _.lease_expires_at
 _.next_attempt_at
 _.provider_review_due_at
 _.purged_at
 _.sent_at
+_.started_at  # AnsweringMarker (workspace): written by keyword, compared by queries
 _.text_key
 _.token_hash
 _.trusted_device
 _.updated_at
 _.used_at
 # Choices: offered by forms and stored as values.
+_.POSITIVE  # StaffTag.Polarity (workspace)
+_.NEGATIVE
 _.AGE_16_24
 _.AGE_25_34
 _.AGE_35_44
@@ -201,3 +206,12 @@ _.last_step  # MFADevice: written and compared by ORM keyword names (accounts/mf
 _.code_hash  # RecoveryCode: looked up by ORM keyword names (accounts/mfa.py)
 _.new_password1  # NewPasswordForm's fields, read through cleaned_data and the template
 _.new_password2
+_.REGISTRATION  # Subscription.Level: a choice, stored as its value
+_.frozen_at  # Membership: compared by ORM keyword names (subscriptions/selectors.py)
+_.uploaded_by  # MemberUpload: written by keyword (subscriptions/services.py), read in the admin
+_.invited_by  # Invitation: written by keyword (subscriptions/services.py), read in the admin
+_.merged_into  # bulk.CheckedRow: stored as JSON, read by templates/subscriptions/upload_preview
+_.starts_on  # Subscription's term: compared by ORM keyword names (subscriptions/models.py)
+_.ends_on
+_.password1  # AcceptForm: read through cleaned_data and the template
+_.password2  # AcceptForm: compared in its clean(), read through cleaned_data and the template

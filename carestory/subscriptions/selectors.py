@@ -1,12 +1,21 @@
-"""Who may see and answer what: scope checks in one place."""
+"""Who may see and answer what: scope checks in one place.
+
+A subscription's term decides what its members may do (``models.in_term_q``/``readable_q``):
+responding and being alerted need it in term (``Membership.objects.in_term()``; alerts also
+need the full level, ``Subscription.has_full_level``), reading needs it readable (the term and
+30 days after).
+The administrator's pages open a subscription through ``subscription_administered``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.utils import timezone
+
 from carestory.accounts.models import User
+from carestory.lib.tokens import hash_token
 from carestory.services.models import Service
-from carestory.subscriptions.models import Membership, Subscription
+from carestory.subscriptions.models import Invitation, Membership, MemberUpload, Subscription
 
 
 def ancestor_ids_of(services: Iterable[Service]) -> set[int]:
@@ -35,7 +44,7 @@ def is_member_covering(*, user: User, services: Iterable[Service], roles: Iterab
     if not (user.is_authenticated and user.is_active):
         return False
     return (
-        Membership.objects.active()
+        Membership.objects.in_term()
         .filter(user=user, role__in=list(roles), subscription__scope__in=ancestor_ids_of(services))
         .exists()
     )
@@ -58,7 +67,12 @@ def admin_scope_links(*, user: User, service: Service) -> list[tuple[int, int]]:
 def memberships_for(*, user: User) -> list[Membership]:
     if not user.is_authenticated:
         return []
-    return list(Membership.objects.active().filter(user=user).select_related("subscription"))
+    return list(
+        Membership.objects.readable()
+        .filter(user=user)
+        .select_related("subscription")
+        .order_by("subscription__name", "pk")
+    )
 
 
 def membership_covering(
@@ -68,7 +82,7 @@ def membership_covering(
     if not user.is_authenticated:
         return None
     ids = ancestor_ids_of(services)
-    qs = Membership.objects.active().filter(user=user, subscription__scope__in=ids)
+    qs = Membership.objects.in_term().filter(user=user, subscription__scope__in=ids)
     if responders_only:
         qs = qs.can_respond()
     return qs.select_related("subscription").order_by("-role").first()
@@ -78,16 +92,17 @@ def scope_services_for(*, user: User) -> list[Service]:
     """The roots of the subtrees the user's active memberships cover."""
     return list(
         Service.objects.filter(
-            subscriptions__memberships__in=Membership.objects.active().filter(user=user)
+            subscriptions__memberships__in=Membership.objects.readable().filter(user=user)
         ).distinct()
     )
 
 
 def memberships_covering(*, services: Iterable[Service], roles: Iterable[str]) -> list[Membership]:
-    """Active members with one of these roles whose scope covers one of the services."""
+    """Active members with one of these roles whose subscription is in term and whose scope
+    covers one of the services."""
     ids = ancestor_ids_of(services)
     return list(
-        Membership.objects.active()
+        Membership.objects.in_term()
         .filter(role__in=list(roles), subscription__scope__in=ids)
         .select_related("user", "subscription")
         .distinct()
@@ -96,8 +111,99 @@ def memberships_covering(*, services: Iterable[Service], roles: Iterable[str]) -
 
 
 def alert_recipients_for(*, services: Iterable[Service]) -> list[Membership]:
-    """Responders and administrators whose scope covers one of the services."""
-    return memberships_covering(
-        services=services,
-        roles=[Membership.Role.RESPONDER, Membership.Role.ADMINISTRATOR],
+    """Responders and administrators whose scope covers one of the services, of in-term
+    subscriptions with the full level (``Membership.objects.alerted``)."""
+    return [
+        membership
+        for membership in memberships_covering(
+            services=services,
+            roles=[Membership.Role.RESPONDER, Membership.Role.ADMINISTRATOR],
+        )
+        if membership.subscription.has_full_level
+    ]
+
+
+# The administrator's pages ---------------------------------------------------------------------
+
+
+def may_administer(*, user: User, subscription: Subscription) -> bool:
+    """Site staff (the internal admin's users), or an active administrator of this subscription
+    while it may still be read. The one test the pages and the use cases ask."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    if user.is_staff or user.is_superuser:
+        return True
+    return (
+        Membership.objects.readable()
+        .filter(
+            user_id=user.pk, subscription_id=subscription.pk, role=Membership.Role.ADMINISTRATOR
+        )
+        .exists()
     )
+
+
+def subscription_administered(*, user: User, code: str) -> Subscription | None:
+    """The subscription with this code if ``user`` may administer it, else None (404)."""
+    subscription = Subscription.objects.filter(code=code).first()
+    if subscription is None or not may_administer(user=user, subscription=subscription):
+        return None
+    return subscription
+
+
+def active_membership(*, user: User, chosen: object) -> Membership | None:
+    """The membership the pages act on: the one whose subscription id is ``chosen`` (the
+    session's choice) if it is still readable, else the first (by organisation name)."""
+    memberships = memberships_for(user=user)
+    for membership in memberships:
+        if str(membership.subscription_id) == str(chosen):
+            return membership
+    return memberships[0] if memberships else None
+
+
+def members_of(*, subscription: Subscription) -> list[Membership]:
+    """Every member (frozen ones too) with their account and profile, by name."""
+    return list(
+        Membership.objects.filter(subscription=subscription)
+        .select_related("user", "user__staff_profile")
+        .order_by("user__full_name", "user__email", "pk")
+    )
+
+
+def member_of(*, subscription: Subscription, membership_id: int) -> Membership | None:
+    return (
+        Membership.objects.filter(subscription=subscription, pk=membership_id)
+        .select_related("user", "subscription")
+        .first()
+    )
+
+
+def invitations_pending(*, subscription: Subscription) -> list[Invitation]:
+    return list(
+        Invitation.objects.filter(
+            subscription=subscription,
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        ).order_by("email", "pk")
+    )
+
+
+def invitation_for_token(*, raw: str) -> Invitation | None:
+    """The invitation this link names, in any state (the page says which), or None."""
+    return (
+        Invitation.objects.filter(token_hash=hash_token(raw)).select_related("subscription").first()
+    )
+
+
+def member_upload_for(*, subscription: Subscription, upload_id: int) -> MemberUpload | None:
+    return MemberUpload.objects.filter(subscription=subscription, pk=upload_id).first()
+
+
+def frozen_since_sign_in(user: User) -> bool:
+    """Whether one of the user's memberships was frozen after they signed in: their session
+    ends (``accounts/middleware``). After signing in again they stay, with what their other
+    memberships allow."""
+    frozen = Membership.objects.filter(user_id=user.pk, is_active=False, frozen_at__isnull=False)
+    if user.last_login is not None:
+        frozen = frozen.filter(frozen_at__gt=user.last_login)
+    return frozen.exists()

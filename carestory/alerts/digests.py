@@ -20,6 +20,7 @@ from django.utils.text import Truncator
 
 from carestory.alerts.matching import alert_matches, story_facts
 from carestory.alerts.models import Alert
+from carestory.alerts.selectors import alerted_memberships
 from carestory.alerts.services import (
     criticality_label,
     response_events,
@@ -31,7 +32,6 @@ from carestory.outbox.services import email_enqueue
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.services.models import Service
 from carestory.stories.models import Story
-from carestory.subscriptions.models import Membership
 
 DIGEST_REFRESH = "alerts.digest"
 EXCERPT_WORDS = 60
@@ -141,7 +141,7 @@ def alerts_digests_send(*, now: datetime | None = None) -> int:
             Alert.objects.filter(
                 frequency=frequency,
                 is_active=True,
-                membership__in=Membership.objects.active(),
+                membership__in=alerted_memberships(),
             )
             .filter(Q(digested_until__isnull=True) | Q(digested_until__lt=end))
             .select_related("membership__user", "membership__subscription")
@@ -197,7 +197,7 @@ def digest_context(context: dict[str, Any]) -> dict[str, Any] | None:
     alert was switched off or deleted, the member frozen, or nothing is still published."""
     alert = (
         Alert.objects.filter(
-            pk=context["alert_id"], is_active=True, membership__in=Membership.objects.active()
+            pk=context["alert_id"], is_active=True, membership__in=alerted_memberships()
         )
         .select_related("membership__subscription")
         .prefetch_related("services")

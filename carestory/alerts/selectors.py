@@ -4,18 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db.models import QuerySet
+
 from carestory.accounts.models import User
 from carestory.alerts.models import Alert
 from carestory.services.models import Service
-from carestory.subscriptions.models import Membership
+from carestory.subscriptions.models import Membership, Subscription
 from carestory.subscriptions.selectors import memberships_covering
 
 
+def alerted_memberships() -> QuerySet[Membership]:
+    """Members who may be alerted: active, of a subscription in its term with the full level."""
+    return Membership.objects.in_term().filter(subscription__level=Subscription.Level.FULL)
+
+
 def alerts_candidates(*, services: Iterable[Service], frequency: str) -> list[Alert]:
-    """Switched-on alerts of ``frequency`` of every active member (any role) whose
-    subscription covers one of the services: ``matching.alert_matches`` then decides."""
+    """Switched-on alerts of ``frequency`` of every member (any role) who may be alerted (see
+    ``alerted_memberships``) whose subscription covers one of the services:
+    ``matching.alert_matches`` then decides."""
     covering = memberships_covering(services=services, roles=Membership.Role.values)
-    by_id = {m.pk: m for m in covering}
+    by_id = {m.pk: m for m in covering if m.subscription.has_full_level}
     alerts = list(
         Alert.objects.filter(membership_id__in=list(by_id), is_active=True, frequency=frequency)
         .prefetch_related("services", "tags")

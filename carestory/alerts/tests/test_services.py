@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
+from carestory.alerts.digests import alerts_digests_send, digest_period
 from carestory.alerts.models import Alert
 from carestory.alerts.services import (
     AlertChoice,
@@ -188,3 +191,21 @@ def test_responses_and_change_claims_and_replies(world: World) -> None:
     )
     text = str(message.context)
     assert "New chairs" in text and "ZZ9 9ZZ" not in text and story.author.email not in text
+
+
+def test_only_subscriptions_in_term_with_the_full_level_are_alerted(world: World) -> None:
+    alert_for(world.member, world.subscription)
+    alert_for(world.responder, world.subscription, frequency="daily")
+    story = StoryFactory(published=True, services=[world.ward])
+    yesterday = digest_period("daily", timezone.now())[0] + timedelta(hours=1)
+    StoryFactory(published=True, services=[world.ward], published_at=yesterday)
+    type(world.subscription).objects.filter(pk=world.subscription.pk).update(level="registration")
+    assert alerts_story_published(story=story) == 0
+    type(world.subscription).objects.filter(pk=world.subscription.pk).update(
+        level="full", ends_on=date(2020, 1, 1)
+    )
+    assert alerts_story_published(story=story) == 0
+    assert alerts_digests_send() == 0
+    type(world.subscription).objects.filter(pk=world.subscription.pk).update(ends_on=None)
+    assert alerts_story_published(story=story) == 1
+    assert alerts_digests_send() == 1

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "carestory.moderation",
     "carestory.responses",
     "carestory.alerts",
+    "carestory.workspace",
     "carestory.outbox",
     "carestory.api",
     "carestory.reports",

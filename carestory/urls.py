@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("carestory.accounts.urls")),
     path("", include("carestory.responses.urls")),
     path("", include("carestory.subscriptions.urls")),
+    path("staff/", include("carestory.workspace.urls")),
     path("staff/alerts/", include("carestory.alerts.urls")),
     path("services/", include("carestory.services.urls")),
     path("manage/services/", include("carestory.services.urls_manage")),

@@ -1,0 +1,413 @@
+"""Reads of the staff workspace: the stories in a member's scope, filtered, by keyset; a story's
+progress for their organisations; who read it, who is answering, the staff tags they may see.
+
+Scope: every active membership of the user (its subscription's subtrees). A story outside it,
+or not published, is ``None`` here and 404 in the views.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Concat
+from django.utils import timezone
+
+from carestory.accounts.models import User
+from carestory.outbox.models import OutboxMessage
+from carestory.responses.models import Response
+from carestory.services.models import Service
+from carestory.stories.models import Story, StoryQuerySet, StoryService, StoryTag
+from carestory.stories.selectors import story_get_published
+from carestory.subscriptions.models import Membership
+from carestory.subscriptions.selectors import memberships_for, scope_services_for
+from carestory.workspace.models import (
+    ANSWERING_FOR,
+    AnsweringMarker,
+    Progress,
+    SavedSearch,
+    StaffTag,
+    StoryRead,
+)
+
+# The dedupe key of a story alert's email, as alerts/services.alerts_story_published writes it:
+# f"staff-alert:story:{story.pk}:{user_id}". "Heard" is one such row, queued or sent, for a
+# person in the organisation: an exact match on the outbox's unique key, per member.
+STORY_ALERT_KEY = "staff-alert:story:"
+STAFF_TAG_CHOICES = 500
+_ALERTED = [
+    OutboxMessage.Status.PENDING,
+    OutboxMessage.Status.SENDING,
+    OutboxMessage.Status.SENT,
+]
+
+# What a staff list or page shows of a story: never the author's email, postcode, age group or
+# original words (invariant 1).
+_STAFF_COLUMNS = (
+    "public_id",
+    "status",
+    "screen_name",
+    "author_role",
+    "title",
+    "body",
+    "criticality",
+    "published_at",
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a member of staff may see: the roots of their subtrees and their organisations."""
+
+    user: User
+    roots: list[Service]
+    subscription_ids: list[int]
+
+    def services(self) -> QuerySet[Service]:
+        return Service.objects.subtrees_of(self.roots)
+
+    def covers(self, service: Service) -> bool:
+        root_ids = {r.pk for r in self.roots}
+        return any(pk in root_ids for pk in service.ancestor_ids())
+
+    def can_respond(self) -> bool:
+        return (
+            Membership.objects.in_term()
+            .can_respond()
+            .filter(user_id=self.user.pk, subscription_id__in=self.subscription_ids)
+            .exists()
+        )
+
+
+def workspace_scope(*, user: User) -> Scope:
+    """The user's scope over all their memberships that may read (active, in term or in the
+    30 days after it: ``Membership.objects.readable``); empty for anyone else."""
+    if not (user.is_authenticated and user.is_active):
+        return Scope(user=user, roots=[], subscription_ids=[])
+    subscription_ids = sorted(m.subscription_id for m in memberships_for(user=user))
+    return Scope(user=user, roots=scope_services_for(user=user), subscription_ids=subscription_ids)
+
+
+def _in_scope(scope: Scope, services: QuerySet[Service] | None = None) -> Q:
+    ids = services if services is not None else scope.services()
+    return Q(pk__in=StoryService.objects.filter(service__in=ids).values("story"))
+
+
+def _colleagues(scope: Scope) -> QuerySet[Membership]:
+    return Membership.objects.filter(subscription_id__in=scope.subscription_ids)
+
+
+def _progress(scope: Scope) -> Case:
+    """The story's progress for the scope's organisations (the highest stage reached)."""
+    responses = Response.objects.published().filter(
+        story=OuterRef("pk"), subscription_id__in=scope.subscription_ids
+    )
+    change = responses.filter(change__in=[Response.Change.PLANNED, Response.Change.MADE])
+    read = StoryRead.objects.filter(
+        story=OuterRef("pk"), user_id__in=_colleagues(scope).values("user_id")
+    )
+    alerted = (
+        _colleagues(scope)
+        .annotate(
+            alert_key=Concat(
+                Value(STORY_ALERT_KEY),
+                OuterRef("pk"),
+                Value(":"),
+                F("user_id"),
+                output_field=CharField(),
+            )
+        )
+        .filter(
+            Exists(
+                OutboxMessage.objects.filter(dedupe_key=OuterRef("alert_key"), status__in=_ALERTED)
+            )
+        )
+    )
+    return Case(
+        When(Exists(change), then=Value(Progress.CHANGE)),
+        When(Exists(responses), then=Value(Progress.RESPONDED)),
+        When(Exists(read), then=Value(Progress.READ)),
+        When(Exists(alerted), then=Value(Progress.HEARD)),
+        default=Value(Progress.UNHEARD),
+        output_field=IntegerField(),
+    )
+
+
+# --- The list ------------------------------------------------------------------------------
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CURSOR = re.compile(r"^(n|\d)\.(\d{1,19})\.(\d{1,19})$")
+
+
+class Sort:
+    NEWEST = "newest"
+    CRITICAL = "critical"
+
+
+@dataclass(frozen=True)
+class WorkspaceCursor:
+    """A position in either order: (criticality, published_at, id); ``n`` for no rating."""
+
+    criticality: int | None
+    published_at: datetime
+    id: int
+
+    @classmethod
+    def of(cls, story: Story) -> WorkspaceCursor:
+        assert story.published_at is not None
+        return cls(criticality=story.criticality, published_at=story.published_at, id=story.pk)
+
+    def encode(self) -> str:
+        micros = (self.published_at - _EPOCH) // timedelta(microseconds=1)
+        rating = "n" if self.criticality is None else str(self.criticality)
+        return f"{rating}.{micros}.{self.id}"
+
+    @classmethod
+    def decode(cls, value: str) -> WorkspaceCursor:
+        """Raises ValueError for anything that is not a cursor this code made."""
+        match = _CURSOR.match(value.strip())
+        if match is None:
+            raise ValueError("not a workspace cursor")
+        rating, micros, pk = match.group(1), int(match.group(2)), int(match.group(3))
+        if pk >= 2**63:
+            raise ValueError("not a workspace cursor")
+        try:
+            published_at = _EPOCH + timedelta(microseconds=micros)
+        except OverflowError:
+            raise ValueError("not a workspace cursor") from None
+        return cls(None if rating == "n" else int(rating), published_at, pk)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The workspace's filters, already checked (``services.workspace_filters_clean``)."""
+
+    service: Service | None = None
+    published_from: date | None = None
+    published_to: date | None = None
+    min_criticality: int | None = None
+    tags: list[str] = field(default_factory=list)
+    staff_tags: list[str] = field(default_factory=list)
+    answered: bool | None = None
+    read: bool | None = None
+    progress: int | None = None
+    sort: str = Sort.NEWEST
+
+
+@dataclass(frozen=True)
+class WorkspacePage:
+    stories: list[Story]
+    older: WorkspaceCursor | None  # pass as ``after`` for the next page, if there is one
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _after(cursor: WorkspaceCursor, sort: str) -> Q:
+    """The stories after ``cursor`` in the order ``sort`` (NULL ratings last)."""
+    at, pk = cursor.published_at, cursor.id
+    later = Q(published_at__lt=at) | Q(published_at=at, pk__lt=pk)
+    if sort != Sort.CRITICAL:
+        return later
+    if cursor.criticality is None:
+        return Q(criticality__isnull=True) & later
+    c = cursor.criticality
+    return Q(criticality__lt=c) | Q(criticality__isnull=True) | (Q(criticality=c) & later)
+
+
+def _filtered(scope: Scope, filters: Filters) -> StoryQuerySet:
+    qs = Story.objects.published().filter(_in_scope(scope))
+    if filters.service is not None:
+        qs = qs.filter(_in_scope(scope, Service.objects.subtree_of(filters.service)))
+    if filters.published_from is not None:
+        qs = qs.filter(published_at__gte=_day_start(filters.published_from))
+    if filters.published_to is not None:
+        qs = qs.filter(published_at__lt=_day_start(filters.published_to + timedelta(days=1)))
+    if filters.min_criticality is not None:
+        qs = qs.filter(criticality__gte=filters.min_criticality)
+    if filters.tags:
+        qs = qs.filter(pk__in=StoryTag.objects.filter(tag__slug__in=filters.tags).values("story"))
+    if filters.staff_tags:
+        visible = staff_tags_visible_q(scope)
+        tagged = StaffTag.objects.filter(visible, slug__in=filters.staff_tags)
+        qs = qs.filter(pk__in=tagged.values("story"))
+    if filters.answered is not None:
+        answered = Exists(Response.objects.published().filter(story=OuterRef("pk")))
+        qs = qs.filter(answered if filters.answered else ~answered)
+    if filters.read is not None:
+        mine = Exists(StoryRead.objects.filter(story=OuterRef("pk"), user_id=scope.user.pk))
+        qs = qs.filter(mine if filters.read else ~mine)
+    if filters.progress is not None:
+        qs = qs.alias(progress_filter=_progress(scope)).filter(progress_filter=filters.progress)
+    return qs
+
+
+def _for_list(qs: StoryQuerySet, scope: Scope) -> StoryQuerySet:
+    """Staff columns only; services and tags prefetched; per row (after the LIMIT): the
+    published response count, read by me, and the progress."""
+    published_responses = (
+        Response.objects.published()
+        .filter(story=OuterRef("pk"))
+        .order_by()
+        .values("story")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        qs.only(*_STAFF_COLUMNS)
+        .prefetch_related(
+            "services__parent",
+            Prefetch("story_tags", queryset=StoryTag.objects.select_related("tag")),
+        )
+        .annotate(
+            published_response_count=Coalesce(
+                Subquery(published_responses, output_field=IntegerField()), Value(0)
+            ),
+            read_by_me=Exists(
+                StoryRead.objects.filter(story=OuterRef("pk"), user_id=scope.user.pk)
+            ),
+            progress=_progress(scope),
+        )
+    )
+
+
+def workspace_page(
+    *, scope: Scope, filters: Filters, after: WorkspaceCursor | None = None, size: int = 20
+) -> WorkspacePage:
+    """One page of the stories in scope that pass the filters, newest or most critical first,
+    by keyset (no OFFSET: the next page starts at the cursor in the index's order, so page
+    1,000 costs what page 1 costs). Indexes: stories' story_published_newest and
+    workspace's story_published_critical; each filter is an indexed semi-join or EXISTS."""
+    if not scope.roots:
+        return WorkspacePage(stories=[], older=None)
+    qs = _filtered(scope, filters)
+    if after is not None:
+        qs = qs.filter(_after(after, filters.sort))
+    if filters.sort == Sort.CRITICAL:
+        qs = qs.order_by(F("criticality").desc(nulls_last=True), "-published_at", "-id")
+    else:
+        qs = qs.order_by("-published_at", "-id")
+    rows = list(_for_list(qs, scope)[: size + 1])
+    stories = rows[:size]
+    older = WorkspaceCursor.of(stories[-1]) if len(rows) > size else None
+    return WorkspacePage(stories=stories, older=older)
+
+
+# --- One story -------------------------------------------------------------------------------
+
+
+def story_for_staff(*, scope: Scope, public_id: str) -> Story | None:
+    """The published story in the user's scope, with its published responses and its progress
+    for their organisations; None otherwise (the view answers 404)."""
+    if not scope.roots:
+        return None
+    story = story_get_published(public_id=public_id)
+    if story is None:
+        return None
+    if not Story.objects.filter(_in_scope(scope), pk=story.pk).exists():
+        return None
+    story.progress = story_progress(scope=scope, story=story)  # type: ignore[attr-defined]
+    return story
+
+
+def story_progress(*, scope: Scope, story: Story) -> int:
+    """The story's ``Progress`` for the user's organisations, now."""
+    progress = Story.objects.filter(pk=story.pk).annotate(p=_progress(scope))
+    return int(progress.values_list("p", flat=True)[0])
+
+
+def readers_of(*, scope: Scope, story: Story) -> list[StoryRead]:
+    """Who in the user's organisations opened the story, most recent first."""
+    return list(
+        StoryRead.objects.filter(
+            story=story, user_id__in=_colleagues(scope).filter(is_active=True).values("user_id")
+        )
+        .select_related("user")
+        .order_by("-last_read_at", "-id")
+    )
+
+
+def answering_now(*, scope: Scope, story: Story) -> list[AnsweringMarker]:
+    """Who in the user's organisations is answering the story now: opened Respond less than
+    ANSWERING_FOR ago and has not sent a response since."""
+    since = timezone.now() - ANSWERING_FOR
+    sent_since = Response.objects.filter(
+        story=OuterRef("story"),
+        responder=OuterRef("user"),
+        created_at__gte=OuterRef("started_at"),
+    )
+    return list(
+        AnsweringMarker.objects.filter(
+            story=story, subscription_id__in=scope.subscription_ids, started_at__gt=since
+        )
+        .exclude(Exists(sent_since))
+        .select_related("user")
+        .order_by("started_at", "id")
+    )
+
+
+def staff_tags_visible_q(scope: Scope) -> Q:
+    """The staff tags the user may see: public ones, their organisations' shared ones, and
+    their own private ones."""
+    return (
+        Q(visibility=StaffTag.Visibility.PUBLIC)
+        | Q(visibility=StaffTag.Visibility.SHARED, subscription_id__in=scope.subscription_ids)
+        | Q(visibility=StaffTag.Visibility.PRIVATE, author_id=scope.user.pk)
+    )
+
+
+def staff_tags_visible(*, scope: Scope, story: Story) -> list[StaffTag]:
+    return list(
+        StaffTag.objects.filter(staff_tags_visible_q(scope), story=story).select_related(
+            "author", "subscription"
+        )
+    )
+
+
+def staff_tag_names(*, scope: Scope) -> list[tuple[str, str]]:
+    """(slug, name) of every staff tag the user may see, for the filter's choices."""
+    rows = (
+        StaffTag.objects.filter(staff_tags_visible_q(scope))
+        .values_list("slug", "name")
+        .order_by("slug")
+        .distinct()[:STAFF_TAG_CHOICES]
+    )
+    seen: dict[str, str] = {}
+    for slug, name in rows:
+        seen.setdefault(slug, name)
+    return list(seen.items())
+
+
+def public_staff_tags(*, story: Story) -> list[StaffTag]:
+    """The public staff tags of a story, for its public page (name, polarity, organisation)."""
+    return list(
+        StaffTag.objects.filter(story=story, visibility=StaffTag.Visibility.PUBLIC)
+        .select_related("subscription")
+        .only("name", "polarity", "subscription__name")
+    )
+
+
+def saved_searches_for(*, user: User) -> list[SavedSearch]:
+    return list(SavedSearch.objects.filter(user_id=user.pk))
+
+
+def saved_search_for(*, user: User, pk: int) -> SavedSearch | None:
+    """The user's own saved search; None for anyone else's (404)."""
+    return SavedSearch.objects.filter(user_id=user.pk, pk=pk).first()

@@ -102,6 +102,15 @@ class MembershipFactory(factory.django.DjangoModelFactory[Membership]):
     subscription = factory.SubFactory(SubscriptionFactory)
     role = Membership.Role.RESPONDER
 
+    @factory.post_generation
+    def alerts(obj: Membership, create: bool, extracted: object, **kwargs: object) -> None:
+        """As in the product (add_staff, an accepted invitation), a responder or administrator
+        starts with "new stories, immediately, the whole scope"; ``alerts=False`` for none."""
+        if create and extracted is not False:
+            from carestory.alerts.services import alert_default_create
+
+            alert_default_create(membership=obj)
+
 
 class StoryFactory(factory.django.DjangoModelFactory[Story]):
     class Meta:

@@ -22,7 +22,7 @@ from carestory.lib.locking import update_if_version
 from carestory.lib.text import clean_text
 from carestory.lib.urls import absolute_url
 from carestory.moderation.services.checks import require_moderator
-from carestory.outbox.services import email_enqueue
+from carestory.outbox.services import email_enqueue, job_enqueue
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.responses.services import _clean_body, response_mark_published
 from carestory.stories.models import Story
@@ -153,6 +153,13 @@ def reply_publish(*, reply: AuthorReply, moderator: User, version: int, body: st
                 "stories:detail", response.story.public_id, fragment=f"reply-{reply.pk}"
             ),
         },
+        guard="reply_published",
+        guard_args={"reply_id": reply.pk},
+    )
+    job_enqueue(  # staff whose alerts ask for author replies hear of it
+        name="alerts.reply_published",
+        payload={"reply_id": reply.pk},
+        dedupe_key=f"alerts.reply_published:{reply.pk}",
         guard="reply_published",
         guard_args={"reply_id": reply.pk},
     )

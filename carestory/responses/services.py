@@ -384,6 +384,13 @@ def response_mark_published(
         guard="response_published",
         guard_args={"response_id": response.pk},
     )
+    job_enqueue(  # staff whose alerts ask for responses (and change claims) hear of it
+        name="alerts.response_published",
+        payload={"response_id": response.pk},
+        dedupe_key=f"alerts.response_published:{response.pk}",
+        guard="response_published",
+        guard_args={"response_id": response.pk},
+    )
 
 
 def response_release(*, response_id: int, now: datetime | None = None) -> str | None:

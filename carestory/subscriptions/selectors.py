@@ -110,19 +110,6 @@ def memberships_covering(*, services: Iterable[Service], roles: Iterable[str]) -
     )
 
 
-def alert_recipients_for(*, services: Iterable[Service]) -> list[Membership]:
-    """Responders and administrators whose scope covers one of the services, of in-term
-    subscriptions with the full level (``Membership.objects.alerted``)."""
-    return [
-        membership
-        for membership in memberships_covering(
-            services=services,
-            roles=[Membership.Role.RESPONDER, Membership.Role.ADMINISTRATOR],
-        )
-        if membership.subscription.has_full_level
-    ]
-
-
 # The administrator's pages ---------------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from carestory.accounts.models import User
 from carestory.accounts.services import author_get_or_create
+from carestory.alerts.services import alert_default_create
 from carestory.audit.services import audit_record
 from carestory.lib.emails import email_problem, normalise_email
 from carestory.lib.errors import NotAllowed, Problems
@@ -103,6 +104,8 @@ def staff_add(
         obj=membership,
         changes={"subscription": subscription.code, "role": role, "user": user.pk},
     )
+    if created:
+        alert_default_create(membership=membership, actor=actor)
     return membership
 
 
@@ -396,6 +399,8 @@ def invitation_accept(*, invitation: Invitation, password: str = "") -> Membersh
         obj=invitation,
         changes={"membership": membership.pk, "created": created, "role": membership.role},
     )
+    if created:
+        alert_default_create(membership=membership, actor=user)
     return membership
 
 

@@ -13,13 +13,15 @@ from django.utils import timezone
 from openpyxl import Workbook
 
 from carestory.accounts.models import User
+from carestory.alerts.models import Alert
+from carestory.alerts.selectors import alerts_candidates
 from carestory.audit.models import AuditEvent
 from carestory.lib.errors import NotAllowed
 from carestory.outbox.models import OutboxMessage
+from carestory.services.models import Service
 from carestory.subscriptions import bulk
 from carestory.subscriptions.models import Invitation, Membership, StaffProfile, Subscription
 from carestory.subscriptions.selectors import (
-    alert_recipients_for,
     frozen_since_sign_in,
     membership_covering,
     memberships_for,
@@ -44,6 +46,15 @@ from tests.emails import emailed_path
 from tests.factories import TEST_PASSWORD, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def _alerted(*, services: list[Service]) -> list[Membership]:
+    """Whose "immediately" alerts a story about ``services`` reaches (before the filters)."""
+    return [
+        a.membership
+        for a in alerts_candidates(services=services, frequency=Alert.Frequency.IMMEDIATE)
+    ]
+
 
 Role = Membership.Role
 
@@ -82,7 +93,7 @@ def _end_term(world: World, ended_days_ago: int) -> None:
 
 def test_in_term_members_respond_and_are_alerted(world: World) -> None:
     assert membership_covering(user=world.responder, services=[world.ward], responders_only=True)
-    assert world.responder in {m.user for m in alert_recipients_for(services=[world.ward])}
+    assert world.responder in {m.user for m in _alerted(services=[world.ward])}
 
 
 def test_after_the_term_responding_and_alerts_stop_but_reading_goes_on_30_days(
@@ -93,7 +104,7 @@ def test_after_the_term_responding_and_alerts_stop_but_reading_goes_on_30_days(
         membership_covering(user=world.responder, services=[world.ward], responders_only=True)
         is None
     )
-    assert world.responder not in {m.user for m in alert_recipients_for(services=[world.ward])}
+    assert world.responder not in {m.user for m in _alerted(services=[world.ward])}
     assert [m.subscription for m in memberships_for(user=world.responder)] == [world.subscription]
     assert scope_services_for(user=world.responder) == [world.trust]
     _end_term(world, ended_days_ago=30)
@@ -121,7 +132,7 @@ def test_a_registration_responds_but_is_not_alerted(world: World) -> None:
         level=Subscription.Level.REGISTRATION
     )
     assert membership_covering(user=world.responder, services=[world.ward], responders_only=True)
-    assert alert_recipients_for(services=[world.ward]) == []
+    assert _alerted(services=[world.ward]) == []
 
 
 def test_overlapping_scopes_both_hear_while_in_term(world: World) -> None:
@@ -129,10 +140,10 @@ def test_overlapping_scopes_both_hear_while_in_term(world: World) -> None:
 
     overlap = SubscriptionFactory(scope=[world.hospital])
     commissioner = MembershipFactory(subscription=overlap, role=Role.RESPONDER).user
-    heard = {m.user for m in alert_recipients_for(services=[world.ward])}
+    heard = {m.user for m in _alerted(services=[world.ward])}
     assert {world.responder, commissioner} <= heard
     Subscription.objects.filter(pk=overlap.pk).update(ends_on=date(2000, 1, 1))
-    heard = {m.user for m in alert_recipients_for(services=[world.ward])}
+    heard = {m.user for m in _alerted(services=[world.ward])}
     assert world.responder in heard and commissioner not in heard
 
 
@@ -296,7 +307,9 @@ def test_freeze_and_unfreeze(world: World) -> None:
     )
     member_unfreeze(actor=world.admin, membership=membership)
     assert membership_covering(user=world.responder, services=[world.ward], responders_only=True)
-    events = AuditEvent.objects.filter(object_id=str(membership.pk)).order_by("pk")
+    events = AuditEvent.objects.filter(
+        object_type="membership", object_id=str(membership.pk)
+    ).order_by("pk")
     actions = list(events.values_list("action", flat=True))
     assert actions == ["membership.freeze", "membership.unfreeze"]
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import pytest
 
+from carestory.alerts.models import Alert
+from carestory.alerts.selectors import alerts_candidates
+from carestory.services.models import Service
 from carestory.subscriptions.models import Membership, Subscription
 from carestory.subscriptions.selectors import (
     admin_scope_links,
-    alert_recipients_for,
     ancestor_ids_of,
     is_covered,
     is_member_covering,
@@ -26,6 +28,15 @@ from conftest import World
 from tests.factories import MembershipFactory, ServiceFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def _alerted(*, services: list[Service]) -> list[Membership]:
+    """Whose "immediately" alerts a story about ``services`` reaches (before the filters)."""
+    return [
+        a.membership
+        for a in alerts_candidates(services=services, frequency=Alert.Frequency.IMMEDIATE)
+    ]
+
 
 Role = Membership.Role
 
@@ -223,17 +234,13 @@ def test_memberships_covering_lists_each_membership_once_in_a_stable_order(world
 
 
 def test_alerts_go_to_responders_and_administrators_in_scope_not_members(world: World) -> None:
-    recipients = alert_recipients_for(services=[world.ward])
+    recipients = _alerted(services=[world.ward])
     assert {m.user for m in recipients} == {world.responder, world.admin}
-    assert {m.user for m in alert_recipients_for(services=[world.other_ward])} == {
-        world.other_responder
-    }
+    assert {m.user for m in _alerted(services=[world.other_ward])} == {world.other_responder}
 
 
 def test_a_new_department_is_covered_by_its_trusts_subscription(world: World) -> None:
     department = ServiceFactory(code="RXX01-W9", name="Ward 9", parent=world.hospital)
     assert subscriptions_covering(services=[department]) == [world.subscription]
     assert membership_covering(user=world.responder, services=[department]) is not None
-    assert world.other_responder not in [
-        m.user for m in alert_recipients_for(services=[department])
-    ]
+    assert world.other_responder not in [m.user for m in _alerted(services=[department])]

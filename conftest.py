@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from pytest_django.fixtures import Settings
@@ -21,6 +21,23 @@ if TYPE_CHECKING:
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 # The SQLite test database is a file under var/ (see settings.py).
 (Path(__file__).resolve().parent / "var").mkdir(exist_ok=True)
+
+
+@pytest.fixture(autouse=True)
+def _force_login_is_a_finished_sign_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``client.force_login`` stands for a finished staff sign-in, second factor included
+    (tests of the sign-in itself go through the real pages: accounts/tests/test_mfa.py)."""
+    from django.test import Client
+
+    from tests.mfa import mark_signed_in
+
+    force_login = Client.force_login
+
+    def signed_in(self: Client, user: Any, backend: str | None = None) -> None:
+        force_login(self, user, backend)
+        mark_signed_in(self)
+
+    monkeypatch.setattr(Client, "force_login", signed_in)
 
 
 @pytest.fixture(autouse=True)

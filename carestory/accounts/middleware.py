@@ -18,6 +18,7 @@ from carestory.accounts.signin import (
     MFA_ENROL,
     MFA_NONE,
     MFA_PENDING,
+    MFA_VERIFY,
     SESSION_MFA_KEY,
     SESSION_VIA_KEY,
 )
@@ -71,7 +72,8 @@ class SecondFactorMiddleware:
     administrator or a moderator meanwhile must enrol before going on.
 
     Sessions come only from ``accounts.signin`` (a test fails on any other ``login`` call), and
-    every password session there gets its state, so none escapes this check."""
+    every password session there gets its state. A session with no state at all (one from
+    before MFA) is treated as one that gave no second factor, so none escapes this check."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -80,11 +82,14 @@ class SecondFactorMiddleware:
         user = request.user
         if settings.SESSION_COOKIE_NAME in request.COOKIES and isinstance(user, User):
             state = request.session.get(SESSION_MFA_KEY)
-            if state == MFA_NONE and request.session.get(SESSION_VIA_KEY) == "password":
-                from carestory.accounts.mfa import mfa_required
+            if state in (None, MFA_NONE) and request.session.get(SESSION_VIA_KEY) != "link":
+                # No second factor was given in this session (it needed none then, or it is
+                # older than MFA): whoever needs one now gives it before going on.
+                from carestory.accounts.mfa import mfa_enrolled, mfa_required
 
                 if mfa_required(user):
-                    state = request.session[SESSION_MFA_KEY] = MFA_ENROL
+                    state = MFA_VERIFY if mfa_enrolled(user) else MFA_ENROL
+                    request.session[SESSION_MFA_KEY] = state
             if state in MFA_PENDING and _view_name(request) not in SECOND_STEP_VIEWS:
                 step = "accounts:mfa_enrol" if state == MFA_ENROL else "accounts:mfa_verify"
                 target = reverse(step)

@@ -297,3 +297,30 @@ def test_audit_events_carry_no_secret_or_code(client: Client, world: World) -> N
         text = f"{event.changes} {event.reason}"
         assert secret not in text and TEST_SECRET not in text
         assert not any(code in text for code in codes)
+
+
+def test_a_session_from_before_mfa_must_give_the_second_factor(
+    client: Client, world: World
+) -> None:
+    """A session with no second-step state (signed in before MFA existed) proves nothing: an
+    enrolled moderator is asked for a code, one not yet enrolled is sent to enrol; an author's
+    link session and a staff member who needs no MFA go on."""
+    from django.contrib.auth import SESSION_KEY
+
+    from carestory.accounts.signin import SESSION_MFA_KEY
+
+    def unmarked(user: User) -> Client:
+        c = Client()
+        c.force_login(user)
+        session = c.session
+        del session[SESSION_MFA_KEY]
+        session.save()
+        assert session[SESSION_KEY] == str(user.pk)
+        return c
+
+    mfa_enrol(world.moderator)
+    asked = unmarked(world.moderator).get(reverse("moderation:queue"))
+    assert asked.status_code == 302 and asked["Location"].startswith(reverse("accounts:mfa_verify"))
+    enrol = unmarked(world.admin).get(DASHBOARD)
+    assert enrol.status_code == 302 and enrol["Location"].startswith(ENROL)
+    assert unmarked(world.responder).get(DASHBOARD).status_code == 200

@@ -127,6 +127,7 @@ _.decided_by
 _.due_at
 _.edited_by_moderator
 _.first_read_at  # StoryRead (workspace): written by keyword, shown by templates
+_.heard_at  # StoryHeard (workspace): written by keyword
 _.email_hash
 _.last_error
 _.last_read_at

@@ -693,6 +693,12 @@ def pages_for(targets: dict[str, Any]) -> list[Page]:
             f"/services/{big}/?after={targets['deep_cursor']}",
         ),
         Page("staff", "`/staff/` (signed in, South Tees responder)", "/staff/", cookie=staff),
+        Page(
+            "staff_filtered",
+            "`/staff/?min_criticality=2&answered=no&read=no&sort=critical` (workspace filters)",
+            "/staff/?min_criticality=2&answered=no&read=no&sort=critical",
+            cookie=staff,
+        ),
         Page("statistics", "`/statistics/moderation/`", "/statistics/moderation/"),
         Page(
             "moderation_queue",

@@ -27,6 +27,7 @@ from carestory.responses.models import AuthorReply, Response
 from carestory.services.models import Service
 from carestory.stories.models import AuthorRole, Criticality, Story, Tag
 from carestory.subscriptions.models import Membership, Subscription
+from carestory.workspace.services import story_heard_record
 
 UNSUBSCRIBE_SALT = "carestory.alerts.unsubscribe"
 UNSUBSCRIBE_VIEW = "alerts:unsubscribe"
@@ -332,7 +333,7 @@ def alerts_story_published(*, story: Story) -> int:
     services = list(story.services.all())
     alerts = alerts_candidates(services=services, frequency=_Frequency.IMMEDIATE)
     chosen = _matched_by_person(alerts, story_facts(story), [_Event.STORIES], skip_user=None)
-    return _send_each(
+    queued = _send_each(
         chosen,
         key=f"staff-alert:story:{story.pk}",
         template="staff_story_published",
@@ -340,6 +341,8 @@ def alerts_story_published(*, story: Story) -> int:
         guard="story_published",
         guard_args={"story_id": story.pk},
     )
+    story_heard_record(story_id=story.pk, user_ids=chosen)  # the workspace's "heard"
+    return queued
 
 
 def response_events(response: Response) -> list[str]:

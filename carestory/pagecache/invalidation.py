@@ -58,6 +58,7 @@ PRIVATE_TABLES = frozenset(
         "stories_storyrevision",  # every version of a story's text, the submitted one too
         "workspace_storyread",  # the staff workspace's own records (its staff tags are public)
         "workspace_answeringmarker",
+        "workspace_storyheard",
         "workspace_savedsearch",
         # Rewritten by the worker every ten minutes for each big subtree viewed, mostly with
         # the same numbers: story_counts_store() bumps itself when a number changed.

@@ -19,7 +19,7 @@ class Progress(models.IntegerChoices):
     """How far a story has come for one organisation (Care Opinion's story swarm words)."""
 
     UNHEARD = 0, _("Unheard")  # nobody in the organisation was alerted
-    HEARD = 1, _("Heard")  # an alert email for it was queued or sent to one of its staff
+    HEARD = 1, _("Heard")  # an alert email for it was queued for one of its staff (StoryHeard)
     READ = 2, _("Read")  # one of its staff opened it in the workspace
     RESPONDED = 3, _("Responded")  # it published a response
     CHANGE = 4, _("Change")  # ... that says a change is planned or made
@@ -41,6 +41,24 @@ class StoryRead(models.Model):
 
     def __str__(self) -> str:
         return f"story {self.story_id} read by {self.user_id}"
+
+
+class StoryHeard(models.Model):
+    """An alert email about the newly published story was queued for someone in the
+    subscription (written by ``alerts.services.alerts_story_published``): "heard"."""
+
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="+")
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="+")
+    heard_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # Also the index of "heard by my organisations" for a page of stories.
+            models.UniqueConstraint(fields=["story", "subscription"], name="story_heard_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"story {self.story_id} heard by subscription {self.subscription_id}"
 
 
 class AnsweringMarker(models.Model):

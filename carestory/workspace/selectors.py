@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import (
-    Case,
-    CharField,
     Count,
     Exists,
     F,
@@ -24,13 +22,11 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
-    When,
 )
-from django.db.models.functions import Coalesce, Concat
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from carestory.accounts.models import User
-from carestory.outbox.models import OutboxMessage
 from carestory.responses.models import Response
 from carestory.services.models import Service
 from carestory.stories.models import Story, StoryQuerySet, StoryService, StoryTag
@@ -43,19 +39,12 @@ from carestory.workspace.models import (
     Progress,
     SavedSearch,
     StaffTag,
+    StoryHeard,
     StoryRead,
 )
 
-# The dedupe key of a story alert's email, as alerts/services.alerts_story_published writes it:
-# f"staff-alert:story:{story.pk}:{user_id}". "Heard" is one such row, queued or sent, for a
-# person in the organisation: an exact match on the outbox's unique key, per member.
-STORY_ALERT_KEY = "staff-alert:story:"
 STAFF_TAG_CHOICES = 500
-_ALERTED = [
-    OutboxMessage.Status.PENDING,
-    OutboxMessage.Status.SENDING,
-    OutboxMessage.Status.SENT,
-]
+_CHANGES = [Response.Change.PLANNED, Response.Change.MADE]
 
 # What a staff list or page shows of a story: never the author's email, postcode, age group or
 # original words (invariant 1).
@@ -113,40 +102,62 @@ def _colleagues(scope: Scope) -> QuerySet[Membership]:
     return Membership.objects.filter(subscription_id__in=scope.subscription_ids)
 
 
-def _progress(scope: Scope) -> Case:
-    """The story's progress for the scope's organisations (the highest stage reached)."""
+def _progress_is(scope: Scope, stage: int) -> Q:
+    """The stories whose progress for the scope's organisations is ``stage`` (the highest
+    reached), for the progress filter: plain EXISTS and NOT EXISTS on each table's story id
+    index, which the planner can estimate (a CASE over them it cannot, and then it sorts the
+    whole scope). A page's rows get their progress from ``progress_of``."""
     responses = Response.objects.published().filter(
         story=OuterRef("pk"), subscription_id__in=scope.subscription_ids
     )
-    change = responses.filter(change__in=[Response.Change.PLANNED, Response.Change.MADE])
-    read = StoryRead.objects.filter(
-        story=OuterRef("pk"), user_id__in=_colleagues(scope).values("user_id")
-    )
-    alerted = (
-        _colleagues(scope)
-        .annotate(
-            alert_key=Concat(
-                Value(STORY_ALERT_KEY),
-                OuterRef("pk"),
-                Value(":"),
-                F("user_id"),
-                output_field=CharField(),
+    reached = {
+        Progress.CHANGE: Exists(responses.filter(change__in=_CHANGES)),
+        Progress.RESPONDED: Exists(responses),
+        Progress.READ: Exists(
+            StoryRead.objects.filter(
+                story=OuterRef("pk"), user_id__in=_colleagues(scope).values("user_id")
             )
-        )
-        .filter(
-            Exists(
-                OutboxMessage.objects.filter(dedupe_key=OuterRef("alert_key"), status__in=_ALERTED)
+        ),
+        Progress.HEARD: Exists(
+            StoryHeard.objects.filter(
+                story=OuterRef("pk"), subscription_id__in=scope.subscription_ids
             )
-        )
-    )
-    return Case(
-        When(Exists(change), then=Value(Progress.CHANGE)),
-        When(Exists(responses), then=Value(Progress.RESPONDED)),
-        When(Exists(read), then=Value(Progress.READ)),
-        When(Exists(alerted), then=Value(Progress.HEARD)),
-        default=Value(Progress.UNHEARD),
-        output_field=IntegerField(),
-    )
+        ),
+    }
+    condition = Q(reached[Progress(stage)]) if stage in reached else Q()
+    for later in (Progress.RESPONDED, Progress.READ, Progress.HEARD):
+        if later > stage:
+            condition &= ~Q(reached[later])
+    if stage == Progress.RESPONDED:
+        condition &= ~Q(reached[Progress.CHANGE])
+    return condition
+
+
+def progress_of(*, scope: Scope, story_ids: list[int]) -> dict[int, int]:
+    """Each story's ``Progress`` for the user's organisations: three queries, each on the
+    story id index of its table (responses, reads, heard)."""
+    progress = dict.fromkeys(story_ids, int(Progress.UNHEARD))
+    if not story_ids:
+        return progress
+
+    def reach(story_id: int, stage: int) -> None:
+        progress[story_id] = max(progress[story_id], stage)
+
+    for story_id in StoryHeard.objects.filter(
+        story_id__in=story_ids, subscription_id__in=scope.subscription_ids
+    ).values_list("story_id", flat=True):
+        reach(story_id, Progress.HEARD)
+    for story_id in StoryRead.objects.filter(
+        story_id__in=story_ids, user_id__in=_colleagues(scope).values("user_id")
+    ).values_list("story_id", flat=True):
+        reach(story_id, Progress.READ)
+    for story_id, change in (
+        Response.objects.published()
+        .filter(story_id__in=story_ids, subscription_id__in=scope.subscription_ids)
+        .values_list("story_id", "change")
+    ):
+        reach(story_id, Progress.CHANGE if change in _CHANGES else Progress.RESPONDED)
+    return progress
 
 
 # --- The list ------------------------------------------------------------------------------
@@ -255,7 +266,7 @@ def _filtered(scope: Scope, filters: Filters) -> StoryQuerySet:
         mine = Exists(StoryRead.objects.filter(story=OuterRef("pk"), user_id=scope.user.pk))
         qs = qs.filter(mine if filters.read else ~mine)
     if filters.progress is not None:
-        qs = qs.alias(progress_filter=_progress(scope)).filter(progress_filter=filters.progress)
+        qs = qs.filter(_progress_is(scope, filters.progress))
     return qs
 
 
@@ -283,7 +294,6 @@ def _for_list(qs: StoryQuerySet, scope: Scope) -> StoryQuerySet:
             read_by_me=Exists(
                 StoryRead.objects.filter(story=OuterRef("pk"), user_id=scope.user.pk)
             ),
-            progress=_progress(scope),
         )
     )
 
@@ -306,6 +316,9 @@ def workspace_page(
         qs = qs.order_by("-published_at", "-id")
     rows = list(_for_list(qs, scope)[: size + 1])
     stories = rows[:size]
+    progress = progress_of(scope=scope, story_ids=[s.pk for s in stories])
+    for story in stories:
+        story.progress = progress[story.pk]  # type: ignore[attr-defined]
     older = WorkspaceCursor.of(stories[-1]) if len(rows) > size else None
     return WorkspacePage(stories=stories, older=older)
 
@@ -329,8 +342,7 @@ def story_for_staff(*, scope: Scope, public_id: str) -> Story | None:
 
 def story_progress(*, scope: Scope, story: Story) -> int:
     """The story's ``Progress`` for the user's organisations, now."""
-    progress = Story.objects.filter(pk=story.pk).annotate(p=_progress(scope))
-    return int(progress.values_list("p", flat=True)[0])
+    return progress_of(scope=scope, story_ids=[story.pk])[story.pk]
 
 
 def readers_of(*, scope: Scope, story: Story) -> list[StoryRead]:

@@ -4,6 +4,7 @@ ValidationError keyed by the form's field names (400)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from urllib.parse import parse_qsl, urlencode
@@ -25,6 +26,7 @@ from carestory.workspace.models import (
     Progress,
     SavedSearch,
     StaffTag,
+    StoryHeard,
     StoryRead,
 )
 from carestory.workspace.selectors import Filters, Scope, Sort, story_for_staff
@@ -102,7 +104,23 @@ def workspace_filters_clean(*, scope: Scope, given: FilterInput) -> Filters:
     )
 
 
-# --- Reading and answering -------------------------------------------------------------------
+# --- Heard, read, answering ------------------------------------------------------------------
+
+
+def story_heard_record(*, story_id: int, user_ids: Iterable[int]) -> None:
+    """Story alerts were queued for these people: the story is "heard" by each subscription
+    they belong to. Called by ``alerts.services.alerts_story_published`` in its transaction;
+    idempotent (one row per story and subscription)."""
+    subscription_ids = set(
+        Membership.objects.filter(user_id__in=list(user_ids)).values_list(
+            "subscription_id", flat=True
+        )
+    )
+    now = timezone.now()
+    StoryHeard.objects.bulk_create(
+        [StoryHeard(story_id=story_id, subscription_id=s, heard_at=now) for s in subscription_ids],
+        ignore_conflicts=True,
+    )
 
 
 def _require_story(scope: Scope, story: Story) -> None:

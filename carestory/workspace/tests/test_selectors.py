@@ -9,22 +9,31 @@ import pytest
 from django.utils import timezone
 
 from carestory.accounts.models import User
-from carestory.outbox.models import OutboxMessage
+from carestory.alerts.models import Alert
+from carestory.alerts.services import alerts_story_published
 from carestory.responses.models import Response
 from carestory.stories.models import Story, StoryTag, Tag
 from carestory.subscriptions.models import Membership
-from carestory.workspace.models import AnsweringMarker, Progress, StaffTag, StoryRead
+from carestory.workspace.models import (
+    AnsweringMarker,
+    Progress,
+    StaffTag,
+    StoryHeard,
+    StoryRead,
+)
 from carestory.workspace.selectors import (
     Filters,
     Scope,
     Sort,
     WorkspaceCursor,
     answering_now,
+    progress_of,
     readers_of,
     story_for_staff,
     workspace_page,
     workspace_scope,
 )
+from carestory.workspace.services import story_heard_record
 from conftest import World
 from tests.factories import (
     MembershipFactory,
@@ -157,17 +166,9 @@ def test_read_filter_is_read_by_me(world: World) -> None:
     assert titles(world, read=False) == ["Read by a colleague"]
 
 
-def alert_row(story: Story, user: User, status: str = OutboxMessage.Status.SENT) -> None:
-    OutboxMessage.objects.create(
-        kind=OutboxMessage.Kind.EMAIL,
-        dedupe_key=f"staff-alert:story:{story.pk}:{user.pk}",
-        status=status,
-    )
-
-
 def test_progress_states(world: World) -> None:
-    """unheard -> heard (an alert to a colleague) -> read (a colleague opened it) -> responded
-    -> change, for the viewer's organisation only."""
+    """unheard -> heard (an alert queued for a colleague) -> read (a colleague opened it) ->
+    responded -> change, for the viewer's organisation only."""
     story = story_at(world, 1, title="Progressing")
     scope = workspace_scope(user=world.member)
     other_scope = workspace_scope(user=world.other_responder)
@@ -179,10 +180,10 @@ def test_progress_states(world: World) -> None:
 
     story.services.add(world.other_ward)
     assert progress() == Progress.UNHEARD
-    alert_row(story, world.other_responder)  # another organisation's alert
-    alert_row(story, world.admin, status=OutboxMessage.Status.CANCELLED)
+    story_heard_record(story_id=story.pk, user_ids=[world.other_responder.pk])  # not ours
     assert progress() == Progress.UNHEARD
-    alert_row(story, world.responder, status=OutboxMessage.Status.PENDING)
+    assert progress(other_scope) == Progress.HEARD
+    story_heard_record(story_id=story.pk, user_ids=[world.responder.pk])
     assert progress() == Progress.HEARD
     assert progress(other_scope) == Progress.HEARD
     StoryRead.objects.create(story=story, user=world.admin, first_read_at=NOW, last_read_at=NOW)
@@ -287,3 +288,45 @@ def test_a_user_without_memberships_sees_nothing(world: World) -> None:
     scope = workspace_scope(user=lone)
     assert scope.roots == []
     assert workspace_page(scope=scope, filters=Filters()).stories == []
+
+
+def test_a_story_alert_makes_the_story_heard(world: World) -> None:
+    """alerts_story_published records "heard" for the subscription of each person alerted."""
+    story = story_at(world, 1)
+    Alert.objects.all().delete()  # only this one: the responder's
+    membership = Membership.objects.get(user=world.responder)
+    Alert.objects.create(membership=membership, events=[Alert.Event.STORIES])
+    assert alerts_story_published(story=story) == 1
+    assert list(StoryHeard.objects.values_list("story_id", "subscription_id")) == [
+        (story.pk, world.subscription.pk)
+    ]
+    alerts_story_published(story=story)  # a re-run adds nothing
+    assert StoryHeard.objects.count() == 1
+    scope = workspace_scope(user=world.member)
+    assert progress_of(scope=scope, story_ids=[story.pk]) == {story.pk: Progress.HEARD}
+
+
+def test_the_progress_filter_takes_the_highest_stage_reached(world: World) -> None:
+    unheard = story_at(world, 1, title="unheard")
+    heard = story_at(world, 2, title="heard")
+    read = story_at(world, 3, title="read")
+    responded = story_at(world, 4, title="responded")
+    change = story_at(world, 5, title="change")
+    for story in (heard, read, responded, change):
+        story_heard_record(story_id=story.pk, user_ids=[world.admin.pk])
+    for story in (read, responded):
+        StoryRead.objects.create(story=story, user=world.admin, first_read_at=NOW, last_read_at=NOW)
+    ResponseFactory(story=responded, subscription=world.subscription, published=True)
+    ResponseFactory(story=change, subscription=world.subscription, published=True, change="made")
+    expected = {
+        Progress.UNHEARD: [unheard.title],
+        Progress.HEARD: [heard.title],
+        Progress.READ: [read.title],
+        Progress.RESPONDED: [responded.title],
+        Progress.CHANGE: [change.title],
+    }
+    for stage, want in expected.items():
+        assert titles(world, user=world.member, progress=stage) == want, stage
+    scope = workspace_scope(user=world.member)
+    ids = [s.pk for s in (unheard, heard, read, responded, change)]
+    assert list(progress_of(scope=scope, story_ids=ids).values()) == list(expected)

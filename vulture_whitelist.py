@@ -161,6 +161,7 @@ _.service_codes
 # Read only by templates ({{ row.author_answered }}...).
 _.answered_percent  # services/detail.html
 _.author_answered  # moderation/_story_rows.html
+_.removable  # workspace/story.html: a staff tag the user may remove
 _.body_diff  # moderation/story.html
 _.claim_active  # moderation/_story_rows.html
 _.label_name  # moderation/story.html

@@ -257,21 +257,26 @@ def _raise(errors: dict[str, str]) -> None:
     raise ValidationError(errors)
 
 
-def staff_tag_remove(*, scope: Scope, tag: StaffTag) -> None:
-    """Remove a tag: its author, or an administrator of its organisation (a shared or public
-    one). Audited. Anyone else: NotAllowed (404)."""
-    mine = tag.author_id == scope.user.pk
-    admin = (
-        tag.visibility != StaffTag.Visibility.PRIVATE
-        and Membership.objects.active()
-        .filter(
-            user_id=scope.user.pk,
-            subscription_id=tag.subscription_id,
-            role=Membership.Role.ADMINISTRATOR,
-        )
-        .exists()
+def staff_tag_removable(*, scope: Scope, tag: StaffTag, administers: set[int]) -> bool:
+    """Whether the user may remove the tag: its author, or an administrator of its
+    organisation (a shared or public one). ``administers``: ``administered_ids(scope)``."""
+    if tag.author_id == scope.user.pk:
+        return True
+    return tag.visibility != StaffTag.Visibility.PRIVATE and tag.subscription_id in administers
+
+
+def administered_ids(scope: Scope) -> set[int]:
+    """The subscriptions the user actively administers."""
+    return set(
+        Membership.objects.active()
+        .filter(user_id=scope.user.pk, role=Membership.Role.ADMINISTRATOR)
+        .values_list("subscription_id", flat=True)
     )
-    if not (mine or admin):
+
+
+def staff_tag_remove(*, scope: Scope, tag: StaffTag) -> None:
+    """Remove a tag (``staff_tag_removable``). Audited. Anyone else: NotAllowed (404)."""
+    if not staff_tag_removable(scope=scope, tag=tag, administers=administered_ids(scope)):
         raise NotAllowed
     with transaction.atomic():
         audit_record(

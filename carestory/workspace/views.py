@@ -31,9 +31,11 @@ from carestory.workspace.selectors import (
     workspace_scope,
 )
 from carestory.workspace.services import (
+    administered_ids,
     saved_search_create,
     saved_search_delete,
     staff_tag_add,
+    staff_tag_removable,
     staff_tag_remove,
     story_answering_start,
     story_read_record,
@@ -88,12 +90,18 @@ def _story_or_404(scope: Scope, public_id: str) -> Story:
 def _story_page(
     request: HttpRequest, scope: Scope, story: Story, tag_form: StaffTagForm | None = None
 ) -> HttpResponse:
+    tags = staff_tags_visible(scope=scope, story=story)
+    administers = administered_ids(scope)
+    for tag in tags:
+        tag.removable = staff_tag_removable(  # type: ignore[attr-defined]
+            scope=scope, tag=tag, administers=administers
+        )
     context = {
         "story": story,
         "can_respond": scope.can_respond(),
         "readers": readers_of(scope=scope, story=story),
         "answering": answering_now(scope=scope, story=story),
-        "staff_tags": staff_tags_visible(scope=scope, story=story),
+        "staff_tags": tags,
         "tag_form": tag_form or StaffTagForm(),
     }
     return render(request, "workspace/story.html", context, status=page_status(tag_form))

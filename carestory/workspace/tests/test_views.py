@@ -186,8 +186,12 @@ def test_remove_tag(client: Client, world: World) -> None:
     )
     tag = StaffTag.objects.get()
     remove = reverse("workspace:tag_remove", args=[story.public_id, tag.pk])
-    client.force_login(world.responder)
+    client.force_login(world.responder)  # sees the shared tag, may not remove it
+    page = client.get(reverse("workspace:story", args=[story.public_id])).content.decode()
+    assert "Note" in page and remove not in page
     assert client.post(remove).status_code == 404
+    client.force_login(world.admin)  # the organisation's administrator may
+    assert remove in client.get(reverse("workspace:story", args=[story.public_id])).content.decode()
     client.force_login(world.member)
     assert client.post(remove).status_code == 302
     assert not StaffTag.objects.exists()

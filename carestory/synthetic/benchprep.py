@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Count
 
 from carestory.accounts.models import SignInToken, User
+from carestory.accounts.signin import MFA_DONE, SESSION_MFA_KEY, SESSION_VIA_KEY
 from carestory.outbox.models import OutboxMessage
 from carestory.responses.models import ModerationStatus, Response
 from carestory.services.models import Service
@@ -37,6 +38,9 @@ def _session_for(user: User) -> str:
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    # A finished staff sign-in: password, then the second factor (accounts/signin.py).
+    session[SESSION_VIA_KEY] = "password"
+    session[SESSION_MFA_KEY] = MFA_DONE
     session.set_expiry(settings.SESSION_COOKIE_AGE)
     session.create()
     assert session.session_key is not None

@@ -623,7 +623,7 @@ def _make_staff(
         sub_pk = next_sub
         next_sub += 1
         sub_code = f"{SUBSCRIPTION_PREFIX}{code}"[:20]
-        writer.add(Subscription, (sub_pk, sub_code, name, True, "", _dt(decade_start)))
+        writer.add(Subscription, (sub_pk, sub_code, name, True, "", "full", _dt(decade_start)))
         writer.add(scope_model, (sub_pk, service_pk))
         subscription_ids.append(sub_pk)
         covering[service_pk] = index
@@ -757,7 +757,8 @@ def _generate(
     writer = _Writer()
     writer.model(User, _USER_FIELDS)
     writer.model(
-        Subscription, ("id", "code", "name", "is_active", "safeguarding_email", "created_at")
+        Subscription,
+        ("id", "code", "name", "is_active", "safeguarding_email", "level", "created_at"),
     )
     writer.model(Subscription.scope.through, ("subscription_id", "service_id"))
     writer.model(Membership, ("user_id", "subscription_id", "role", "is_active", "created_at"))

@@ -60,6 +60,11 @@ PRIVATE_TABLES = frozenset(
         "workspace_answeringmarker",
         "workspace_storyheard",
         "workspace_savedsearch",
+        "alerts_alert",  # who hears about what: staff pages only
+        "alerts_alert_services",
+        "alerts_alert_tags",
+        "subscriptions_invitation",  # an organisation's invitations and bulk uploads
+        "subscriptions_memberupload",
         # Rewritten by the worker every ten minutes for each big subtree viewed, mostly with
         # the same numbers: story_counts_store() bumps itself when a number changed.
         "stories_servicestorycounts",

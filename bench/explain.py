@@ -35,9 +35,62 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from bench.run import pages_for  # noqa: E402
+from bench.run import Page, pages_for  # noqa: E402
 from carestory.synthetic.benchprep import prepare  # noqa: E402
 from carestory.synthetic.generate import synthetic_marker  # noqa: E402
+
+
+def explain_pages(pages: list[Page], *, top: int, min_ms: float) -> list[str]:
+    """Each page run once in this process; its ``top`` slowest SELECTs of at least ``min_ms``
+    explained (EXPLAIN (ANALYZE, BUFFERS)), as Markdown lines."""
+    lines: list[str] = []
+    for page in pages:
+        client = Client(HTTP_X_FORWARDED_PROTO="https")
+        if page.cookie:
+            client.cookies[settings.SESSION_COOKIE_NAME] = page.cookie.split("=", 1)[1]
+        started = time.perf_counter()
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(page.path)
+        elapsed = (time.perf_counter() - started) * 1000
+        queries = sorted(captured.captured_queries, key=lambda q: -float(q["time"]))
+        total_sql = sum(float(q["time"]) for q in queries) * 1000
+        lines += [
+            f"## {page.label}",
+            "",
+            f"`GET {page.path}`: HTTP {response.status_code}, {elapsed:.0f} ms, "
+            f"{len(queries)} queries, {total_sql:.0f} ms of SQL.",
+            "",
+        ]
+        explained = 0
+        for query in queries:
+            ms = float(query["time"]) * 1000
+            sql = query["sql"]
+            if explained >= top or ms < min_ms:
+                break
+            if not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            with connection.cursor() as cursor:
+                cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+            lines += [
+                f"### {ms:.0f} ms",
+                "",
+                "```sql",
+                sql,
+                "```",
+                "",
+                "```",
+                plan,
+                "```",
+                "",
+            ]
+            explained += 1
+        if not explained:
+            lines += [f"No SELECT over {min_ms} ms.", ""]
+        print(
+            f"{page.key:<20} {elapsed:8.0f} ms  {len(queries):3d} queries  {total_sql:8.0f} ms SQL"
+        )
+    return lines
 
 
 def main() -> None:
@@ -72,52 +125,7 @@ def main() -> None:
         "`bench/explain.py`.",
         "",
     ]
-    for page in pages:
-        client = Client(HTTP_X_FORWARDED_PROTO="https")
-        if page.cookie:
-            client.cookies[settings.SESSION_COOKIE_NAME] = page.cookie.split("=", 1)[1]
-        started = time.perf_counter()
-        with CaptureQueriesContext(connection) as captured:
-            response = client.get(page.path)
-        elapsed = (time.perf_counter() - started) * 1000
-        queries = sorted(captured.captured_queries, key=lambda q: -float(q["time"]))
-        total_sql = sum(float(q["time"]) for q in queries) * 1000
-        lines += [
-            f"## {page.label}",
-            "",
-            f"`GET {page.path}`: HTTP {response.status_code}, {elapsed:.0f} ms, "
-            f"{len(queries)} queries, {total_sql:.0f} ms of SQL.",
-            "",
-        ]
-        explained = 0
-        for query in queries:
-            ms = float(query["time"]) * 1000
-            sql = query["sql"]
-            if explained >= args.top or ms < args.min_ms:
-                break
-            if not sql.lstrip().upper().startswith("SELECT"):
-                continue
-            with connection.cursor() as cursor:
-                cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
-                plan = "\n".join(row[0] for row in cursor.fetchall())
-            lines += [
-                f"### {ms:.0f} ms",
-                "",
-                "```sql",
-                sql,
-                "```",
-                "",
-                "```",
-                plan,
-                "```",
-                "",
-            ]
-            explained += 1
-        if not explained:
-            lines += [f"No SELECT over {args.min_ms} ms.", ""]
-        print(
-            f"{page.key:<20} {elapsed:8.0f} ms  {len(queries):3d} queries  {total_sql:8.0f} ms SQL"
-        )
+    lines += explain_pages(pages, top=args.top, min_ms=args.min_ms)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n")
     print(f"written {out}")

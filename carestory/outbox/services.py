@@ -11,6 +11,7 @@ subject or body. Dedupe keys are therefore built from ids and may not contain ``
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
@@ -472,6 +473,10 @@ def _send_email(message: OutboxMessage, mail_connection: BaseEmailBackend | None
             email.attach_alternative(rendered.body_html, "text/html")
         email.send(fail_silently=False)
     except Exception as exc:
+        if mail_connection is not None:
+            # A shared connection may be broken now: the next message opens a new one.
+            with contextlib.suppress(Exception):
+                mail_connection.close()
         raise _SendError(exc, rendered.subject) from exc
 
 
@@ -581,13 +586,34 @@ def outbox_run_once(
     ``should_stop`` (a callable) is checked between rows; unprocessed rows are given back.
     """
     batch = outbox_claim(worker_id=worker_id, limit=limit or settings.OUTBOX_BATCH_SIZE, now=now)
+    # One SMTP connection for the batch's emails (a fan-out of thousands would otherwise
+    # connect, greet and quit once per email); opened by the first send, closed at the end.
+    mail_connection = (
+        get_connection(fail_silently=False) if any(m.kind == _Kind.EMAIL for m in batch) else None
+    )
+    try:
+        processed = _process_batch(batch, mail_connection, now=now, should_stop=should_stop)
+    finally:
+        if mail_connection is not None:
+            with contextlib.suppress(Exception):
+                mail_connection.close()
+    return processed
+
+
+def _process_batch(
+    batch: list[OutboxMessage],
+    mail_connection: BaseEmailBackend | None,
+    *,
+    now: datetime | None,
+    should_stop: Callable[[], bool] | None,
+) -> int:
     processed = 0
     for index, message in enumerate(batch):
         if should_stop is not None and should_stop():
             _release(batch[index:])
             break
         try:
-            outbox_process(message=message, now=now)
+            outbox_process(message=message, connection=mail_connection, now=now)
         except Exception as exc:
             # A database error while recording the outcome: the lease will bring it back.
             logger.error(

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from carestory.outbox import services as outbox_services
 from carestory.outbox.models import OutboxMessage
 from carestory.outbox.registry import (
     UnknownHandlerError,
@@ -312,6 +313,35 @@ def test_a_permanently_refused_recipient_fails_at_once(smtp_sink: SmtpSink) -> N
     assert row.last_error.startswith("SMTPRecipientsRefused")
     assert "gone@example.org" not in row.last_error
     assert smtp_sink.messages == []
+
+
+def test_a_batch_shares_one_smtp_connection_and_goes_on_after_a_refusal(
+    smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fan-out of thousands is one connection a batch, not one an email; a refused message
+    closes it and the next email opens a new one."""
+    opened: list[object] = []
+    real = outbox_services.get_connection
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        opened.append(real(*args, **kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(outbox_services, "get_connection", counting)
+    smtp_sink.reject_recipients = {"gone@example.org"}
+    refused = enqueue_email("story:1:reader:0", to="gone@example.org")
+    for n in (1, 2, 3):
+        enqueue_email(f"story:1:reader:{n}", to=f"reader{n}@example.org")
+
+    assert outbox_run_once(worker_id="w1") == 4
+
+    assert len(opened) == 1
+    assert sorted(m.rcpt_tos[0] for m in smtp_sink.wait_for(3)) == [
+        "reader1@example.org",
+        "reader2@example.org",
+        "reader3@example.org",
+    ]
+    assert reload(refused).status == Status.FAILED
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -321,7 +322,7 @@ def test_a_batch_shares_one_smtp_connection_and_goes_on_after_a_refusal(
     """A fan-out of thousands is one connection a batch, not one an email; a refused message
     closes it and the next email opens a new one."""
     opened: list[object] = []
-    real = outbox_services.get_connection
+    real = mail.get_connection
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         opened.append(real(*args, **kwargs))

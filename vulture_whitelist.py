@@ -112,6 +112,7 @@ _.template_name
 _.feed_type  # syndication Feed
 _.subtitle
 _.widget  # a form field class's default widget
+_.valid_value  # ChoiceField's check of a choice (responses.forms._AnyMemberField)
 _.application  # wsgi.py, named by WSGI_APPLICATION and gunicorn
 
 # Model fields: columns, written through keyword arguments (create(x=...), update(x=...)) and
@@ -137,6 +138,9 @@ _.provider_review_due_at
 _.purged_at
 _.sent_at
 _.started_at  # AnsweringMarker (workspace): written by keyword, compared by queries
+_.on_behalf_of  # Response: written by keyword; templates read on_behalf_of_id
+_.responder_about  # Response: written by keyword, shown by responses/_responder.html
+_.responder_department  # Response: as responder_about
 _.text_key
 _.token_hash
 _.trusted_device

@@ -4,7 +4,7 @@ by ``responses/services.py`` and its messages put on these fields by the view.""
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -23,7 +23,10 @@ class Written(TypedDict):
 class _ResponseFields(forms.Form):
     body = forms.CharField(
         label=_("Your response"),
-        help_text=_("Your name, job title and organisation are shown with your response"),
+        help_text=_(
+            "Your name, job title, department, what you do and your organisation are shown "
+            "with your response"
+        ),
         widget=forms.Textarea(attrs={"rows": 10}),
         required=False,  # required, and its length: services._clean_body
     )
@@ -49,8 +52,34 @@ class _ResponseFields(forms.Form):
         )
 
 
+class _AnyMemberField(forms.TypedChoiceField):
+    """A member's user id (an integer, blank for "myself"). The choices only show whom the
+    page offers: whether the sender may respond for that member is ``response_post``'s rule,
+    so any integer passes here and the use case says no."""
+
+    def valid_value(self, value: Any) -> bool:
+        return True
+
+
 class ResponseForm(_ResponseFields, IdempotentForm):
-    pass
+    on_behalf_of = _AnyMemberField(
+        label=_("Post this response as"),
+        help_text=_(
+            "As an administrator you can post it on behalf of a responder in your "
+            "organisation: it shows their name and says that your organisation posted it for "
+            "them, and they are emailed. You, not they, can change or delete it while that is "
+            "possible."
+        ),
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+
+    def __init__(self, *args: Any, on_behalf_choices: list[tuple[int, str]], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        field = self.fields["on_behalf_of"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", _("Myself")), *on_behalf_choices]
 
 
 class ResponseEditForm(_ResponseFields, VersionForm):

@@ -42,3 +42,14 @@ def reply_still_published(args: dict[str, Any]) -> bool:
         response__status=ModerationStatus.PUBLISHED,
         response__story__status=Story.Status.PUBLISHED,
     ).exists()
+
+
+@register_guard("response_still_there")
+def response_still_there(args: dict[str, Any]) -> bool:
+    """The email to a member that a response was posted in their name: dropped if the
+    administrator deleted it in its window, it was not published, or the story went."""
+    return (
+        Response.objects.filter(pk=args["response_id"], story__status=Story.Status.PUBLISHED)
+        .exclude(status=ModerationStatus.REJECTED)
+        .exists()
+    )

@@ -66,9 +66,24 @@ class Response(ModeratedText):
     subscription = models.ForeignKey(
         Subscription, on_delete=models.PROTECT, related_name="responses"
     )
-    # What is shown publicly about the responder, fixed when the response is written.
+    # Who was shown as writing it: the responder, or the member an administrator of the
+    # subscription wrote it for (``responder`` is then the administrator: the edit window, the
+    # fast-track record and the moderators' messages are theirs). Blank: in their own name.
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="responses_on_behalf",
+    )
+    # What is shown publicly about the responder (the member, when on behalf), fixed when the
+    # response is written from their account and staff profile. Never the phone or the email.
     responder_name = models.CharField(max_length=150)
     responder_job_title = models.CharField(max_length=150, blank=True)
+    responder_department = models.CharField(max_length=150, blank=True, default="", db_default="")
+    responder_about = models.CharField(
+        max_length=300, blank=True, default="", db_default="", help_text='"What I do".'
+    )
     change = models.CharField(max_length=10, choices=Change.choices, default=Change.NONE)
     change_description = models.TextField(blank=True)
     editable_until = models.DateTimeField(null=True, blank=True)

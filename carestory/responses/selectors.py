@@ -13,12 +13,14 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import BooleanField, Case, F, Q, Value, When
+from django.db.models import BooleanField, Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from carestory.accounts.models import User
 from carestory.responses.models import ModerationStatus, Response
 from carestory.stories.models import Criticality, Story
+from carestory.subscriptions.models import Membership
+from carestory.subscriptions.selectors import ancestor_ids_of
 
 FAST_TRACK_MIN_PUBLISHED = 10
 """A responder needs at least this many published responses (all time) to be fast-tracked."""
@@ -208,3 +210,55 @@ def response_is_editable(*, response: Response, now: datetime | None = None) -> 
         and response.editable_until is not None
         and now < response.editable_until
     )
+
+
+# Responding on behalf of another member ---------------------------------------------------------
+
+
+def _administered(*, user: User, story: Story) -> QuerySet[Membership]:
+    """``user``'s active administrator memberships of subscriptions in term covering the story."""
+    if not (user.is_authenticated and user.is_active):
+        return Membership.objects.none()
+    return Membership.objects.in_term().filter(
+        user_id=user.pk,
+        role=Membership.Role.ADMINISTRATOR,
+        subscription__scope__in=ancestor_ids_of(story.services.all()),
+    )
+
+
+def administers_covering(*, user: User, story: Story) -> bool:
+    """Whether ``user`` may respond on behalf of anyone on this story at all."""
+    return _administered(user=user, story=story).exists()
+
+
+def _on_behalf_targets(*, admin: User, story: Story) -> QuerySet[Membership]:
+    """The one rule of whom an administrator may respond for: the other members who may
+    respond (responders and administrators; active, not frozen, their account active) of a
+    subscription in term that covers the story and that ``admin`` is an active administrator
+    of. ``response_post`` checks it; the respond page offers the same people."""
+    administered = _administered(user=admin, story=story).values("subscription_id")
+    return (
+        Membership.objects.in_term()
+        .can_respond()
+        .filter(subscription_id__in=administered)
+        .exclude(user_id=admin.pk)
+        .select_related("user", "subscription")
+        .order_by("user__full_name", "user_id", "subscription__name", "subscription_id")
+    )
+
+
+def on_behalf_choices(*, admin: User, story: Story) -> list[Membership]:
+    """Whom ``admin`` may respond for on this story, one membership a person (the first of
+    their organisations by name); empty for anyone but an administrator."""
+    seen: set[int] = set()
+    choices = []
+    for membership in _on_behalf_targets(admin=admin, story=story):
+        if membership.user_id not in seen:
+            seen.add(membership.user_id)
+            choices.append(membership)
+    return choices
+
+
+def on_behalf_membership(*, admin: User, story: Story, member_id: int) -> Membership | None:
+    """The membership in whose name ``admin`` may respond for ``member_id``, or None."""
+    return _on_behalf_targets(admin=admin, story=story).filter(user_id=member_id).first()

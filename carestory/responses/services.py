@@ -35,8 +35,14 @@ from carestory.responses.models import (
     ModerationStatus,
     Response,
 )
-from carestory.responses.selectors import response_fast_track_decision, response_is_editable
+from carestory.responses.selectors import (
+    administers_covering,
+    on_behalf_membership,
+    response_fast_track_decision,
+    response_is_editable,
+)
 from carestory.stories.models import Story
+from carestory.subscriptions.models import Membership, StaffProfile, Subscription
 from carestory.subscriptions.selectors import membership_covering
 
 logger = logging.getLogger(__name__)
@@ -129,6 +135,57 @@ def _clean_change(change: str, change_description: str) -> str:
     )
 
 
+def _shown_as(person: User) -> dict[str, str]:
+    """What a response shows publicly about the person it is from, as it is now: their name,
+    job title, department and "what I do" (never their phone or email)."""
+    profile = StaffProfile.objects.filter(user_id=person.pk).first()
+    return {
+        "responder_name": person.full_name or _("A member of staff"),
+        "responder_job_title": person.job_title,
+        "responder_department": profile.department if profile else "",
+        "responder_about": profile.what_i_do if profile else "",
+    }
+
+
+def _on_behalf_of(*, story: Story, admin: User, member_id: int) -> Membership:
+    """The membership ``admin`` responds for: refused with NotAllowed (404) unless ``admin``
+    administers a subscription covering the story, with a message on ``on_behalf_of`` (400)
+    unless the member may respond for it (``selectors.on_behalf_membership``)."""
+    if not administers_covering(user=admin, story=story):
+        raise NotAllowed()
+    membership = on_behalf_membership(admin=admin, story=story, member_id=member_id)
+    if membership is None:
+        raise ValidationError(
+            {
+                "on_behalf_of": _(
+                    "You can respond on behalf of a responder or administrator of your "
+                    "organisation who is not frozen: choose another member, or yourself"
+                )
+            }
+        )
+    return membership
+
+
+def _tell_member(response: Response, *, member: User, admin: User) -> None:
+    """Email the member that a response was posted in their name (dropped at send time if it
+    was deleted meanwhile: ``jobs.response_still_there``)."""
+    email_enqueue(
+        dedupe_key=f"response-on-behalf:{response.pk}:member",
+        to=member.email,
+        template="response_on_behalf",
+        context={
+            "story_title": response.story.title,
+            "organisation": response.subscription.name,
+            "administrator": admin.full_name or _("An administrator"),
+            "link": absolute_url(
+                "stories:detail", response.story.public_id, fragment=f"response-{response.pk}"
+            ),
+        },
+        guard="response_still_there",
+        guard_args={"response_id": response.pk},
+    )
+
+
 def response_post(
     *,
     story: Story,
@@ -137,8 +194,12 @@ def response_post(
     change: str,
     change_description: str,
     idempotency_key: uuid.UUID,
+    on_behalf_of_id: int | None = None,
 ) -> Response:
-    """A responder in scope answers a published story.
+    """A responder in scope answers a published story, in their own name or (an
+    administrator of a covering subscription) on behalf of another member of it who may
+    respond (``on_behalf_of_id``): the response then shows that member, the audit event
+    names them, and they are emailed. The edit window stays the administrator's.
 
     The response is editable for RESPONSE_EDIT_WINDOW; a job due when the window ends
     releases it (``response_release``).
@@ -150,15 +211,20 @@ def response_post(
     )
     if membership is None:
         raise NotAllowed()
+    subscription: Subscription = membership.subscription
+    member: User | None = None
+    if on_behalf_of_id is not None and on_behalf_of_id != responder.pk:
+        behalf = _on_behalf_of(story=story, admin=responder, member_id=on_behalf_of_id)
+        member, subscription = behalf.user, behalf.subscription
     body, change_description = _clean_response(body, change, change_description)
 
     def create() -> Response:
         response = Response.objects.create(
             story=story,
             responder=responder,
-            subscription=membership.subscription,
-            responder_name=responder.full_name or _("A member of staff"),
-            responder_job_title=responder.job_title,
+            on_behalf_of=member,
+            subscription=subscription,
+            **_shown_as(member or responder),
             original_body=body,
             body=body,
             change=change,
@@ -167,12 +233,12 @@ def response_post(
             status=ModerationStatus.EDITABLE,
             editable_until=timezone.now() + RESPONSE_EDIT_WINDOW,
         )
-        audit_record(
-            actor=responder,
-            action="response.submit",
-            obj=response,
-            changes={"story": story.public_id, "change": change},
-        )
+        changes: dict[str, object] = {"story": story.public_id, "change": change}
+        if member is not None:
+            changes["on_behalf_of"] = member.pk
+        audit_record(actor=responder, action="response.submit", obj=response, changes=changes)
+        if member is not None:
+            _tell_member(response, member=member, admin=responder)
         job_enqueue(
             name=RELEASE_JOB,
             payload={"response_id": response.pk},
@@ -186,7 +252,11 @@ def response_post(
         idempotency_key=idempotency_key,
         create=create,
         same=lambda existing: _made_for(
-            existing, _("response"), responder_id=responder.pk, story_id=story.pk
+            existing,
+            _("response"),
+            responder_id=responder.pk,
+            story_id=story.pk,
+            on_behalf_of_id=member.pk if member else None,
         ),
     )
 

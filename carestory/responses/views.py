@@ -18,6 +18,7 @@ from carestory.lib.locking import VersionForm
 from carestory.responses.forms import ResponseEditForm, ResponseForm
 from carestory.responses.models import RESPONSE_EDIT_WINDOW, Response
 from carestory.responses.selectors import (
+    on_behalf_choices,
     response_fast_track_decision,
     response_get_own,
     response_is_editable,
@@ -30,7 +31,10 @@ from carestory.responses.services import (
 )
 from carestory.stories.models import Story
 from carestory.stories.views import published_story_or_404
+from carestory.subscriptions.models import Membership
 from carestory.subscriptions.selectors import membership_covering
+from carestory.workspace.selectors import workspace_scope
+from carestory.workspace.services import story_answering_start
 
 WINDOW_MINUTES = int(RESPONSE_EDIT_WINDOW.total_seconds() // 60)
 
@@ -41,15 +45,28 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
+def _member_label(membership: Membership) -> str:
+    person = membership.user
+    label = person.full_name or person.email
+    if person.job_title:
+        label += f", {person.job_title}"
+    return f"{label} ({membership.subscription.name})"
+
+
 @staff_required
 @require_http_methods(["GET", "POST"])
 def respond(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The respond page: opening it marks me as answering (the workspace's rule, as its
+    Respond button does; sending ends it); an administrator may post on behalf of a member."""
     story = published_story_or_404(public_id)
     user = _user(request)
     membership = membership_covering(user=user, services=story.services.all(), responders_only=True)
     if membership is None:
         raise Http404
-    form = ResponseForm(request.POST or None)
+    if request.method == "GET":
+        attempt(lambda: story_answering_start(scope=workspace_scope(user=user), story=story))
+    behalf = [(m.user_id, _member_label(m)) for m in on_behalf_choices(admin=user, story=story)]
+    form = ResponseForm(request.POST or None, on_behalf_choices=behalf)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         response = attempt(
@@ -57,6 +74,7 @@ def respond(request: HttpRequest, public_id: str) -> HttpResponse:
                 story=story,
                 responder=user,
                 idempotency_key=data["idempotency_key"],
+                on_behalf_of_id=data["on_behalf_of"],
                 **form.written(),
             ),
             form,
@@ -88,6 +106,7 @@ def respond(request: HttpRequest, public_id: str) -> HttpResponse:
             "story": story,
             "form": form,
             "membership": membership,
+            "on_behalf": bool(behalf),
             "decision": decision,
             "window_minutes": WINDOW_MINUTES,
         },

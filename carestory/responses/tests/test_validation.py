@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 
+from carestory.responses.forms import Written
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.responses.moderation import (
     reply_publish,
@@ -59,8 +60,13 @@ def published_story(world: World) -> Story:
     return story
 
 
-def response_values(**given: str) -> dict[str, str]:
-    return {"body": "Thank you.", "change": "none", "change_description": "", **given}
+def response_values(**given: str) -> Written:
+    values = {"body": "Thank you.", "change": "none", "change_description": "", **given}
+    return Written(
+        body=values["body"],
+        change=values["change"],
+        change_description=values["change_description"],
+    )
 
 
 @pytest.mark.parametrize(("given", "expected"), RESPONSE_PROBLEMS)

@@ -72,10 +72,11 @@ def alerts_of(*, memberships: Iterable[Membership]) -> dict[int, list[Alert]]:
 
 def can_manage_member(*, user: User, membership: Membership) -> bool:
     """Whether ``user`` may manage what belongs to ``membership`` (its alerts): it is their own
-    active membership, or they are an active administrator of its subscription."""
+    membership, or they administer its subscription; either while the subscription may still
+    be read (its term and READ_GRACE_DAYS after), as the organisation's other pages."""
     if not (user.is_authenticated and user.is_active):
         return False
-    mine = Membership.objects.active().filter(user_id=user.pk)
+    mine = Membership.objects.readable().filter(user_id=user.pk)
     return (
         mine.filter(pk=membership.pk).exists()
         or mine.filter(
@@ -89,7 +90,7 @@ def members_administered_by(*, user: User) -> list[Membership]:
     if not user.is_authenticated:
         return []
     administered = (
-        Membership.objects.active()
+        Membership.objects.readable()
         .filter(user_id=user.pk, role=Membership.Role.ADMINISTRATOR)
         .values("subscription_id")
     )

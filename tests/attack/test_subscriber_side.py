@@ -291,12 +291,6 @@ def test_an_alert_outside_the_scope_or_with_odd_input_is_a_clear_400(world: Worl
     assert Alert.objects.count() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Alert pages ignore the term: an administrator of a subscription that lapsed "
-    "more than 30 days ago (its administrator's pages are 404) still lists its members and "
-    "creates alerts for them (can_manage_member asks Membership.active(), not readable())",
-)
 @pytest.mark.django_db
 def test_a_lapsed_organisations_administrator_manages_no_alerts(world: World) -> None:
     today = timezone.localdate()

@@ -30,6 +30,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from carestory.lib.emails import email_problem, normalise_email
+from carestory.lib.text import normalise_text
 from carestory.subscriptions.models import Invitation, Membership, Subscription
 
 MAX_UPLOAD_BYTES = 1024 * 1024
@@ -111,14 +112,31 @@ def _unreadable(kind: str) -> ValidationError:
 
 
 def _text(value: object) -> str:
+    """A cell as the invitation will keep it (lib/text.normalise_text: control characters
+    dropped, NFC), so the preview promises only what confirming does."""
     if value is None:
         return ""
-    return str(value).strip()[:MAX_CELL]
+    return normalise_text(str(value)[: MAX_CELL * 2])[:MAX_CELL]
+
+
+# Rows read at most, blank ones included: a workbook can number its one row 5,000,000 and
+# openpyxl would hand over every empty row before it, so the cost follows the rows read.
+MAX_ROWS_READ = 2 * MAX_UPLOAD_ROWS
 
 
 def _rows_limited(rows: Iterable[Iterable[object]]) -> list[list[str]]:
     table: list[list[str]] = []
-    for row in rows:
+    for read, row in enumerate(rows, start=1):
+        if read > MAX_ROWS_READ:
+            raise ValidationError(
+                {
+                    "file": _(
+                        "The file has more than %(rows)s rows, counting empty ones. Remove the "
+                        "empty rows, or copy the list into a new file, and upload it again."
+                    )
+                    % {"rows": number_format(MAX_ROWS_READ, force_grouping=True)}
+                }
+            )
         cells = [_text(cell) for cell in list(row)[:MAX_COLUMNS]]
         if not any(cells):
             continue

@@ -181,6 +181,17 @@ class Cast:
     def colleague_alert(self) -> Alert:
         return Alert.objects.get(membership=self.colleague)
 
+    def invitation(self) -> Invitation:
+        """An invitation the administrator sent, not yet used."""
+        return invitation_send(
+            actor=self.world.admin,
+            subscription=self.world.subscription,
+            email="ivy@riverside.example",
+            role=Role.MEMBER,
+            first_name="Ivy",
+            last_name="Invited",
+        )
+
     def org(self, name: str, *more: object) -> str:
         return reverse(f"subscriptions:{name}", args=[self.world.subscription.code, *more])
 
@@ -279,13 +290,13 @@ MATRIX: tuple[Action, ...] = (
            "302 200 200 200 200 200 200 200 200 200 200"),
     Action("own alerts", "alerts:member", "GET",
            lambda c, p: reverse("alerts:member", args=[c.own_membership_id(p)]),
-           "302 404 200 200 200 200 404 200 404 404 404"),
+           "302 404 200 200 200 200 404 404 404 404 404"),
     Action("another member's alerts", "alerts:member", "GET",
            lambda c, p: reverse("alerts:member", args=[c.colleague.pk]),
            "302 404 404 404 200 404 404 404 404 404 404"),
     Action("new own alert", "alerts:new", "POST",
            lambda c, p: reverse("alerts:new", args=[c.own_membership_id(p)]),
-           "302 404 302+ 302+ 302+ 302+ 404 302+ 404 404 404",
+           "302 404 302+ 302+ 302+ 302+ 404 404 404 404 404",
            data=_alert_data,
            effect=lambda c, p: Alert.objects.filter(frequency="weekly").exists()),
     Action("new alert for another member", "alerts:new", "POST",
@@ -299,10 +310,10 @@ MATRIX: tuple[Action, ...] = (
            "302 404 404 404 200 404 404 404 404 404 404"),
     Action("edit own alert (form)", "alerts:edit", "GET",
            lambda c, p: reverse("alerts:edit", args=[c.own_alert_id(p)]),
-           "302 404 200 200 200 200 404 200 404 404 404"),
+           "302 404 200 200 200 200 404 404 404 404 404"),
     Action("edit own alert", "alerts:edit", "POST",
            lambda c, p: reverse("alerts:edit", args=[c.own_alert_id(p)]),
-           "302 404 302+ 302+ 302+ 302+ 404 302+ 404 404 404",
+           "302 404 302+ 302+ 302+ 302+ 404 404 404 404 404",
            data=_alert_data, effect=_own_alert_weekly),
     Action("edit another member's alert", "alerts:edit", "POST",
            lambda c, p: reverse("alerts:edit", args=[c.colleague_alert().pk]),
@@ -311,10 +322,10 @@ MATRIX: tuple[Action, ...] = (
            effect=lambda c, p: c.colleague_alert().frequency == "weekly"),
     Action("delete own alert (page)", "alerts:delete", "GET",
            lambda c, p: reverse("alerts:delete", args=[c.own_alert_id(p)]),
-           "302 404 200 200 200 200 404 200 404 404 404"),
+           "302 404 200 200 200 200 404 404 404 404 404"),
     Action("delete own alert", "alerts:delete", "POST",
            lambda c, p: reverse("alerts:delete", args=[c.own_alert_id(p)]),
-           "302 404 302+ 302+ 302+ 302+ 404 302+ 404 404 404",
+           "302 404 302+ 302+ 302+ 302+ 404 404 404 404 404",
            effect=lambda c, p: c.own_membership_id(p) != 0 and c.own_alert(p) is None),
     Action("delete another member's alert", "alerts:delete", "POST",
            lambda c, p: reverse("alerts:delete", args=[c.colleague_alert().pk]),
@@ -346,6 +357,10 @@ MATRIX: tuple[Action, ...] = (
                "first_name": "Max", "last_name": "Matrix", "email": "max@riverside.example",
                "role": "member", "idempotency_key": _key()},
            effect=lambda c, p: Invitation.objects.filter(email="max@riverside.example").exists()),
+    Action("withdraw an invitation", "subscriptions:invitation_withdraw", "POST",
+           lambda c, p: c.org("invitation_withdraw", c.invitation().pk),
+           "302 404 404 404 302+ 404 404 404 404 404 302+",
+           effect=lambda c, p: Invitation.objects.filter(revoked_at__isnull=False).exists()),
     Action("a member's page", "subscriptions:member", "GET",
            lambda c, p: c.org("member", c.colleague.pk),
            "302 404 404 404 200 404 404 404 404 404 200"),

@@ -36,6 +36,7 @@ from carestory.subscriptions.models import Membership, StaffProfile, Subscriptio
 from carestory.subscriptions.selectors import (
     active_membership,
     invitation_for_token,
+    invitation_of,
     invitations_pending,
     member_of,
     member_upload_for,
@@ -47,6 +48,7 @@ from carestory.subscriptions.services import (
     invitation_needs_password,
     invitation_problem,
     invitation_send,
+    invitation_withdraw,
     member_freeze,
     member_remove,
     member_role_change,
@@ -275,6 +277,22 @@ def freeze(request: HttpRequest, code: str, membership_id: int) -> HttpResponse:
             "organisation's access."
         ),
     )
+
+
+@staff_required
+@require_POST
+def invitation_withdraw_view(request: HttpRequest, code: str, invitation_id: int) -> HttpResponse:
+    """Withdraw an invitation not yet used (its link stops working); another organisation's is
+    a 404."""
+    user, subscription = _administered(request, code)
+    invitation = invitation_of(subscription=subscription, invitation_id=invitation_id)
+    if invitation is None:
+        raise Http404
+    if invitation_withdraw(actor=user, invitation=invitation):
+        messages.success(
+            request, _("The invitation to %(email)s was withdrawn.") % {"email": invitation.email}
+        )
+    return redirect("subscriptions:members", code=code)
 
 
 @staff_required

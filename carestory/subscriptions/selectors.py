@@ -175,6 +175,15 @@ def invitations_pending(*, subscription: Subscription) -> list[Invitation]:
     )
 
 
+def invitation_of(*, subscription: Subscription, invitation_id: int) -> Invitation | None:
+    """One of this subscription's invitations (any state), or None: another's is not found."""
+    return (
+        Invitation.objects.filter(pk=invitation_id, subscription=subscription)
+        .select_related("subscription")
+        .first()
+    )
+
+
 def invitation_for_token(*, raw: str) -> Invitation | None:
     """The invitation this link names, in any state (the page says which), or None."""
     return (

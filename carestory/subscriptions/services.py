@@ -342,7 +342,32 @@ def invitation_problem(invitation: Invitation) -> str:
         )
     if invitation.expires_at <= timezone.now():
         return _("This invitation has expired. Ask your administrator to invite you again.")
+    inviter = invitation.invited_by
+    if inviter is None or not may_administer(user=inviter, subscription=invitation.subscription):
+        # Its authority was the inviter's: frozen, demoted or gone since, it lapses with them.
+        return _(
+            "This invitation can no longer be used: the person who sent it no longer manages "
+            "the organisation's members. Ask your administrator to invite you again."
+        )
     return ""
+
+
+@transaction.atomic
+def invitation_withdraw(*, actor: User, invitation: Invitation) -> bool:
+    """An administrator withdraws an invitation not yet used: its link stops working at once.
+    True if it was still open (a second click changes nothing)."""
+    _require_admin(actor, invitation.subscription)
+    withdrawn = Invitation.objects.filter(
+        pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+    if withdrawn:
+        audit_record(
+            actor=actor,
+            action="invitation.withdraw",
+            obj=invitation,
+            changes={"role": invitation.role},
+        )
+    return bool(withdrawn)
 
 
 def invitation_needs_password(invitation: Invitation) -> bool:

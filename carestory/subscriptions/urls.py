@@ -23,6 +23,11 @@ urlpatterns = [
     path(_org + "members/<int:membership_id>/freeze/", manage_views.freeze, name="freeze"),
     path(_org + "members/<int:membership_id>/unfreeze/", manage_views.unfreeze, name="unfreeze"),
     path(_org + "members/<int:membership_id>/remove/", manage_views.remove, name="remove"),
+    path(
+        _org + "invitations/<int:invitation_id>/withdraw/",
+        manage_views.invitation_withdraw_view,
+        name="invitation_withdraw",
+    ),
     path(_org + "safeguarding/", manage_views.safeguarding, name="safeguarding"),
     path("staff/join/<str:token>/", manage_views.invitation_accept_view, name="invitation_accept"),
 ]

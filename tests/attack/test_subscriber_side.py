@@ -217,12 +217,6 @@ def test_an_invitation_link_joins_its_own_address_once(world: World) -> None:
     assert not Membership.objects.filter(user__email="twice@example.org").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="An administrator's invitation outlives their authority: frozen (or demoted) "
-    "after inviting an address as administrator, the link still makes an administrator, and "
-    "there is no way to withdraw a pending invitation",
-)
 @pytest.mark.django_db
 def test_an_invitation_dies_with_its_inviters_authority(world: World) -> None:
     second_admin = _membership(world.responder)
@@ -548,11 +542,6 @@ def test_workspace_filters_answer_bad_input_with_400(world: World) -> None:
         assert client.get("/staff/?" + query).status_code == 200, query
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GET /staff/?published_to=9999-12-31 is a 500 (OverflowError: published_to + 1 "
-    "day in workspace.selectors._filtered), not a 400",
-)
 @pytest.mark.django_db
 def test_the_last_possible_date_is_not_a_500(world: World) -> None:
     client = _client(world.responder)

@@ -356,3 +356,48 @@ def test_a_member_edits_their_profile(world: World) -> None:
     world.member.refresh_from_db()
     assert (world.member.full_name, world.member.job_title) == ("Mel May", "Porter")
     assert _client(world.author).get(url).status_code == 404
+
+
+def test_an_administrator_withdraws_an_invitation_and_its_link_stops(world: World) -> None:
+    invitation = invitation_send(
+        actor=world.admin,
+        subscription=world.subscription,
+        email="gone@riverside.example",
+        role=Role.RESPONDER,
+        first_name="Gwen",
+        last_name="Gone",
+    )
+    link = emailed_path(f"invitation:{invitation.pk}", "/staff/join/")
+    url = reverse("subscriptions:invitation_withdraw", args=["RXX", invitation.pk])
+    other = MembershipFactory(subscription=world.other_subscription, role=Role.ADMINISTRATOR)
+    assert _client(other.user).post(url).status_code == 404
+    hilltop_url = reverse("subscriptions:invitation_withdraw", args=["RYY", invitation.pk])
+    assert _client(other.user).post(hilltop_url).status_code == 404  # not Hilltop's invitation
+    admin = _client(world.admin)
+    members = admin.get(reverse("subscriptions:members", args=["RXX"]))
+    assert url.encode() in members.content
+    assert admin.post(url).status_code == 302
+    assert admin.post(url).status_code == 302  # a second click changes nothing
+    assert AuditEvent.objects.filter(action="invitation.withdraw").count() == 1
+    page = Client().get(link)
+    assert page.status_code == 410 and b"withdrawn" in page.content
+    assert url.encode() not in admin.get(reverse("subscriptions:members", args=["RXX"])).content
+
+
+def test_an_invitation_lapses_with_its_inviters_authority(world: World) -> None:
+    inviter = MembershipFactory(subscription=world.subscription, role=Role.ADMINISTRATOR)
+    invitation = invitation_send(
+        actor=inviter.user,
+        subscription=world.subscription,
+        email="friend@riverside.example",
+        role=Role.ADMINISTRATOR,
+        first_name="Fay",
+        last_name="Friend",
+    )
+    link = emailed_path(f"invitation:{invitation.pk}", "/staff/join/")
+    Membership.objects.filter(pk=inviter.pk).update(role=Role.MEMBER)
+    page = Client().get(link)
+    assert page.status_code == 410 and b"no longer manages" in page.content
+    refused = Client().post(link, {"password1": TEST_PASSWORD, "password2": TEST_PASSWORD})
+    assert refused.status_code == 410
+    assert not User.objects.filter(email="friend@riverside.example").exists()

@@ -314,12 +314,20 @@ def saved_search_create(*, user: User, name: str, query: str) -> SavedSearch:
     query = urlencode(parse_qsl(query))  # a query string and nothing else (it is redirected to)
     try:
         with transaction.atomic():
-            return SavedSearch.objects.create(user=user, name=name, query=query)
+            search = SavedSearch.objects.create(user=user, name=name, query=query)
+            audit_record(
+                actor=user, action="saved_search.create", obj=search, changes={"name": name}
+            )
+            return search
     except IntegrityError:
         raise ValidationError({"name": _("You already have a search with this name")}) from None
 
 
+@transaction.atomic
 def saved_search_delete(*, user: User, search: SavedSearch) -> None:
     if search.user_id != user.pk:
         raise NotAllowed
+    audit_record(
+        actor=user, action="saved_search.delete", obj=search, changes={"name": search.name}
+    )
     search.delete()

@@ -159,6 +159,11 @@ def test_saved_searches_are_only_mine(world: World) -> None:
     assert messages(exc) == {"name": ["You already have a search with this name"]}
     saved_search_delete(user=world.responder, search=mine)
     assert list(SavedSearch.objects.all()) == [theirs]
+    done = AuditEvent.objects.filter(actor=world.responder, action__startswith="saved_search.")
+    assert list(done.order_by("pk").values_list("action", flat=True)) == [
+        "saved_search.create",
+        "saved_search.delete",
+    ]
 
 
 def test_saved_search_keeps_a_query_string_only(world: World) -> None:

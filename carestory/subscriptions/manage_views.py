@@ -10,13 +10,14 @@ through ``lib/errors.attempt``; the use cases check the administrator again.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from carestory.accounts.models import User
@@ -58,6 +59,9 @@ from carestory.subscriptions.services import (
     profile_update,
     safeguarding_contact_set,
 )
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 #: The session's choice of subscription, for a person in several (``selectors.active_membership``).
 ACTIVE_SUBSCRIPTION_KEY = "carestory_active_subscription"
@@ -266,21 +270,6 @@ def _member_action(
 
 @staff_required
 @require_POST
-def freeze(request: HttpRequest, code: str, membership_id: int) -> HttpResponse:
-    return _member_action(
-        request,
-        code,
-        membership_id,
-        lambda user, m: member_freeze(actor=user, membership=m),
-        _(
-            "The member is frozen: they were signed out and can no longer use the "
-            "organisation's access."
-        ),
-    )
-
-
-@staff_required
-@require_POST
 def invitation_withdraw_view(request: HttpRequest, code: str, invitation_id: int) -> HttpResponse:
     """Withdraw an invitation not yet used (its link stops working); another organisation's is
     a 404."""
@@ -295,28 +284,36 @@ def invitation_withdraw_view(request: HttpRequest, code: str, invitation_id: int
     return redirect("subscriptions:members", code=code)
 
 
-@staff_required
-@require_POST
-def unfreeze(request: HttpRequest, code: str, membership_id: int) -> HttpResponse:
-    return _member_action(
-        request,
-        code,
-        membership_id,
-        lambda user, m: member_unfreeze(actor=user, membership=m),
-        _("The member is no longer frozen."),
-    )
+def _member_action_view(
+    action: Callable[..., object], done: StrOrPromise
+) -> Callable[[HttpRequest, str, int], HttpResponse]:
+    """The POST-only page of one action on a member (``action(actor=, membership=)``)."""
+
+    @staff_required
+    @require_POST
+    def view(request: HttpRequest, code: str, membership_id: int) -> HttpResponse:
+        return _member_action(
+            request,
+            code,
+            membership_id,
+            lambda user, m: action(actor=user, membership=m),
+            str(done),
+        )
+
+    return view
 
 
-@staff_required
-@require_POST
-def remove(request: HttpRequest, code: str, membership_id: int) -> HttpResponse:
-    return _member_action(
-        request,
-        code,
-        membership_id,
-        lambda user, m: member_remove(actor=user, membership=m),
-        _("The member was removed from the organisation."),
-    )
+freeze = _member_action_view(
+    member_freeze,
+    gettext_lazy(
+        "The member is frozen: they were signed out and can no longer use the organisation's "
+        "access."
+    ),
+)
+unfreeze = _member_action_view(member_unfreeze, gettext_lazy("The member is no longer frozen."))
+remove = _member_action_view(
+    member_remove, gettext_lazy("The member was removed from the organisation.")
+)
 
 
 @staff_required

@@ -10,6 +10,7 @@ from datetime import date
 from urllib.parse import parse_qsl, urlencode
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -141,11 +142,11 @@ def story_read_record(*, scope: Scope, story: Story) -> StoryRead:
     return read
 
 
-def _responder_membership(scope: Scope, story: Story) -> Membership:
+def _covering(memberships: QuerySet[Membership], scope: Scope, story: Story) -> Membership:
+    """The user's first of ``memberships`` (highest role first) whose scope covers the story;
+    NotAllowed if none."""
     membership = (
-        Membership.objects.in_term()
-        .can_respond()
-        .filter(
+        memberships.filter(
             user_id=scope.user.pk,
             subscription_id__in=scope.subscription_ids,
             subscription__scope__in=_ancestors(story),
@@ -156,6 +157,10 @@ def _responder_membership(scope: Scope, story: Story) -> Membership:
     if membership is None:
         raise NotAllowed
     return membership
+
+
+def _responder_membership(scope: Scope, story: Story) -> Membership:
+    return _covering(Membership.objects.in_term().can_respond(), scope, story)
 
 
 def _ancestors(story: Story) -> set[int]:
@@ -181,19 +186,7 @@ def story_answering_start(*, scope: Scope, story: Story) -> AnsweringMarker:
 
 
 def _membership_covering(scope: Scope, story: Story) -> Membership:
-    membership = (
-        Membership.objects.active()
-        .filter(
-            user_id=scope.user.pk,
-            subscription_id__in=scope.subscription_ids,
-            subscription__scope__in=_ancestors(story),
-        )
-        .order_by("-role", "subscription_id")
-        .first()
-    )
-    if membership is None:
-        raise NotAllowed
-    return membership
+    return _covering(Membership.objects.active(), scope, story)
 
 
 def staff_tag_add(

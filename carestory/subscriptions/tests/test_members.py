@@ -13,12 +13,9 @@ from django.utils import timezone
 from openpyxl import Workbook
 
 from carestory.accounts.models import User
-from carestory.alerts.models import Alert
-from carestory.alerts.selectors import alerts_candidates
 from carestory.audit.models import AuditEvent
 from carestory.lib.errors import NotAllowed
 from carestory.outbox.models import OutboxMessage
-from carestory.services.models import Service
 from carestory.subscriptions import bulk
 from carestory.subscriptions.models import Invitation, Membership, StaffProfile, Subscription
 from carestory.subscriptions.selectors import (
@@ -41,19 +38,12 @@ from carestory.subscriptions.services import (
     profile_update,
     safeguarding_contact_set,
 )
+from carestory.subscriptions.tests.helpers import alerted
 from conftest import World
 from tests.emails import emailed_path
 from tests.factories import TEST_PASSWORD, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def _alerted(*, services: list[Service]) -> list[Membership]:
-    """Whose "immediately" alerts a story about ``services`` reaches (before the filters)."""
-    return [
-        a.membership
-        for a in alerts_candidates(services=services, frequency=Alert.Frequency.IMMEDIATE)
-    ]
 
 
 Role = Membership.Role
@@ -91,9 +81,9 @@ def _end_term(world: World, ended_days_ago: int) -> None:
     )
 
 
-def test_in_term_members_respond_and_are_alerted(world: World) -> None:
+def test_in_term_members_respond_and_arealerted(world: World) -> None:
     assert membership_covering(user=world.responder, services=[world.ward], responders_only=True)
-    assert world.responder in {m.user for m in _alerted(services=[world.ward])}
+    assert world.responder in {m.user for m in alerted(services=[world.ward])}
 
 
 def test_after_the_term_responding_and_alerts_stop_but_reading_goes_on_30_days(
@@ -104,7 +94,7 @@ def test_after_the_term_responding_and_alerts_stop_but_reading_goes_on_30_days(
         membership_covering(user=world.responder, services=[world.ward], responders_only=True)
         is None
     )
-    assert world.responder not in {m.user for m in _alerted(services=[world.ward])}
+    assert world.responder not in {m.user for m in alerted(services=[world.ward])}
     assert [m.subscription for m in memberships_for(user=world.responder)] == [world.subscription]
     assert scope_services_for(user=world.responder) == [world.trust]
     _end_term(world, ended_days_ago=30)
@@ -127,12 +117,12 @@ def test_the_last_day_of_the_term_is_in_it_and_a_future_start_is_not(world: Worl
     assert memberships_for(user=world.responder) == []
 
 
-def test_a_registration_responds_but_is_not_alerted(world: World) -> None:
+def test_a_registration_responds_but_is_notalerted(world: World) -> None:
     Subscription.objects.filter(pk=world.subscription.pk).update(
         level=Subscription.Level.REGISTRATION
     )
     assert membership_covering(user=world.responder, services=[world.ward], responders_only=True)
-    assert _alerted(services=[world.ward]) == []
+    assert alerted(services=[world.ward]) == []
 
 
 def test_overlapping_scopes_both_hear_while_in_term(world: World) -> None:
@@ -140,10 +130,10 @@ def test_overlapping_scopes_both_hear_while_in_term(world: World) -> None:
 
     overlap = SubscriptionFactory(scope=[world.hospital])
     commissioner = MembershipFactory(subscription=overlap, role=Role.RESPONDER).user
-    heard = {m.user for m in _alerted(services=[world.ward])}
+    heard = {m.user for m in alerted(services=[world.ward])}
     assert {world.responder, commissioner} <= heard
     Subscription.objects.filter(pk=overlap.pk).update(ends_on=date(2000, 1, 1))
-    heard = {m.user for m in _alerted(services=[world.ward])}
+    heard = {m.user for m in alerted(services=[world.ward])}
     assert world.responder in heard and commissioner not in heard
 
 

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-from carestory.alerts.models import Alert
-from carestory.alerts.selectors import alerts_candidates
-from carestory.services.models import Service
 from carestory.subscriptions.models import Membership, Subscription
 from carestory.subscriptions.selectors import (
     admin_scope_links,
@@ -24,18 +21,11 @@ from carestory.subscriptions.selectors import (
     scope_services_for,
     subscriptions_covering,
 )
+from carestory.subscriptions.tests.helpers import alerted
 from conftest import World
 from tests.factories import MembershipFactory, ServiceFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def _alerted(*, services: list[Service]) -> list[Membership]:
-    """Whose "immediately" alerts a story about ``services`` reaches (before the filters)."""
-    return [
-        a.membership
-        for a in alerts_candidates(services=services, frequency=Alert.Frequency.IMMEDIATE)
-    ]
 
 
 Role = Membership.Role
@@ -234,13 +224,13 @@ def test_memberships_covering_lists_each_membership_once_in_a_stable_order(world
 
 
 def test_alerts_go_to_responders_and_administrators_in_scope_not_members(world: World) -> None:
-    recipients = _alerted(services=[world.ward])
+    recipients = alerted(services=[world.ward])
     assert {m.user for m in recipients} == {world.responder, world.admin}
-    assert {m.user for m in _alerted(services=[world.other_ward])} == {world.other_responder}
+    assert {m.user for m in alerted(services=[world.other_ward])} == {world.other_responder}
 
 
 def test_a_new_department_is_covered_by_its_trusts_subscription(world: World) -> None:
     department = ServiceFactory(code="RXX01-W9", name="Ward 9", parent=world.hospital)
     assert subscriptions_covering(services=[department]) == [world.subscription]
     assert membership_covering(user=world.responder, services=[department]) is not None
-    assert world.other_responder not in [m.user for m in _alerted(services=[department])]
+    assert world.other_responder not in [m.user for m in alerted(services=[department])]

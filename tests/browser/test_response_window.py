@@ -12,8 +12,8 @@ from pytest_django.fixtures import Settings
 
 from carestory.responses.models import Response
 from conftest import World
-from tests.browser.conftest import axe_check, visit
-from tests.factories import TEST_PASSWORD, StoryFactory
+from tests.browser.conftest import axe_check, staff_sign_in, visit
+from tests.factories import StoryFactory
 
 pytestmark = pytest.mark.browser
 
@@ -27,11 +27,7 @@ def test_change_then_delete_a_response_within_the_window(
     page = browser_page
     main = page.locator("main")
 
-    visit(page, f"{site}/staff/login/")
-    page.get_by_label("Email address").fill(live_world.responder.email)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    main.get_by_role("button", name="Sign in").click()
-    expect(page).not_to_have_url(re.compile(r"/staff/login/"))
+    staff_sign_in(page, site, live_world.responder.email)
 
     visit(page, f"{site}/stories/{story.public_id}/respond/")
     expect(main).to_contain_text("will be checked by a moderator")

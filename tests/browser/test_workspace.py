@@ -13,8 +13,8 @@ from playwright.sync_api import expect
 
 from carestory.workspace.models import AnsweringMarker, StaffTag, StoryRead
 from conftest import World
-from tests.browser.conftest import axe_check, visit
-from tests.factories import TEST_PASSWORD, StoryFactory
+from tests.browser.conftest import axe_check, staff_sign_in, visit
+from tests.factories import StoryFactory
 
 pytestmark = pytest.mark.browser
 
@@ -42,11 +42,7 @@ def test_filter_the_workspace_and_open_a_story(
     page = browser_page
     main = page.locator("main")
 
-    visit(page, f"{site}/staff/login/")
-    page.get_by_label("Email address").fill(live_world.responder.email)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    main.get_by_role("button", name="Sign in").click()
-    expect(page).not_to_have_url(re.compile(r"/staff/login/"))
+    staff_sign_in(page, site, live_world.responder.email)
 
     visit(page, f"{site}/staff/")
     expect(main).to_contain_text("A mildly critical story")

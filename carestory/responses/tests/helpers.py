@@ -3,6 +3,7 @@ of decided responses, and a responder's edit of their response's text."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -67,3 +68,14 @@ def edit_text(response: Response, body: str, **overrides: Any) -> Response:
     }
     fields.update(overrides)
     return response_edit(response=response, responder=response.responder, body=body, **fields)
+
+
+def respond_data(**overrides: Any) -> dict[str, Any]:
+    data = {
+        "body": "Thank you for telling us. I am sorry about the wait.",
+        "change": "none",
+        "change_description": "",
+        "idempotency_key": str(uuid.uuid4()),
+    }
+    data.update(overrides)
+    return data

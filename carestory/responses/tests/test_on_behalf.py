@@ -26,6 +26,7 @@ from carestory.responses.services import (
     response_mark_published,
     response_post,
 )
+from carestory.responses.tests.helpers import respond_data
 from carestory.stories.models import Story
 from carestory.subscriptions.models import Membership, StaffProfile
 from carestory.workspace.models import AnsweringMarker
@@ -207,17 +208,6 @@ def test_the_members_email_is_dropped_if_the_response_was_deleted(world: World) 
 # The pages ------------------------------------------------------------------------------------
 
 
-def _form(**overrides: Any) -> dict[str, Any]:
-    data = {
-        "body": "Thank you for telling us. I am sorry about the wait.",
-        "change": "none",
-        "change_description": "",
-        "idempotency_key": str(uuid.uuid4()),
-    }
-    data.update(overrides)
-    return data
-
-
 def test_the_select_is_shown_to_administrators_only(client: Client, world: World) -> None:
     frozen = MembershipFactory(
         subscription=world.subscription,
@@ -241,7 +231,7 @@ def test_an_administrator_posts_on_behalf_from_the_page(client: Client, world: W
     story = _story(world)
     client.force_login(world.admin)
     url = reverse("responses:respond", args=[story.public_id])
-    result = client.post(url, _form(on_behalf_of=str(world.responder.pk)))
+    result = client.post(url, respond_data(on_behalf_of=str(world.responder.pk)))
     assert result.status_code == 200
     assert "It was sent on behalf of Rita Responder" in result.content.decode()
     response = Response.objects.get()
@@ -252,7 +242,7 @@ def test_a_responder_posting_on_behalf_gets_404(client: Client, world: World) ->
     story = _story(world)
     client.force_login(world.responder)
     url = reverse("responses:respond", args=[story.public_id])
-    assert client.post(url, _form(on_behalf_of=str(world.admin.pk))).status_code == 404
+    assert client.post(url, respond_data(on_behalf_of=str(world.admin.pk))).status_code == 404
     assert not Response.objects.exists()
 
 
@@ -262,7 +252,7 @@ def test_an_administrator_choosing_a_member_gets_the_form_again(
     story = _story(world)
     client.force_login(world.admin)
     url = reverse("responses:respond", args=[story.public_id])
-    result = client.post(url, _form(on_behalf_of=str(world.member.pk)))
+    result = client.post(url, respond_data(on_behalf_of=str(world.member.pk)))
     assert result.status_code == 400
     assert "You can respond on behalf of a responder or administrator" in result.content.decode()
     assert not Response.objects.exists()
@@ -300,7 +290,7 @@ def test_opening_the_respond_page_marks_me_answering_and_sending_ends_it(
     url = reverse("responses:respond", args=[story.public_id])
     assert client.get(url).status_code == 200
     assert [m.user_id for m in answering_now(scope=colleagues, story=story)] == [world.responder.pk]
-    assert client.post(url, _form()).status_code == 200
+    assert client.post(url, respond_data()).status_code == 200
     assert answering_now(scope=colleagues, story=story) == []
 
 
@@ -311,7 +301,7 @@ def test_sending_on_behalf_ends_the_administrators_marker(client: Client, world:
     url = reverse("responses:respond", args=[story.public_id])
     client.get(url)
     assert [m.user_id for m in answering_now(scope=colleagues, story=story)] == [world.admin.pk]
-    client.post(url, _form(on_behalf_of=str(world.responder.pk)))
+    client.post(url, respond_data(on_behalf_of=str(world.responder.pk)))
     assert answering_now(scope=colleagues, story=story) == []
 
 

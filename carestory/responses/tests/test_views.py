@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
@@ -9,21 +8,11 @@ from django.urls import reverse
 
 from carestory.audit.models import AuditEvent
 from carestory.responses.models import ModerationStatus, Response
+from carestory.responses.tests.helpers import respond_data
 from conftest import World
 from tests.factories import StoryFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def respond_data(**overrides: Any) -> dict[str, Any]:
-    data = {
-        "body": "Thank you for telling us. I am sorry about the wait.",
-        "change": "none",
-        "change_description": "",
-        "idempotency_key": str(uuid.uuid4()),
-    }
-    data.update(overrides)
-    return data
 
 
 @pytest.mark.parametrize("persona", ["responder", "admin"])

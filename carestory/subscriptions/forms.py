@@ -42,12 +42,13 @@ class RoleForm(forms.Form):
 
 class SafeguardingForm(forms.Form):
     email = forms.CharField(
-        label=_("Safeguarding contact's email address"),
+        label=_("Safeguarding contacts' email addresses"),
         required=False,
-        widget=forms.EmailInput,
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false"}),
         help_text=_(
-            "Told when a story about your services is held for safeguarding. A team mailbox "
-            "that is always read is best. Leave blank for none."
+            "One address a line, up to 5. Each is told at once when a story about your services "
+            "is held for safeguarding. A team mailbox that is always read is best. Leave blank "
+            "for none."
         ),
     )
 

@@ -384,18 +384,18 @@ def safeguarding(request: HttpRequest, code: str) -> HttpResponse:
 
     def run(data: dict[str, Any]) -> str:
         safeguarding_contact_set(actor=user, subscription=subscription, email=data["email"])
-        return _("The safeguarding contact was saved.")
+        return _("The safeguarding contacts were saved.")
 
     return _form_page(
         request,
         subscription,
         form,
         run,
-        title=_("Safeguarding contact"),
+        title=_("Safeguarding contacts"),
         button=_("Save"),
         intro=_(
             "When a moderator holds a story about one of your services because someone may be "
-            "at risk, this address is told at once."
+            "at risk, these addresses are told at once."
         ),
     )
 

@@ -69,8 +69,10 @@ class Subscription(models.Model):
         Service, related_name="subscriptions", help_text="Subtrees whose stories this covers."
     )
     is_active = models.BooleanField(default=True)
-    safeguarding_email = models.EmailField(
-        blank=True, help_text="Told when a story about its services is held for safeguarding."
+    safeguarding_email = models.TextField(
+        blank=True,
+        help_text="Told when a story about its services is held for safeguarding: one address "
+        "a line (subscriptions/services.safeguarding_contact_set checks them).",
     )
     level = models.CharField(max_length=20, choices=Level.choices, default=Level.FULL)
     starts_on = models.DateField(null=True, blank=True, help_text="Blank: from the start.")
@@ -94,6 +96,11 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def safeguarding_contacts(self) -> list[str]:
+        """The addresses told of a safeguarding hold, in the order the administrator gave."""
+        return [line for line in self.safeguarding_email.splitlines() if line.strip()]
 
     @property
     def has_full_level(self) -> bool:

@@ -10,6 +10,7 @@ subscription's row, so of two administrators demoting each other at once one is 
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 
@@ -518,27 +519,35 @@ def member_remove(*, actor: User, membership: Membership) -> None:
     _require_an_administrator_left(membership.subscription)
 
 
+SAFEGUARDING_CONTACTS_MAX = 5
+
+
 @transaction.atomic
 def safeguarding_contact_set(
     *, actor: User, subscription: Subscription, email: str
 ) -> Subscription:
-    """The address told when a story about the organisation's services is held for
-    safeguarding (blank: none)."""
+    """The addresses told when a story about the organisation's services is held for
+    safeguarding: one a line (or separated by commas), at most SAFEGUARDING_CONTACTS_MAX,
+    each checked, repeats dropped; blank: none."""
     _require_admin(actor, subscription)
-    address = ""
-    if email.strip():
-        problem = email_problem(email)
-        if problem:
-            raise ValidationError({"email": problem})
-        address = normalise_email(email)
-    before = subscription.safeguarding_email
-    Subscription.objects.filter(pk=subscription.pk).update(safeguarding_email=address)
-    subscription.safeguarding_email = address
+    given = [part.strip() for part in re.split(r"[\n,;]+", email) if part.strip()]
+    if len(given) > SAFEGUARDING_CONTACTS_MAX:
+        raise ValidationError(
+            {"email": _("Give at most %(most)s addresses") % {"most": SAFEGUARDING_CONTACTS_MAX}}
+        )
+    for address in given:
+        if problem := email_problem(address):
+            raise ValidationError({"email": f"{address[:80]}: {problem}"})
+    addresses = list(dict.fromkeys(normalise_email(a) for a in given))
+    before = subscription.safeguarding_contacts
+    stored = "\n".join(addresses)
+    Subscription.objects.filter(pk=subscription.pk).update(safeguarding_email=stored)
+    subscription.safeguarding_email = stored
     audit_record(
         actor=actor,
         action="subscription.safeguarding_contact",
         obj=subscription,
-        changes={"changed": before != address, "set": bool(address)},
+        changes={"changed": before != addresses, "contacts": len(addresses)},
     )
     return subscription
 

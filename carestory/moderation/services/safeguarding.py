@@ -53,16 +53,15 @@ def story_safeguarding_hold(*, story: Story, moderator: User, edit: StoryEdit) -
     _after_edit(story, moderator, fields, edit)
     service_names = [s.name for s in dict.fromkeys(edit.services)]
     for subscription in subscriptions_covering(services=edit.services):
-        if not subscription.safeguarding_email:
-            continue
-        email_enqueue(
-            dedupe_key=f"safeguarding-hold:{story.pk}:{subscription.pk}",
-            to=subscription.safeguarding_email,
-            template="safeguarding_hold",
-            context={
-                "story_title": fields["title"],
-                "services": service_names,
-                "organisation": subscription.name,
-                "reference": story.public_id,
-            },
-        )
+        for index, address in enumerate(subscription.safeguarding_contacts):
+            email_enqueue(
+                dedupe_key=f"safeguarding-hold:{story.pk}:{subscription.pk}:{index}",
+                to=address,
+                template="safeguarding_hold",
+                context={
+                    "story_title": fields["title"],
+                    "services": service_names,
+                    "organisation": subscription.name,
+                    "reference": story.public_id,
+                },
+            )

@@ -277,7 +277,7 @@ def test_level_1_publishes_and_signposts_the_author(world: World, smtp_sink: Smt
 def test_level_2_holds_and_tells_each_covering_safeguarding_contact(
     world: World, smtp_sink: SmtpSink
 ) -> None:
-    world.subscription.safeguarding_email = "safeguarding@riverside.example"
+    world.subscription.safeguarding_email = "safeguarding@riverside.example\nlead@riverside.example"
     world.subscription.save()
     SubscriptionFactory(
         name="Riverside Commissioners",
@@ -303,7 +303,11 @@ def test_level_2_holds_and_tells_each_covering_safeguarding_contact(
     assert not OutboxMessage.objects.filter(dedupe_key__startswith="story-published").exists()
     outbox_drain()
     received = {rcpt for m in smtp_sink.messages for rcpt in m.rcpt_tos}
-    assert received == {"safeguarding@riverside.example", "safeguarding@commissioners.example"}
+    assert received == {
+        "safeguarding@riverside.example",
+        "lead@riverside.example",
+        "safeguarding@commissioners.example",
+    }
     for email in smtp_sink.messages:
         assert "Frightened" in email.text  # the public version's title
         assert "Ward 1" in email.text  # the service

@@ -348,6 +348,33 @@ def test_safeguarding_contact_is_checked_and_audited(world: World) -> None:
         safeguarding_contact_set(actor=world.responder, subscription=world.subscription, email="")
 
 
+def test_several_safeguarding_contacts_one_a_line(world: World) -> None:
+    safeguarding_contact_set(
+        actor=world.admin,
+        subscription=world.subscription,
+        email="Lead@Riverside.example\n\n team@riverside.example, lead@riverside.example",
+    )
+    world.subscription.refresh_from_db()
+    assert world.subscription.safeguarding_contacts == [
+        "lead@riverside.example",
+        "team@riverside.example",
+    ]
+    with pytest.raises(ValidationError) as caught:
+        safeguarding_contact_set(
+            actor=world.admin, subscription=world.subscription, email="ok@riverside.example\nnope"
+        )
+    assert caught.value.message_dict["email"][0].startswith("nope: ")
+    many = "\n".join(f"p{n}@riverside.example" for n in range(6))
+    with pytest.raises(ValidationError) as caught:
+        safeguarding_contact_set(actor=world.admin, subscription=world.subscription, email=many)
+    assert caught.value.message_dict == {"email": ["Give at most 5 addresses"]}
+    world.subscription.refresh_from_db()
+    assert len(world.subscription.safeguarding_contacts) == 2  # nothing changed
+    safeguarding_contact_set(actor=world.admin, subscription=world.subscription, email="  ")
+    world.subscription.refresh_from_db()
+    assert world.subscription.safeguarding_contacts == []
+
+
 def test_a_profile_keeps_the_users_name_and_job_title_in_step(world: World) -> None:
     profile_update(
         user=world.responder,

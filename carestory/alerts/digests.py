@@ -32,6 +32,7 @@ from carestory.outbox.services import email_enqueue
 from carestory.responses.models import AuthorReply, ModerationStatus, Response
 from carestory.services.models import Service
 from carestory.stories.models import Story
+from carestory.workspace.services import stories_heard_by
 
 DIGEST_REFRESH = "alerts.digest"
 EXCERPT_WORDS = 60
@@ -127,6 +128,8 @@ def _digest_queue(alert: Alert, start: datetime, end: datetime) -> bool:
         refresh=DIGEST_REFRESH,
         headers=unsubscribe_headers(alert),
     )
+    if queued is not None:  # the workspace's "heard", as for an immediate alert
+        stories_heard_by(story_ids=items["story_ids"], subscription_id=membership.subscription_id)
     return queued is not None
 
 

@@ -124,6 +124,16 @@ def story_heard_record(*, story_id: int, user_ids: Iterable[int]) -> None:
     )
 
 
+def stories_heard_by(*, story_ids: Iterable[int], subscription_id: int) -> None:
+    """A digest for a member of this subscription was queued with these stories: each is
+    "heard" by it. Idempotent, one statement."""
+    now = timezone.now()
+    StoryHeard.objects.bulk_create(
+        [StoryHeard(story_id=s, subscription_id=subscription_id, heard_at=now) for s in story_ids],
+        ignore_conflicts=True,
+    )
+
+
 def _require_story(scope: Scope, story: Story) -> None:
     """The use cases' own check: the story is published and in scope (else NotAllowed)."""
     if story_for_staff(scope=scope, public_id=story.public_id) is None:

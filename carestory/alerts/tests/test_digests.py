@@ -125,3 +125,15 @@ def test_an_alert_unsubscribed_after_queueing_sends_no_digest(
     type(alert).objects.filter(pk=alert.pk).update(is_active=False)
     outbox_drain()
     assert smtp_sink.find(to=world.member.email) == []
+
+
+def test_a_digest_makes_its_stories_heard_by_the_members_subscription(world: World) -> None:
+    from carestory.workspace.models import StoryHeard
+
+    alert_for(world.member, world.subscription, frequency="daily")
+    told = _story(world, "Told in the digest", 3, YESTERDAY)
+    untold = _story(world, "Elsewhere", 5, YESTERDAY, world.other_ward)
+    assert alerts_digests_send(now=NOW) == 1
+    heard = set(StoryHeard.objects.values_list("story_id", "subscription_id"))
+    assert (told.pk, world.subscription.pk) in heard
+    assert not any(story_id == untold.pk for story_id, _sub in heard)

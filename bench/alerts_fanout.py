@@ -24,10 +24,11 @@ server; the time from the publication's commit to the last email received.
    the ``alerts.story_published`` job are queued in its transaction). The clock starts when it
    has committed and stops when the sink has the last member's email (``--timeout`` at most).
 
-Prints and writes bench/results/<date>-alerts-fanout-<workers>w.json: the time to the first
-and the last member's email, the fan-out job's share (publication commit to the job's commit,
-which queues the emails), the sending rate, duplicates, and the headers' check (every email
-has ``List-Unsubscribe`` and ``List-Unsubscribe-Post``). The database is left in place.
+Prints and writes bench/results/<date>-alerts-fanout-[<label>-]<workers>w.json: the time to
+the first and the last member's email, the fan-out job's share (publication commit to the
+job's commit, which queues the emails), the sending rate, duplicates, and the headers' check
+(every email has ``List-Unsubscribe`` and ``List-Unsubscribe-Post``). ``--label`` names a run
+so that it does not replace the day's last file. The database is left in place.
 """
 
 # The bench runs fixed programs of its own (manage.py) and connects only to 127.0.0.1.
@@ -246,6 +247,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--target", type=float, default=30.0, help="seconds (the issue's)")
+    parser.add_argument(
+        "--label", default="", help="in the results file's name, so a rerun keeps the last one"
+    )
     args = parser.parse_args()
     ensure_database()
     log("migrating")
@@ -344,7 +348,8 @@ def main() -> None:
         and len(set(recipients)) >= args.members
         and result["last_email_s"] <= args.target
     )
-    out = ROOT / "bench" / "results" / f"{result['date']}-alerts-fanout-{args.workers}w.json"
+    label = f"{args.label}-" if args.label else ""
+    out = ROOT / "bench" / "results" / f"{result['date']}-alerts-fanout-{label}{args.workers}w.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))

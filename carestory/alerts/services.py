@@ -22,7 +22,12 @@ from carestory.alerts.selectors import alerts_candidates, can_manage_member
 from carestory.audit.services import audit_record
 from carestory.lib.errors import NotAllowed, Problems, ValidationError
 from carestory.lib.urls import absolute_url
-from carestory.outbox.services import email_enqueue, signed_link, signed_link_value
+from carestory.outbox.services import (
+    QueuedEmail,
+    email_enqueue_many,
+    signed_link,
+    signed_link_value,
+)
 from carestory.responses.models import AuthorReply, Response
 from carestory.services.models import Service
 from carestory.stories.models import AuthorRole, Criticality, Story, Tag
@@ -303,24 +308,21 @@ def _send_each(
     guard: str,
     guard_args: dict[str, Any],
 ) -> int:
-    queued = 0
-    for user_id, alert in chosen.items():
-        membership = alert.membership
-        if email_enqueue(
+    """One email per person chosen, queued together (``email_enqueue_many``); the number new."""
+    emails = [
+        QueuedEmail(
             dedupe_key=f"{key}:{user_id}",
-            to=membership.user.email,
-            template=template,
+            to=alert.membership.user.email,
             context={
                 **context,
-                "organisation": membership.subscription.name,
+                "organisation": alert.membership.subscription.name,
                 "unsubscribe_link": unsubscribe_link(alert),
             },
-            guard=guard,
-            guard_args=guard_args,
             headers=unsubscribe_headers(alert),
-        ):
-            queued += 1
-    return queued
+        )
+        for user_id, alert in chosen.items()
+    ]
+    return email_enqueue_many(template=template, emails=emails, guard=guard, guard_args=guard_args)
 
 
 def alerts_story_published(*, story: Story) -> int:

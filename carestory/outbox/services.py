@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import re
 import secrets
 import smtplib
-from collections.abc import Callable
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -46,6 +48,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SUBJECT_MAX_LENGTH = 200
+# A guard's answer is reused for the emails of one batch asking the same (guard, args), for at
+# most this long: a fan-out asks "is the story still published?" once, not once per email.
+GUARD_ANSWER_SECONDS = 1.0
+ENQUEUE_MANY_BATCH = 500
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 60 * 60
 LAST_ERROR_MAX_LENGTH = 300
@@ -291,6 +297,80 @@ def email_enqueue(
     )
 
 
+@dataclass(frozen=True)
+class QueuedEmail:
+    """One email of ``email_enqueue_many``: its own key, address, context and extra headers."""
+
+    dedupe_key: str
+    to: str
+    context: dict[str, Any]
+    headers: dict[str, Any] = field(default_factory=dict)
+
+
+def email_enqueue_many(
+    *,
+    template: str,
+    emails: Sequence[QueuedEmail],
+    guard: str = "",
+    guard_args: dict[str, Any] | None = None,
+    refresh: str = "",
+) -> int:
+    """Queue many emails of one template (a fan-out); call inside the transaction that causes
+    them. Each row is what ``email_enqueue`` would write, with the same checks (the template,
+    guard and refresh once; each row's key, address, context and headers), inserted in
+    multi-row INSERTs that skip a dedupe key already queued (``ON CONFLICT DO NOTHING``, so
+    the caller's transaction stays usable). A key twice in ``emails`` is queued once.
+
+    Returns the number of new rows (a row another transaction commits meanwhile under the same
+    key is skipped by the INSERT but still counted).
+    """
+    if guard:
+        get_guard(guard)
+    if refresh:
+        get_refresh(refresh)
+    for suffix in ("subject.txt", "body.txt", "body.html"):
+        get_template(f"emails/{template}_{suffix}")
+    raw_token_link = _raw_token_link()
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    rows: dict[str, OutboxMessage] = {}
+    for email in emails:
+        _check_dedupe_key(email.dedupe_key)
+        validate_email(email.to)
+        if email.dedupe_key in rows:
+            continue
+        rows[email.dedupe_key] = OutboxMessage(
+            kind=_Kind.EMAIL,
+            dedupe_key=email.dedupe_key,
+            to_email=email.to,
+            template=template,
+            context=_jsonable(email.context, raw_token_link),
+            language=language,
+            guard=guard,
+            guard_args=guard_args or {},
+            headers=_checked_headers(email.headers),
+            refresh=refresh,
+        )
+    keys = list(rows)
+    for start in range(0, len(keys), ENQUEUE_MANY_BATCH):
+        chunk = keys[start : start + ENQUEUE_MANY_BATCH]
+        for existing in OutboxMessage.objects.filter(dedupe_key__in=chunk).values_list(
+            "dedupe_key", flat=True
+        ):
+            del rows[existing]
+    with transaction.atomic():
+        OutboxMessage.objects.bulk_create(
+            list(rows.values()), batch_size=ENQUEUE_MANY_BATCH, ignore_conflicts=True
+        )
+    logger.info(
+        "outbox enqueued-many kind=email template=%s count=%s duplicates=%s first_key=%s",
+        template,
+        len(rows),
+        len(keys) - len(rows),
+        keys[0] if keys else "",
+    )
+    return len(rows)
+
+
 def job_enqueue(
     *,
     name: str,
@@ -347,26 +427,33 @@ def _candidate_ids(*, claimable: Q, limit: int) -> list[int]:
 def outbox_claim(*, worker_id: str, limit: int, now: datetime | None = None) -> list[OutboxMessage]:
     """Lease up to ``limit`` due rows to ``worker_id``; no two workers ever get the same row.
 
-    Each candidate is taken with a conditional UPDATE that re-checks it is still claimable, so
-    a row another worker claimed in between is simply not counted.
+    The candidates are taken with one conditional UPDATE that re-checks each is still
+    claimable, so a row another worker claimed in between is simply not taken; the rows
+    returned are those that carry this claim (this worker, this lease).
     """
     if not worker_id:
         raise ValueError("worker_id is required")
     now = now or timezone.now()
     lease_until = now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
     claimable = _claimable(now)
-    claimed: list[int] = []
     with transaction.atomic():
-        for pk in _candidate_ids(claimable=claimable, limit=limit):
-            updated = OutboxMessage.objects.filter(claimable, id=pk).update(
-                status=_Status.SENDING,
-                locked_by=worker_id,
-                lease_expires_at=lease_until,
-                attempts=F("attempts") + 1,
-            )
-            if updated == 1:
-                claimed.append(pk)
-    return list(OutboxMessage.objects.filter(id__in=claimed, locked_by=worker_id))
+        candidates = _candidate_ids(claimable=claimable, limit=limit)
+        if not candidates:
+            return []
+        OutboxMessage.objects.filter(claimable, id__in=candidates).update(
+            status=_Status.SENDING,
+            locked_by=worker_id,
+            lease_expires_at=lease_until,
+            attempts=F("attempts") + 1,
+        )
+    return list(
+        OutboxMessage.objects.filter(
+            id__in=candidates,
+            status=_Status.SENDING,
+            locked_by=worker_id,
+            lease_expires_at=lease_until,
+        )
+    )
 
 
 def _release(messages: list[OutboxMessage]) -> None:
@@ -457,6 +544,10 @@ def _is_permanent(exc: BaseException) -> bool:
 def _send_email(message: OutboxMessage, mail_connection: BaseEmailBackend | None) -> None:
     rendered = outbox_render(message)
     try:
+        if mail_connection is not None:
+            # Opened here, not by send(): a backend that opens the connection itself closes it
+            # after the message, so a batch would connect, greet and quit once per email.
+            mail_connection.open()
         email = EmailMultiAlternatives(
             subject=rendered.subject,
             body=rendered.body_text,
@@ -506,15 +597,37 @@ def _mark_failure(message: OutboxMessage, exc: BaseException, now: datetime) -> 
         )
 
 
+GuardAnswers = dict[tuple[str, str], tuple[bool, float]]
+
+
+def _guard_holds(message: OutboxMessage, answers: GuardAnswers | None) -> bool:
+    """Whether the row's guard still holds. An email reuses the answer an earlier email of the
+    same batch got for the same (guard, args), if it is under GUARD_ANSWER_SECONDS old; a
+    job always asks (it runs code that may act on the answer)."""
+    guard = get_guard(message.guard)
+    if answers is None or message.kind != _Kind.EMAIL:
+        return guard(message.guard_args)
+    key = (message.guard, json.dumps(message.guard_args, sort_keys=True))
+    known = answers.get(key)
+    if known is not None and time.monotonic() - known[1] < GUARD_ANSWER_SECONDS:
+        return known[0]
+    asked_at = time.monotonic()
+    holds = guard(message.guard_args)
+    answers[key] = (holds, asked_at)
+    return holds
+
+
 def outbox_process(
     *,
     message: OutboxMessage,
     connection: BaseEmailBackend | None = None,
     now: datetime | None = None,
+    guard_answers: GuardAnswers | None = None,
 ) -> None:
     """Send or run one claimed row and record the outcome, unless its lease was taken over.
 
     ``connection`` is a Django mail backend (``get_connection()`` when None).
+    ``guard_answers`` is one batch's memory of its guards' answers (``_guard_holds``).
     """
     now = now or timezone.now()
     if not _held(message).exists():
@@ -525,7 +638,7 @@ def outbox_process(
         _mark(message, "failed", status=_Status.FAILED, last_error="LeaseExpired: worker died")
         return
     try:
-        if message.guard and not get_guard(message.guard)(message.guard_args):
+        if message.guard and not _guard_holds(message, guard_answers):
             _mark(message, "cancelled", status=_Status.CANCELLED)
             return
         if message.refresh:
@@ -608,12 +721,17 @@ def _process_batch(
     should_stop: Callable[[], bool] | None,
 ) -> int:
     processed = 0
+    guard_answers: GuardAnswers = {}  # this batch's only: the next batch asks again
     for index, message in enumerate(batch):
         if should_stop is not None and should_stop():
             _release(batch[index:])
             break
+        if message.kind == _Kind.JOB:
+            guard_answers.clear()  # a job may change what a guard reads
         try:
-            outbox_process(message=message, connection=mail_connection, now=now)
+            outbox_process(
+                message=message, connection=mail_connection, now=now, guard_answers=guard_answers
+            )
         except Exception as exc:
             # A database error while recording the outcome: the lease will bring it back.
             logger.error(

@@ -320,15 +320,25 @@ def test_a_batch_shares_one_smtp_connection_and_goes_on_after_a_refusal(
     smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A fan-out of thousands is one connection a batch, not one an email; a refused message
-    closes it and the next email opens a new one."""
+    closes it and the next email opens a new one. Counted as SMTP sessions (connect, EHLO),
+    not backends: Django's backend connects and quits per message unless opened first."""
     opened: list[object] = []
+    sessions: list[tuple[str, int]] = []
     real = mail.get_connection
+    real_connect = smtplib.SMTP.connect
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         opened.append(real(*args, **kwargs))
         return opened[-1]
 
+    def counting_connect(
+        self: smtplib.SMTP, host: str = "localhost", port: int = 0, **kw: Any
+    ) -> Any:
+        sessions.append((host, port))
+        return real_connect(self, host, port, **kw)
+
     monkeypatch.setattr(outbox_services, "get_connection", counting)
+    monkeypatch.setattr(smtplib.SMTP, "connect", counting_connect)
     smtp_sink.reject_recipients = {"gone@example.org"}
     refused = enqueue_email("story:1:reader:0", to="gone@example.org")
     for n in (1, 2, 3):
@@ -337,6 +347,7 @@ def test_a_batch_shares_one_smtp_connection_and_goes_on_after_a_refusal(
     assert outbox_run_once(worker_id="w1") == 4
 
     assert len(opened) == 1
+    assert len(sessions) == 2  # the refused message's, then one for the three others
     assert sorted(m.rcpt_tos[0] for m in smtp_sink.wait_for(3)) == [
         "reader1@example.org",
         "reader2@example.org",

@@ -144,6 +144,10 @@ class Command(BaseCommand):
         path = Path(options["accounts_file"])
         path.parent.mkdir(parents=True, exist_ok=True)
         lines = [f"{role:<40} {email}  password: {password}" for role, email, password in accounts]
+        lines.append(
+            "Moderators and administrators set up two-step sign-in (any authenticator app) the "
+            "first time they sign in at /staff/login/."
+        )
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         path.chmod(0o600)
         self.stdout.write(self.style.SUCCESS("Demo data loaded. Demo accounts:"))

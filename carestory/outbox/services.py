@@ -275,12 +275,7 @@ def email_enqueue(
     """
     _check_dedupe_key(dedupe_key)
     validate_email(to)
-    if guard:
-        get_guard(guard)
-    if refresh:
-        get_refresh(refresh)
-    for suffix in ("subject.txt", "body.txt", "body.html"):
-        get_template(f"emails/{template}_{suffix}")
+    _check_email_kind(template, guard, refresh)
     return _insert(
         OutboxMessage(
             kind=_Kind.EMAIL,
@@ -295,6 +290,17 @@ def email_enqueue(
             refresh=refresh,
         )
     )
+
+
+def _check_email_kind(template: str, guard: str, refresh: str) -> None:
+    """An email's template exists in its three parts, and its guard and refresh (if named) are
+    registered: a mistake fails when queued, in the caller's transaction, not in the worker."""
+    if guard:
+        get_guard(guard)
+    if refresh:
+        get_refresh(refresh)
+    for suffix in ("subject.txt", "body.txt", "body.html"):
+        get_template(f"emails/{template}_{suffix}")
 
 
 @dataclass(frozen=True)
@@ -324,12 +330,7 @@ def email_enqueue_many(
     Returns the number of new rows (a row another transaction commits meanwhile under the same
     key is skipped by the INSERT but still counted).
     """
-    if guard:
-        get_guard(guard)
-    if refresh:
-        get_refresh(refresh)
-    for suffix in ("subject.txt", "body.txt", "body.html"):
-        get_template(f"emails/{template}_{suffix}")
+    _check_email_kind(template, guard, refresh)
     raw_token_link = _raw_token_link()
     language = translation.get_language() or settings.LANGUAGE_CODE
     rows: dict[str, OutboxMessage] = {}

@@ -162,11 +162,12 @@ class StoryPage:
     older: StoryCursor | None  # pass as ``after`` to get the older page, if there is one
 
 
-def _page_prefetch(qs: StoryQuerySet) -> StoryQuerySet:
-    """Public columns only, services and tags prefetched, and the published-response count as
-    a correlated subquery rather than a JOIN and GROUP BY, so the database counts for the
-    page's rows only, after the LIMIT (a JOIN over every story and response, grouped and then
-    sorted, took seconds at a million stories)."""
+def story_list_rows(qs: StoryQuerySet) -> StoryQuerySet:
+    """What every list of stories shows of each row: services and tags prefetched, and the
+    published-response count as a correlated subquery rather than a JOIN and GROUP BY, so the
+    database counts for the page's rows only, after the LIMIT (a JOIN over every story and
+    response, grouped and then sorted, took seconds at a million stories). The caller chooses
+    the columns (public pages: never the private ones)."""
     published_responses = (
         Response.objects.published()
         .filter(story=OuterRef("pk"))
@@ -175,18 +176,19 @@ def _page_prefetch(qs: StoryQuerySet) -> StoryQuerySet:
         .annotate(n=Count("pk"))
         .values("n")
     )
-    return (
-        qs.defer(*_PRIVATE_COLUMNS)
-        .prefetch_related(
-            "services__parent",
-            Prefetch("story_tags", queryset=StoryTag.objects.select_related("tag")),
-        )
-        .annotate(
-            published_response_count=Coalesce(
-                Subquery(published_responses, output_field=IntegerField()), Value(0)
-            )
+    return qs.prefetch_related(
+        "services__parent",
+        Prefetch("story_tags", queryset=StoryTag.objects.select_related("tag")),
+    ).annotate(
+        published_response_count=Coalesce(
+            Subquery(published_responses, output_field=IntegerField()), Value(0)
         )
     )
+
+
+def _page_prefetch(qs: StoryQuerySet) -> StoryQuerySet:
+    """A public list's rows: public columns only (``story_list_rows``)."""
+    return story_list_rows(qs.defer(*_PRIVATE_COLUMNS))
 
 
 def _day_start(day: date) -> datetime:

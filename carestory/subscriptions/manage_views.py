@@ -206,6 +206,27 @@ def invite(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
+def _member_page(
+    request: HttpRequest,
+    subscription: Subscription,
+    membership: Membership,
+    form: RoleForm,
+    status: int,
+) -> HttpResponse:
+    """One member's page: their details, and the forms to change the role, freeze or remove."""
+    return render(
+        request,
+        "subscriptions/member.html",
+        {
+            "subscription": subscription,
+            "membership": membership,
+            "profile": StaffProfile.objects.filter(user=membership.user).first(),
+            "form": form,
+        },
+        status=status,
+    )
+
+
 @staff_required
 @require_http_methods(["GET", "POST"])
 def member(request: HttpRequest, code: str, membership_id: int) -> HttpResponse:
@@ -223,17 +244,7 @@ def member(request: HttpRequest, code: str, membership_id: int) -> HttpResponse:
         if outcome.done:
             messages.success(request, _("The role was changed."))
             return redirect("subscriptions:member", code=code, membership_id=membership.pk)
-    return render(
-        request,
-        "subscriptions/member.html",
-        {
-            "subscription": subscription,
-            "membership": membership,
-            "profile": StaffProfile.objects.filter(user=membership.user).first(),
-            "form": form,
-        },
-        status=page_status(form),
-    )
+    return _member_page(request, subscription, membership, form, page_status(form))
 
 
 def _member_action(
@@ -255,17 +266,7 @@ def _member_action(
         if subscription_administered(user=user, code=code) is None:
             return redirect("subscriptions:dashboard")  # they removed themselves
         return redirect("subscriptions:members", code=code)
-    return render(
-        request,
-        "subscriptions/member.html",
-        {
-            "subscription": subscription,
-            "membership": membership,
-            "profile": StaffProfile.objects.filter(user=membership.user).first(),
-            "form": form,
-        },
-        status=page_status(form, outcome),
-    )
+    return _member_page(request, subscription, membership, form, page_status(form, outcome))
 
 
 @staff_required

@@ -16,27 +16,23 @@ from django.db.models import (
     BigIntegerField,
     BooleanField,
     CharField,
-    Count,
     DateTimeField,
     Exists,
     F,
     Func,
     IntegerField,
     OuterRef,
-    Prefetch,
     Q,
     QuerySet,
-    Subquery,
     Value,
 )
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from carestory.accounts.models import User
 from carestory.responses.models import Response
 from carestory.services.models import Service
 from carestory.stories.models import Story, StoryQuerySet, StoryService, StoryTag
-from carestory.stories.selectors import story_get_published
+from carestory.stories.selectors import story_get_published, story_list_rows
 from carestory.subscriptions.models import Membership
 from carestory.subscriptions.selectors import memberships_for, scope_services_for
 from carestory.workspace.models import (
@@ -327,30 +323,10 @@ def _filtered(scope: Scope, filters: Filters) -> StoryQuerySet:
 
 
 def _for_list(qs: StoryQuerySet, scope: Scope) -> StoryQuerySet:
-    """Staff columns only; services and tags prefetched; per row (after the LIMIT): the
-    published response count, read by me, and the progress."""
-    published_responses = (
-        Response.objects.published()
-        .filter(story=OuterRef("pk"))
-        .order_by()
-        .values("story")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return (
-        qs.only(*_STAFF_COLUMNS)
-        .prefetch_related(
-            "services__parent",
-            Prefetch("story_tags", queryset=StoryTag.objects.select_related("tag")),
-        )
-        .annotate(
-            published_response_count=Coalesce(
-                Subquery(published_responses, output_field=IntegerField()), Value(0)
-            ),
-            read_by_me=Exists(
-                StoryRead.objects.filter(story=OuterRef("pk"), user_id=scope.user.pk)
-            ),
-        )
+    """Staff columns only, what every story list shows of a row (``story_list_rows``), and
+    whether I have read it."""
+    return story_list_rows(qs.only(*_STAFF_COLUMNS)).annotate(
+        read_by_me=Exists(StoryRead.objects.filter(story=OuterRef("pk"), user_id=scope.user.pk))
     )
 
 
